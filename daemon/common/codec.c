@@ -1,0 +1,1 @@
+/* codec.c: to be written. */

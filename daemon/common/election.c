@@ -1,0 +1,1 @@
+/* election.c: to be written. */

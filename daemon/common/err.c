@@ -1,0 +1,1 @@
+/* err.c: to be written. */

@@ -1,0 +1,1 @@
+/* keyring.c: to be written. */

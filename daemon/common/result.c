@@ -1,0 +1,1 @@
+/* result.c: to be written. */

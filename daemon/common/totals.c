@@ -1,0 +1,1 @@
+/* totals.c: to be written. */

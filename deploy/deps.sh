@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages tally builds and tests with, if any is
+# missing. Sourced or run by deploy/demo.sh and tests/run.sh.
+#   deploy/deps.sh          build and run dependencies
+#   deploy/deps.sh --test   also what the test suite uses
+set -euo pipefail
+
+pkgs=(build-essential cmake pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler
+      libssl-dev openssl libsodium-dev libsqlite3-dev sqlite3 libjansson-dev
+      libhttp-parser-dev libinih-dev python3 curl)
+if [ "${1:-}" = "--test" ]; then
+  pkgs+=(libcriterion-dev clang libclang-rt-14-dev clang-format protobuf-compiler
+         python3-protobuf python3-jsonschema chromium iproute2 wrk systemd
+         libpq-dev postgresql)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

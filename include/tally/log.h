@@ -1,0 +1,36 @@
+/*
+ * log.h: daemon logging to stderr with a "<N>" syslog priority prefix per
+ * line, so journald keeps the levels. Used by daemon code only; library
+ * code in daemon/common returns codes and leaves logging to its caller.
+ * Values that came from outside are quoted by the caller.
+ */
+#ifndef TALLY_LOG_H
+#define TALLY_LOG_H
+
+enum tally_log_level {
+	TALLY_LOG_ERR = 3,
+	TALLY_LOG_WARNING = 4,
+	TALLY_LOG_NOTICE = 5,
+	TALLY_LOG_INFO = 6,
+	TALLY_LOG_DEBUG = 7,
+};
+
+/* Messages above `level` are dropped. Default TALLY_LOG_INFO. */
+void tally_log_set_level(enum tally_log_level level);
+enum tally_log_level tally_log_get_level(void);
+/* "err", "warning", "notice", "info", "debug" -> level; -EINVAL otherwise. */
+int tally_log_level_parse(const char *s, enum tally_log_level *ret);
+
+void tally_log(enum tally_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define log_err(...) tally_log(TALLY_LOG_ERR, __VA_ARGS__)
+#define log_warning(...) tally_log(TALLY_LOG_WARNING, __VA_ARGS__)
+#define log_notice(...) tally_log(TALLY_LOG_NOTICE, __VA_ARGS__)
+#define log_info(...) tally_log(TALLY_LOG_INFO, __VA_ARGS__)
+#define log_debug(...) tally_log(TALLY_LOG_DEBUG, __VA_ARGS__)
+
+/* Logs at TALLY_LOG_ERR and exits 1. For start-up only. */
+void tally_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds with warnings as errors
+# under ASan+UBSan, and runs every test through ctest (unit tests with
+# Criterion, integration tests with the real daemons on loopback), then the
+# fuzz targets for a short smoke run and the style check.
+#   TALLY_FUZZ_SECONDS=N   seconds per fuzz target (default 10; 0 skips)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+
+./deploy/deps.sh --test
+
+build=$top/build/test
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DTALLY_WERROR=ON \
+  -DTALLY_ASAN=ON -DTALLY_UBSAN=ON -DTALLY_TESTS=ON >/dev/null
+cmake --build "$build" -j"$(nproc)"
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+status=0
+(cd "$build" && ctest --output-on-failure -j2 --timeout 600) || status=$?
+
+echo
+echo "== Criterion synthesis, per suite"
+grep -h -E '^\[=+\] Synthesis:' "$build/Testing/Temporary/LastTest.log" | sed 's/^/  /' || true
+
+if [ -x tests/fuzz/smoke.sh ]; then
+  ./tests/fuzz/smoke.sh || status=$?
+fi
+
+echo
+echo "== clang-format"
+if git ls-files '*.c' '*.h' | xargs -r clang-format --dry-run -Werror 2>/tmp/tally-format.log; then
+  echo "  clean"
+else
+  grep -m 20 'warning' /tmp/tally-format.log || true
+  status=1
+fi
+
+echo
+(cd "$build" && ctest -N | tail -1)
+if [ $status -ne 0 ]; then
+  echo "tests/run.sh: FAILED"
+fi
+exit $status
