@@ -79,13 +79,11 @@ int tally_codec_decode_result(const uint8_t *buf, size_t len, struct tally_resul
  * SignedResult. The encoding is protobuf-c's canonical one; payload and
  * signature bytes are carried unchanged. This is the leaf of the Merkle log.
  */
-int tally_codec_encode_signed(const struct tally_signed_result *s, uint8_t **ret,
-			      size_t *ret_len);
+int tally_codec_encode_signed(const struct tally_signed_result *s, uint8_t **ret, size_t *ret_len);
 int tally_codec_decode_signed(const uint8_t *buf, size_t len, struct tally_signed_result *ret);
 
 /* TreeHead: the bytes the aggregator's log key signs. */
-int tally_codec_encode_tree_head(const struct tally_tree_head *h, uint8_t **ret,
-				 size_t *ret_len);
+int tally_codec_encode_tree_head(const struct tally_tree_head *h, uint8_t **ret, size_t *ret_len);
 int tally_codec_decode_tree_head(const uint8_t *buf, size_t len, struct tally_tree_head *ret);
 
 #endif

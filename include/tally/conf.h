@@ -18,7 +18,7 @@
 #include "tally/err.h"
 
 #define TALLY_MAX_ENDPOINTS 8
-#define TALLY_HOST_MAX 256
+#define TALLY_HOST_MAX      256
 
 struct tally_endpoint {
 	char host[TALLY_HOST_MAX]; /* name, IPv4, or IPv6 without brackets */
@@ -44,10 +44,10 @@ struct tally_conf_key {
 	const char *section;
 	const char *name;
 	enum tally_conf_type type;
-	size_t offset;       /* offsetof(struct your_conf, field) */
+	size_t offset; /* offsetof(struct your_conf, field) */
 	bool required;
-	const char *def;     /* default as text, or NULL */
-	uint32_t min, max;   /* TALLY_CONF_U32 bounds */
+	const char *def;   /* default as text, or NULL */
+	uint32_t min, max; /* TALLY_CONF_U32 bounds */
 };
 
 /*
@@ -55,8 +55,8 @@ struct tally_conf_key {
  * where and what), -ENOMEM. On error obj may hold partial values; release
  * with tally_conf_free() either way.
  */
-int tally_conf_load(const char *path, const struct tally_conf_key *keys, size_t n_keys,
-		    void *obj, struct tally_err *err);
+int tally_conf_load(const char *path, const struct tally_conf_key *keys, size_t n_keys, void *obj,
+                    struct tally_err *err);
 void tally_conf_free(const struct tally_conf_key *keys, size_t n_keys, void *obj);
 
 /* Parsers, usable on their own. 0 or -EINVAL. */

@@ -36,9 +36,9 @@ struct tally_precinct {
 struct tally_region {
 	char id[TALLY_ID_MAX];
 	char *name;
-	uint64_t registered;       /* sum over its precincts */
+	uint64_t registered; /* sum over its precincts */
 	size_t n_precincts;
-	uint32_t *precincts;       /* indexes into election->precincts, ascending id */
+	uint32_t *precincts; /* indexes into election->precincts, ascending id */
 };
 
 struct tally_rules {
@@ -65,7 +65,7 @@ struct tally_election {
 /* Returns 0, -ENOENT/-EACCES (file), -EINVAL (err: path and problem), -ENOMEM. */
 int tally_election_load(const char *path, struct tally_election **ret, struct tally_err *err);
 int tally_election_parse(const char *json, size_t len, struct tally_election **ret,
-			 struct tally_err *err);
+                         struct tally_err *err);
 struct tally_election *tally_election_free(struct tally_election *e);
 
 /* Index into e->precincts, or -ENOENT. */

@@ -14,6 +14,6 @@ struct tally_err {
 
 /* printf into err->msg (truncating); takes err == NULL. Returns `code`. */
 int tally_err_set(struct tally_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #define TALLY_FRAME_HEADER_BYTES 4
-#define TALLY_FRAME_DEFAULT_MAX 65536u
+#define TALLY_FRAME_DEFAULT_MAX  65536u
 
 /*
  * Incremental decoder. Feed it chunks of any size (one byte at a time too).
@@ -39,7 +39,7 @@ void tally_frame_decoder_clear(struct tally_frame_decoder *d);
  * error the decoder stays failed (the stream cannot be resynchronized).
  */
 int tally_frame_decode(struct tally_frame_decoder *d, const uint8_t *data, size_t len,
-		       size_t *ret_consumed, const uint8_t **ret_frame, size_t *ret_frame_len);
+                       size_t *ret_consumed, const uint8_t **ret_frame, size_t *ret_frame_len);
 
 /* Writes the 4-byte header for a body of `len` bytes. */
 void tally_frame_header(uint32_t len, uint8_t ret_header[TALLY_FRAME_HEADER_BYTES]);
@@ -49,6 +49,6 @@ void tally_frame_header(uint32_t len, uint8_t ret_header[TALLY_FRAME_HEADER_BYTE
  * Returns 0, -EINVAL if len is 0, -EMSGSIZE if above max, -ENOMEM.
  */
 int tally_frame_encode(const uint8_t *body, size_t len, uint32_t max, uint8_t **ret,
-		       size_t *ret_len);
+                       size_t *ret_len);
 
 #endif

@@ -28,7 +28,7 @@ struct tally_keyring *tally_keyring_free(struct tally_keyring *k);
 
 /* NULL if no trusted key has this id. */
 const struct tally_trusted_key *tally_keyring_find(const struct tally_keyring *k,
-						   const char *key_id);
+                                                   const char *key_id);
 size_t tally_keyring_count(const struct tally_keyring *k);
 const struct tally_trusted_key *tally_keyring_at(const struct tally_keyring *k, size_t i);
 

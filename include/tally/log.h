@@ -22,13 +22,13 @@ enum tally_log_level tally_log_get_level(void);
 int tally_log_level_parse(const char *s, enum tally_log_level *ret);
 
 void tally_log(enum tally_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
-#define log_err(...) tally_log(TALLY_LOG_ERR, __VA_ARGS__)
+#define log_err(...)     tally_log(TALLY_LOG_ERR, __VA_ARGS__)
 #define log_warning(...) tally_log(TALLY_LOG_WARNING, __VA_ARGS__)
-#define log_notice(...) tally_log(TALLY_LOG_NOTICE, __VA_ARGS__)
-#define log_info(...) tally_log(TALLY_LOG_INFO, __VA_ARGS__)
-#define log_debug(...) tally_log(TALLY_LOG_DEBUG, __VA_ARGS__)
+#define log_notice(...)  tally_log(TALLY_LOG_NOTICE, __VA_ARGS__)
+#define log_info(...)    tally_log(TALLY_LOG_INFO, __VA_ARGS__)
+#define log_debug(...)   tally_log(TALLY_LOG_DEBUG, __VA_ARGS__)
 
 /* Logs at TALLY_LOG_ERR and exits 1. For start-up only. */
 void tally_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

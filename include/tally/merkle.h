@@ -23,7 +23,7 @@ struct tally_merkle *tally_merkle_free(struct tally_merkle *m);
 
 void tally_merkle_leaf_hash(const uint8_t *leaf, size_t len, uint8_t ret[TALLY_HASH_BYTES]);
 void tally_merkle_node_hash(const uint8_t left[TALLY_HASH_BYTES],
-			    const uint8_t right[TALLY_HASH_BYTES], uint8_t ret[TALLY_HASH_BYTES]);
+                            const uint8_t right[TALLY_HASH_BYTES], uint8_t ret[TALLY_HASH_BYTES]);
 
 /* Appends a leaf by its leaf hash. 0 or -ENOMEM. */
 int tally_merkle_append(struct tally_merkle *m, const uint8_t leaf_hash[TALLY_HASH_BYTES]);
@@ -41,17 +41,17 @@ int tally_merkle_root(const struct tally_merkle *m, uint64_t size, uint8_t ret[T
  * (index >= size, size > tree size, first > second, first == 0).
  */
 int tally_merkle_inclusion(const struct tally_merkle *m, uint64_t index, uint64_t size,
-			   uint8_t (*ret_path)[TALLY_HASH_BYTES], size_t *ret_n);
+                           uint8_t (*ret_path)[TALLY_HASH_BYTES], size_t *ret_n);
 int tally_merkle_consistency(const struct tally_merkle *m, uint64_t first, uint64_t second,
-			     uint8_t (*ret_path)[TALLY_HASH_BYTES], size_t *ret_n);
+                             uint8_t (*ret_path)[TALLY_HASH_BYTES], size_t *ret_n);
 
 /* Observer side (RFC 9162 2.1.3.2 and 2.1.4.2). 0 if the proof holds, -EBADMSG if not. */
 int tally_merkle_verify_inclusion(const uint8_t leaf_hash[TALLY_HASH_BYTES], uint64_t index,
-				  uint64_t size, const uint8_t (*path)[TALLY_HASH_BYTES], size_t n,
-				  const uint8_t root[TALLY_HASH_BYTES]);
+                                  uint64_t size, const uint8_t (*path)[TALLY_HASH_BYTES], size_t n,
+                                  const uint8_t root[TALLY_HASH_BYTES]);
 int tally_merkle_verify_consistency(uint64_t first, uint64_t second,
-				    const uint8_t first_root[TALLY_HASH_BYTES],
-				    const uint8_t second_root[TALLY_HASH_BYTES],
-				    const uint8_t (*path)[TALLY_HASH_BYTES], size_t n);
+                                    const uint8_t first_root[TALLY_HASH_BYTES],
+                                    const uint8_t second_root[TALLY_HASH_BYTES],
+                                    const uint8_t (*path)[TALLY_HASH_BYTES], size_t n);
 
 #endif

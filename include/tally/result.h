@@ -14,12 +14,12 @@
 /* Most options an election may have; a result with more is MALFORMED. */
 #define TALLY_MAX_OPTIONS 32
 /* Ed25519 sizes and the key id (lowercase hex SHA-256 of the raw key). */
-#define TALLY_SIG_BYTES 64
-#define TALLY_PK_BYTES 32
+#define TALLY_SIG_BYTES  64
+#define TALLY_PK_BYTES   32
 #define TALLY_KEY_ID_LEN 64
 #define TALLY_HASH_BYTES 32
 /* Longest human-readable reason carried in a Nack or Goodbye, with NUL. */
-#define TALLY_REASON_MAX 256
+#define TALLY_REASON_MAX       256
 #define TALLY_PROTOCOL_VERSION 1
 
 /* Values equal the wire enum tally.v1.Outcome. */
@@ -43,7 +43,7 @@ enum tally_reject_code {
 	TALLY_REJECT_FAILED_CONTROL = 7,
 };
 #define TALLY_REJECT_CODE_COUNT 8
-#define TALLY_OUTCOME_COUNT 5
+#define TALLY_OUTCOME_COUNT     5
 
 struct tally_option_votes {
 	char option_id[TALLY_ID_MAX];

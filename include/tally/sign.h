@@ -35,14 +35,12 @@ void tally_sign_key_id(const uint8_t pk[TALLY_PK_BYTES], char ret[TALLY_KEY_ID_L
  * err says which, with the path). `pem` variants parse a NUL-terminated
  * string.
  */
-int tally_sign_load_private(const char *path, struct tally_signing_key *ret,
-			    struct tally_err *err);
-int tally_sign_load_public(const char *path, struct tally_public_key *ret,
-			   struct tally_err *err);
+int tally_sign_load_private(const char *path, struct tally_signing_key *ret, struct tally_err *err);
+int tally_sign_load_public(const char *path, struct tally_public_key *ret, struct tally_err *err);
 int tally_sign_private_from_pem(const char *pem, struct tally_signing_key *ret,
-				struct tally_err *err);
+                                struct tally_err *err);
 int tally_sign_public_from_pem(const char *pem, struct tally_public_key *ret,
-			       struct tally_err *err);
+                               struct tally_err *err);
 
 /* Fresh random key. */
 int tally_sign_generate(struct tally_signing_key *ret);
@@ -51,10 +49,10 @@ int tally_sign_private_to_pem(const struct tally_signing_key *k, char **ret);
 int tally_sign_public_to_pem(const struct tally_public_key *k, char **ret);
 
 void tally_sign_sign(const struct tally_signing_key *k, const uint8_t *msg, size_t len,
-		     uint8_t ret_sig[TALLY_SIG_BYTES]);
+                     uint8_t ret_sig[TALLY_SIG_BYTES]);
 /* 0 if sig (sig_len must be 64) is k's signature over msg; -EBADMSG if not. */
 int tally_sign_verify(const struct tally_public_key *k, const uint8_t *msg, size_t len,
-		      const uint8_t *sig, size_t sig_len);
+                      const uint8_t *sig, size_t sig_len);
 
 void tally_sign_key_wipe(struct tally_signing_key *k);
 

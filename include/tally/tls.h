@@ -22,9 +22,9 @@
 
 /* Return 0, -ENOENT (a file), -EINVAL (err: which file and OpenSSL's reason). */
 int tally_tls_server_ctx(const char *ca, const char *cert, const char *key, SSL_CTX **ret,
-			 struct tally_err *err);
+                         struct tally_err *err);
 int tally_tls_client_ctx(const char *ca, const char *cert, const char *key, SSL_CTX **ret,
-			 struct tally_err *err);
+                         struct tally_err *err);
 
 /* One connection. Owns its SSL and BIOs; holds a reference on the SSL_CTX. */
 struct tally_tls;

@@ -21,8 +21,8 @@
 struct tally_figures {
 	uint32_t precincts_total;
 	uint32_t precincts_reported;
-	uint32_t conflicts;            /* precincts currently flagged */
-	uint64_t voters_registered;    /* of reported precincts, as in their results */
+	uint32_t conflicts;         /* precincts currently flagged */
+	uint64_t voters_registered; /* of reported precincts, as in their results */
 	uint64_t ballots_cast;
 	uint64_t ballots_invalid;
 	uint64_t ballots_not_counted;
@@ -30,7 +30,7 @@ struct tally_figures {
 };
 
 enum tally_decision {
-	TALLY_DECISION_NONE = 0,         /* the election has no rules */
+	TALLY_DECISION_NONE = 0, /* the election has no rules */
 	TALLY_DECISION_UNDETERMINED,
 	TALLY_DECISION_PASSING,
 	TALLY_DECISION_FAILING,
@@ -40,10 +40,10 @@ enum tally_decision {
 struct tally_totals {
 	const struct tally_election *election;
 	struct tally_precinct_state *precincts; /* like election->precincts */
-	uint32_t *counted;  /* per precinct: registered, cast, invalid, not_counted,
-			       votes[n_options] of the counted result */
+	uint32_t *counted; /* per precinct: registered, cast, invalid, not_counted,
+	                      votes[n_options] of the counted result */
 	struct tally_figures national;
-	struct tally_figures *regions;          /* like election->regions */
+	struct tally_figures *regions; /* like election->regions */
 	uint64_t sequence;
 };
 
@@ -57,8 +57,8 @@ struct tally_totals *tally_totals_free(struct tally_totals *t);
  * happened. Returns 0, -ENOENT (precinct not in the election), -ENOMEM.
  */
 int tally_totals_apply(struct tally_totals *t, const struct tally_result *r,
-		       const uint8_t hash[TALLY_HASH_BYTES], int64_t leaf_index,
-		       enum tally_outcome *ret_outcome);
+                       const uint8_t hash[TALLY_HASH_BYTES], int64_t leaf_index,
+                       enum tally_outcome *ret_outcome);
 
 /* Turnout (cast / registered of reported precincts) in percent; 0 if none. */
 double tally_figures_turnout_pct(const struct tally_figures *f);
@@ -73,8 +73,8 @@ double tally_figures_option_pct(const struct tally_figures *f, size_t i);
  * measure passes with; a region's majority is of its ballots cast.
  */
 enum tally_decision tally_totals_decision(const struct tally_totals *t,
-					  char (*ret_reasons)[TALLY_REASON_MAX], size_t n_max,
-					  size_t *ret_n);
+                                          char (*ret_reasons)[TALLY_REASON_MAX], size_t n_max,
+                                          size_t *ret_n);
 const char *tally_decision_str(enum tally_decision d); /* "undetermined", ... */
 
 /*

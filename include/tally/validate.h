@@ -23,14 +23,14 @@
 #include "tally/result.h"
 
 struct tally_verdict {
-	enum tally_reject_code code;     /* TALLY_REJECT_NONE when valid */
-	char relation[48];               /* e.g. "received = issued + cancelled" */
+	enum tally_reject_code code; /* TALLY_REJECT_NONE when valid */
+	char relation[48];           /* e.g. "received = issued + cancelled" */
 	char reason[TALLY_REASON_MAX];
 };
 
 /* Returns 0 when r passes every check, -EINVAL with *ret filled otherwise. */
 int tally_validate_result(const struct tally_election *e, const struct tally_result *r,
-			  struct tally_verdict *ret);
+                          struct tally_verdict *ret);
 
 /*
  * Only the arithmetic control relations and options (the checks that do not
@@ -38,6 +38,6 @@ int tally_validate_result(const struct tally_election *e, const struct tally_res
  * itself. Same returns.
  */
 int tally_validate_controls(const struct tally_election *e, const struct tally_result *r,
-			    struct tally_verdict *ret);
+                            struct tally_verdict *ret);
 
 #endif

@@ -1,0 +1,1 @@
+/* http_client.c: to be written. */
