@@ -12,6 +12,7 @@
 #define TALLY_TOTALS_H
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tally/election.h"
@@ -60,6 +61,29 @@ int tally_totals_apply(struct tally_totals *t, const struct tally_result *r,
                        const uint8_t hash[TALLY_HASH_BYTES], int64_t leaf_index,
                        enum tally_outcome *ret_outcome);
 
+/*
+ * Numbers kept per precinct for its counted result, in this order:
+ * voters_registered, ballots_cast, ballots_invalid, ballots_not_counted,
+ * then votes per option (election order). tally_totals_stride() of them.
+ */
+#define TALLY_TOTALS_FIXED_FIGURES 4
+size_t tally_totals_stride(const struct tally_totals *t);
+
+/*
+ * Like tally_totals_apply(), for a precinct given by its index into
+ * election->precincts and its counted figures already laid out as above
+ * (stride numbers): the fast path for rebuilding totals from the store
+ * without decoding payloads. Returns 0, -ERANGE (bad index), -EINVAL
+ * (revision 0), -ENOMEM.
+ */
+int tally_totals_apply_figures(struct tally_totals *t, size_t precinct_index, uint32_t revision,
+                               const uint8_t hash[TALLY_HASH_BYTES], int64_t leaf_index,
+                               const uint32_t *figures, enum tally_outcome *ret_outcome);
+
+/* The figures of r laid out as tally_totals_stride() numbers. -EINVAL for an unknown option. */
+int tally_totals_result_figures(const struct tally_totals *t, const struct tally_result *r,
+                                uint32_t *ret_figures);
+
 /* Turnout (cast / registered of reported precincts) in percent; 0 if none. */
 double tally_figures_turnout_pct(const struct tally_figures *f);
 /* Option i's share of valid ballots (cast - invalid) in percent; 0 if none. */
@@ -86,6 +110,11 @@ const char *tally_decision_str(enum tally_decision d); /* "undetermined", ... */
  * Returns 0 or -ENOMEM.
  */
 int tally_totals_to_json(const struct tally_totals *t, json_t **ret);
+/* One figures object as in the document. Returns 0 or -ENOMEM. */
+int tally_totals_figures_to_json(const struct tally_totals *t, const struct tally_figures *f,
+                                 json_t **ret);
+/* {"status", "reasons": [...], "rules": {...}}. Returns 0 or -ENOMEM. */
+int tally_totals_decision_to_json(const struct tally_totals *t, json_t **ret);
 
 /*
  * SHA-256 over a canonical text of every integer figure (national, then each

@@ -1,0 +1,525 @@
+/*
+ * test_totals.c: running totals. Incremental application over random
+ * sequences with corrections, stale copies and conflicts equals totals
+ * recomputed from scratch from an independent model of the rules; exact
+ * figures; percentages; the decision with its reasons; the JSON document.
+ * Elections are built in memory so these tests need no files.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tally/totals.h"
+
+/* An election of n_regions regions with per_region precincts each (ids
+ * region*1000 + k + 1), options yes/no, `registered` voters per precinct. */
+static struct tally_election *mk_election(size_t n_regions, size_t per_region, uint32_t registered,
+                                          int rules)
+{
+	struct tally_election *e = calloc(1, sizeof(*e));
+	cr_assert(e);
+	snprintf(e->election_id, sizeof(e->election_id), "test-2024");
+	e->n_options = 2;
+	e->options = calloc(2, sizeof(*e->options));
+	strcpy(e->options[0].id, "yes");
+	strcpy(e->options[1].id, "no");
+	e->options[0].name = strdup("Yes");
+	e->options[1].name = strdup("No");
+	e->n_regions = n_regions;
+	e->regions = calloc(n_regions, sizeof(*e->regions));
+	e->n_precincts = n_regions * per_region;
+	e->precincts = calloc(e->n_precincts, sizeof(*e->precincts));
+	for (size_t r = 0; r < n_regions; r++) {
+		struct tally_region *reg = &e->regions[r];
+		snprintf(reg->id, sizeof(reg->id), "KZ-%02zu", r + 10);
+		char name[32];
+		snprintf(name, sizeof(name), "Region %zu", r);
+		reg->name = strdup(name);
+		reg->n_precincts = per_region;
+		reg->precincts = calloc(per_region, sizeof(uint32_t));
+		for (size_t k = 0; k < per_region; k++) {
+			size_t i = r * per_region + k;
+			e->precincts[i].id = (uint32_t)((r + 1) * 1000 + k + 1);
+			e->precincts[i].registered = registered;
+			e->precincts[i].region = (uint32_t)r;
+			reg->precincts[k] = (uint32_t)i;
+			reg->registered += registered;
+		}
+		e->registered += reg->registered;
+	}
+	if (rules) {
+		e->rules.has_min_turnout = true;
+		e->rules.min_turnout_pct = 50;
+		e->rules.has_region_majority = true;
+		e->rules.region_majority_fraction = 0.6667;
+	}
+	return e;
+}
+
+static void free_election(struct tally_election *e)
+{
+	for (size_t i = 0; i < e->n_options; i++)
+		free(e->options[i].name);
+	for (size_t r = 0; r < e->n_regions; r++) {
+		free(e->regions[r].name);
+		free(e->regions[r].precincts);
+	}
+	free(e->options);
+	free(e->regions);
+	free(e->precincts);
+	free(e);
+}
+
+static struct tally_result mk_result(const struct tally_election *e, size_t pi, uint32_t revision,
+                                     uint32_t registered, uint32_t cast, uint32_t invalid,
+                                     uint32_t not_counted, uint32_t yes)
+{
+	struct tally_result r;
+	memset(&r, 0, sizeof(r));
+	strcpy(r.election_id, e->election_id);
+	strcpy(r.region_id, e->regions[e->precincts[pi].region].id);
+	r.precinct_id = e->precincts[pi].id;
+	r.revision = revision;
+	r.voters_registered = registered;
+	r.ballots_cast = cast;
+	r.ballots_issued = cast;
+	r.ballots_received = cast;
+	r.ballots_invalid = invalid;
+	r.ballots_not_counted = not_counted;
+	r.n_votes = 2;
+	strcpy(r.votes[0].option_id, "yes");
+	r.votes[0].count = yes;
+	strcpy(r.votes[1].option_id, "no");
+	r.votes[1].count = cast - invalid - not_counted - yes;
+	return r;
+}
+
+/* A stand-in for the payload hash: distinct figures give distinct hashes. */
+static void hash_result(const struct tally_result *r, uint8_t tag, uint8_t ret[TALLY_HASH_BYTES])
+{
+	memset(ret, 0, TALLY_HASH_BYTES);
+	uint32_t v[8] = {r->precinct_id,       r->revision,
+	                 r->voters_registered, r->ballots_cast,
+	                 r->ballots_invalid,   r->ballots_not_counted,
+	                 r->votes[0].count,    tag};
+	memcpy(ret, v, sizeof(v));
+}
+
+static enum tally_outcome apply(struct tally_totals *t, const struct tally_result *r, uint8_t tag)
+{
+	uint8_t h[TALLY_HASH_BYTES];
+	enum tally_outcome o = TALLY_OUTCOME_UNSPECIFIED;
+	hash_result(r, tag, h);
+	cr_assert_eq(tally_totals_apply(t, r, h, (int64_t)t->sequence, &o), 0);
+	return o;
+}
+
+static void assert_figures_eq(const struct tally_figures *a, const struct tally_figures *b,
+                              const char *what)
+{
+	cr_assert_eq(a->precincts_total, b->precincts_total, "%s precincts_total", what);
+	cr_assert_eq(a->precincts_reported, b->precincts_reported, "%s reported", what);
+	cr_assert_eq(a->conflicts, b->conflicts, "%s conflicts", what);
+	cr_assert_eq(a->voters_registered, b->voters_registered, "%s registered", what);
+	cr_assert_eq(a->ballots_cast, b->ballots_cast, "%s cast", what);
+	cr_assert_eq(a->ballots_invalid, b->ballots_invalid, "%s invalid", what);
+	cr_assert_eq(a->ballots_not_counted, b->ballots_not_counted, "%s not_counted", what);
+	for (size_t i = 0; i < TALLY_MAX_OPTIONS; i++)
+		cr_assert_eq(a->votes[i], b->votes[i], "%s votes[%zu]", what, i);
+}
+
+Test(totals, exact_figures_national_and_regional)
+{
+	struct tally_election *e = mk_election(2, 3, 1000, 0);
+	struct tally_totals *t = NULL;
+	cr_assert_eq(tally_totals_new(e, &t), 0);
+	cr_assert_eq(t->national.precincts_total, 6);
+	cr_assert_eq(t->regions[0].precincts_total, 3);
+
+	struct tally_result a = mk_result(e, 0, 1, 1000, 600, 10, 5, 400); /* no = 185 */
+	struct tally_result b = mk_result(e, 1, 1, 990, 500, 20, 0, 100);  /* no = 380 */
+	struct tally_result c = mk_result(e, 4, 1, 1000, 700, 0, 0, 350);  /* no = 350 */
+	cr_assert_eq(apply(t, &a, 0), TALLY_OUTCOME_ACCEPTED);
+	cr_assert_eq(apply(t, &b, 0), TALLY_OUTCOME_ACCEPTED);
+	cr_assert_eq(apply(t, &c, 0), TALLY_OUTCOME_ACCEPTED);
+	cr_assert_eq(t->sequence, 3);
+	cr_assert_eq(t->national.precincts_reported, 3);
+	cr_assert_eq(t->national.voters_registered, 2990);
+	cr_assert_eq(t->national.ballots_cast, 1800);
+	cr_assert_eq(t->national.ballots_invalid, 30);
+	cr_assert_eq(t->national.ballots_not_counted, 5);
+	cr_assert_eq(t->national.votes[0], 850);
+	cr_assert_eq(t->national.votes[1], 915);
+	cr_assert_eq(t->regions[0].precincts_reported, 2);
+	cr_assert_eq(t->regions[0].ballots_cast, 1100);
+	cr_assert_eq(t->regions[0].votes[0], 500);
+	cr_assert_eq(t->regions[1].precincts_reported, 1);
+	cr_assert_eq(t->regions[1].votes[1], 350);
+
+	/* Correction of precinct a: totals move by the difference. */
+	struct tally_result a2 = mk_result(e, 0, 2, 1000, 610, 10, 5, 410); /* no = 185 */
+	cr_assert_eq(apply(t, &a2, 0), TALLY_OUTCOME_ACCEPTED);
+	cr_assert_eq(t->sequence, 4);
+	cr_assert_eq(t->national.precincts_reported, 3);
+	cr_assert_eq(t->national.ballots_cast, 1810);
+	cr_assert_eq(t->national.votes[0], 860);
+	cr_assert_eq(t->regions[0].ballots_cast, 1110);
+
+	/* Stale and duplicate change nothing, not even the sequence. */
+	cr_assert_eq(apply(t, &a, 0), TALLY_OUTCOME_STALE);
+	cr_assert_eq(apply(t, &a2, 0), TALLY_OUTCOME_DUPLICATE);
+	cr_assert_eq(t->sequence, 4);
+	cr_assert_eq(t->national.ballots_cast, 1810);
+
+	/* Conflict: counted figures stay, the flag is raised once. */
+	struct tally_result c_other = mk_result(e, 4, 1, 1000, 700, 0, 0, 351);
+	cr_assert_eq(apply(t, &c_other, 0), TALLY_OUTCOME_CONFLICT);
+	cr_assert_eq(apply(t, &c_other, 1), TALLY_OUTCOME_CONFLICT);
+	cr_assert_eq(t->sequence, 6);
+	cr_assert_eq(t->national.conflicts, 1);
+	cr_assert_eq(t->regions[1].conflicts, 1);
+	cr_assert_eq(t->regions[0].conflicts, 0);
+	cr_assert_eq(t->national.votes[0], 860);
+
+	/* A higher revision settles it. */
+	struct tally_result c2 = mk_result(e, 4, 2, 1000, 700, 0, 0, 360);
+	cr_assert_eq(apply(t, &c2, 0), TALLY_OUTCOME_ACCEPTED);
+	cr_assert_eq(t->national.conflicts, 0);
+	cr_assert_eq(t->regions[1].conflicts, 0);
+	cr_assert_eq(t->national.votes[0], 870);
+	cr_assert_eq(t->national.votes[1], 905);
+	cr_assert_eq(t->sequence, 7);
+
+	tally_totals_free(t);
+	free_election(e);
+}
+
+Test(totals, unknown_precinct_and_revision_zero_are_refused)
+{
+	struct tally_election *e = mk_election(1, 2, 100, 0);
+	struct tally_totals *t = NULL;
+	cr_assert_eq(tally_totals_new(e, &t), 0);
+	struct tally_result r = mk_result(e, 0, 1, 100, 50, 0, 0, 25);
+	uint8_t h[TALLY_HASH_BYTES] = {0};
+	enum tally_outcome o;
+	r.precinct_id = 999999;
+	cr_assert_eq(tally_totals_apply(t, &r, h, 0, &o), -ENOENT);
+	r = mk_result(e, 0, 0, 100, 50, 0, 0, 25);
+	cr_assert_eq(tally_totals_apply(t, &r, h, 0, &o), -EINVAL);
+	r = mk_result(e, 0, 1, 100, 50, 0, 0, 25);
+	strcpy(r.votes[1].option_id, "maybe");
+	cr_assert_eq(tally_totals_apply(t, &r, h, 0, &o), -EINVAL);
+	cr_assert_eq(t->sequence, 0);
+	cr_assert_eq(t->national.precincts_reported, 0);
+	uint32_t fig[6] = {0};
+	cr_assert_eq(tally_totals_apply_figures(t, 2, 1, h, 0, fig, &o), -ERANGE);
+	tally_totals_free(t);
+	free_election(e);
+}
+
+/* The independent model: what each precinct should hold after a sequence. */
+struct model_copy {
+	struct tally_result r;
+	uint8_t tag;
+};
+
+Test(totals, incremental_equals_recomputed_over_random_sequences)
+{
+	for (unsigned seed = 1; seed <= 20; seed++) {
+		srand(seed);
+		struct tally_election *e = mk_election(4, 25, 2000, 1);
+		struct tally_totals *t = NULL;
+		cr_assert_eq(tally_totals_new(e, &t), 0);
+		size_t n = e->n_precincts;
+		/* Per precinct: the copies that arrived at the highest revision. */
+		struct model_copy(*held)[8] = calloc(n, sizeof(*held));
+		size_t *n_held = calloc(n, sizeof(size_t));
+		uint64_t want_seq = 0;
+		for (int step = 0; step < 600; step++) {
+			size_t pi = (size_t)rand() % n;
+			uint32_t rev = 1 + (uint32_t)rand() % 4;
+			uint32_t cast = 100 + (uint32_t)rand() % 1500;
+			uint32_t inv = (uint32_t)rand() % 20, nc = (uint32_t)rand() % 5;
+			uint32_t yes = (uint32_t)rand() % (cast - inv - nc + 1);
+			struct tally_result r = mk_result(e, pi, rev, 2000, cast, inv, nc, yes);
+			uint8_t tag = 0;
+			/* Sometimes resend a held copy exactly. */
+			if (n_held[pi] && rand() % 4 == 0) {
+				size_t k = (size_t)rand() % n_held[pi];
+				r = held[pi][k].r;
+				tag = held[pi][k].tag;
+			}
+			/* The model's expected outcome. */
+			enum tally_outcome want;
+			uint32_t held_rev = n_held[pi] ? held[pi][0].r.revision : 0;
+			if (!n_held[pi] || r.revision > held_rev)
+				want = TALLY_OUTCOME_ACCEPTED;
+			else if (r.revision < held_rev)
+				want = TALLY_OUTCOME_STALE;
+			else {
+				want = n_held[pi] < 8 ? TALLY_OUTCOME_CONFLICT
+				                      : TALLY_OUTCOME_DUPLICATE;
+				for (size_t k = 0; k < n_held[pi]; k++)
+					if (!memcmp(&held[pi][k].r, &r, sizeof(r)) &&
+					    held[pi][k].tag == tag)
+						want = TALLY_OUTCOME_DUPLICATE;
+				if (want == TALLY_OUTCOME_DUPLICATE && n_held[pi] == 8) {
+					/* Model capacity reached: skip this step. */
+					int found = 0;
+					for (size_t k = 0; k < n_held[pi]; k++)
+						found |= !memcmp(&held[pi][k].r, &r, sizeof(r));
+					if (!found)
+						continue;
+				}
+			}
+			cr_assert_eq(apply(t, &r, tag), want, "seed %u step %d", seed, step);
+			if (want == TALLY_OUTCOME_ACCEPTED) {
+				n_held[pi] = 1;
+				held[pi][0].r = r;
+				held[pi][0].tag = tag;
+				want_seq++;
+			} else if (want == TALLY_OUTCOME_CONFLICT) {
+				held[pi][n_held[pi]].r = r;
+				held[pi][n_held[pi]].tag = tag;
+				n_held[pi]++;
+				want_seq++;
+			}
+		}
+		cr_assert_eq(t->sequence, want_seq);
+
+		/* Recompute from scratch: only the counted copy of each precinct. */
+		struct tally_totals *fresh = NULL;
+		cr_assert_eq(tally_totals_new(e, &fresh), 0);
+		for (size_t pi = 0; pi < n; pi++)
+			if (n_held[pi])
+				cr_assert_eq(apply(fresh, &held[pi][0].r, held[pi][0].tag),
+				             TALLY_OUTCOME_ACCEPTED);
+		/* And by hand, independently of the library. */
+		struct tally_figures nat = {0};
+		nat.precincts_total = (uint32_t)n;
+		for (size_t pi = 0; pi < n; pi++) {
+			if (!n_held[pi])
+				continue;
+			const struct tally_result *r = &held[pi][0].r;
+			nat.precincts_reported++;
+			nat.conflicts += n_held[pi] > 1;
+			nat.voters_registered += r->voters_registered;
+			nat.ballots_cast += r->ballots_cast;
+			nat.ballots_invalid += r->ballots_invalid;
+			nat.ballots_not_counted += r->ballots_not_counted;
+			nat.votes[0] += r->votes[0].count;
+			nat.votes[1] += r->votes[1].count;
+		}
+		assert_figures_eq(&t->national, &nat, "national vs model");
+		fresh->national.conflicts = nat.conflicts; /* fresh saw no conflicts */
+		assert_figures_eq(&t->national, &fresh->national, "national vs fresh");
+		for (size_t ri = 0; ri < e->n_regions; ri++) {
+			uint32_t conflicts = 0;
+			for (size_t k = 0; k < e->regions[ri].n_precincts; k++)
+				conflicts += n_held[e->regions[ri].precincts[k]] > 1;
+			fresh->regions[ri].conflicts = conflicts;
+			assert_figures_eq(&t->regions[ri], &fresh->regions[ri], "region");
+		}
+		uint8_t d1[TALLY_HASH_BYTES], d2[TALLY_HASH_BYTES];
+		fresh->sequence = t->sequence;
+		tally_totals_digest(t, d1);
+		tally_totals_digest(fresh, d2);
+		cr_assert_eq(memcmp(d1, d2, sizeof(d1)), 0);
+		free(held);
+		free(n_held);
+		tally_totals_free(fresh);
+		tally_totals_free(t);
+		free_election(e);
+	}
+}
+
+Test(totals, percentages)
+{
+	struct tally_figures f = {0};
+	cr_assert_float_eq(tally_figures_turnout_pct(&f), 0.0, 1e-12);
+	cr_assert_float_eq(tally_figures_option_pct(&f, 0), 0.0, 1e-12);
+	f.voters_registered = 800;
+	f.ballots_cast = 600;
+	f.ballots_invalid = 100;
+	f.votes[0] = 125;
+	f.votes[1] = 375;
+	cr_assert_float_eq(tally_figures_turnout_pct(&f), 75.0, 1e-9);
+	cr_assert_float_eq(tally_figures_option_pct(&f, 0), 25.0, 1e-9);
+	cr_assert_float_eq(tally_figures_option_pct(&f, 1), 75.0, 1e-9);
+}
+
+static enum tally_decision decide(const struct tally_totals *t, size_t *n,
+                                  char (*reasons)[TALLY_REASON_MAX])
+{
+	return tally_totals_decision(t, reasons, 4, n);
+}
+
+Test(totals, decision_without_rules_is_none)
+{
+	struct tally_election *e = mk_election(3, 2, 100, 0);
+	struct tally_totals *t = NULL;
+	char reasons[4][TALLY_REASON_MAX];
+	size_t n = 9;
+	cr_assert_eq(tally_totals_new(e, &t), 0);
+	cr_assert_eq(decide(t, &n, reasons), TALLY_DECISION_NONE);
+	cr_assert_eq(n, 0);
+	cr_assert_str_eq(tally_decision_str(TALLY_DECISION_NONE), "none");
+	tally_totals_free(t);
+	free_election(e);
+}
+
+Test(totals, decision_undetermined_then_passing)
+{
+	/* 3 regions x 2 precincts x 100 voters; a fraction of 0.6667 of 3
+	 * regions needs all 3 (2 of 3 is 0.66666...). */
+	struct tally_election *e = mk_election(3, 2, 100, 1);
+	struct tally_totals *t = NULL;
+	char reasons[4][TALLY_REASON_MAX];
+	size_t n = 0;
+	cr_assert_eq(tally_totals_new(e, &t), 0);
+	cr_assert_eq(decide(t, &n, reasons), TALLY_DECISION_UNDETERMINED);
+	cr_assert_eq(n, 2);
+	cr_assert(strstr(reasons[0], "turnout undetermined: between 0.00% and 100.00%"), "%s",
+	          reasons[0]);
+	cr_assert(strstr(reasons[1], "surely leads in 0 and possibly in 3 of 3 regions; 3 needed"),
+	          "%s", reasons[1]);
+
+	/* Five precincts in, 90 of 100 voting, 80 yes. Turnout is at least
+	 * 450 / 600 = 75%; region 2 has 80 yes of 90 with 100 voters to come,
+	 * which could still outvote them. */
+	for (size_t pi = 0; pi < 5; pi++) {
+		struct tally_result r = mk_result(e, pi, 1, 100, 90, 0, 0, 80);
+		cr_assert_eq(apply(t, &r, 0), TALLY_OUTCOME_ACCEPTED);
+	}
+	cr_assert_eq(decide(t, &n, reasons), TALLY_DECISION_UNDETERMINED);
+	cr_assert(strstr(reasons[0], "turnout 75.00% exceeds the required 50.00%"), "%s",
+	          reasons[0]);
+	cr_assert(strstr(reasons[1], "surely leads in 2 and possibly in 3 of 3"), "%s", reasons[1]);
+
+	struct tally_result last = mk_result(e, 5, 1, 100, 90, 0, 0, 80);
+	cr_assert_eq(apply(t, &last, 0), TALLY_OUTCOME_ACCEPTED);
+	cr_assert_eq(decide(t, &n, reasons), TALLY_DECISION_PASSING);
+	cr_assert_eq(n, 2);
+	cr_assert(strstr(reasons[1], "in 3 of 3 regions (at least 3 needed)"), "%s", reasons[1]);
+	cr_assert_str_eq(tally_decision_str(TALLY_DECISION_PASSING), "passing");
+	cr_assert_str_eq(tally_decision_str(TALLY_DECISION_UNDETERMINED), "undetermined");
+	tally_totals_free(t);
+	free_election(e);
+}
+
+Test(totals, decision_failing_on_turnout)
+{
+	struct tally_election *e = mk_election(3, 2, 100, 1);
+	struct tally_totals *t = NULL;
+	char reasons[4][TALLY_REASON_MAX];
+	size_t n = 0;
+	cr_assert_eq(tally_totals_new(e, &t), 0);
+	/* Five precincts in with 20 of 100 voting: even if the last one all
+	 * votes, turnout is (100 + 100) / 600 = 33.33%. */
+	for (size_t pi = 0; pi < 5; pi++) {
+		struct tally_result r = mk_result(e, pi, 1, 100, 20, 0, 0, 15);
+		cr_assert_eq(apply(t, &r, 0), TALLY_OUTCOME_ACCEPTED);
+	}
+	cr_assert_eq(decide(t, &n, reasons), TALLY_DECISION_FAILING);
+	cr_assert(strstr(reasons[0], "at most 33.33%"), "%s", reasons[0]);
+	cr_assert_str_eq(tally_decision_str(TALLY_DECISION_FAILING), "failing");
+	tally_totals_free(t);
+	free_election(e);
+}
+
+Test(totals, decision_failing_on_regions)
+{
+	struct tally_election *e = mk_election(3, 2, 100, 1);
+	struct tally_totals *t = NULL;
+	char reasons[4][TALLY_REASON_MAX];
+	size_t n = 0;
+	cr_assert_eq(tally_totals_new(e, &t), 0);
+	/* Everyone votes; yes wins only region 0 (exactly half is no majority
+	 * in region 1). */
+	for (size_t pi = 0; pi < 6; pi++) {
+		uint32_t yes = pi < 2 ? 70 : pi < 4 ? 50 : 10;
+		struct tally_result r = mk_result(e, pi, 1, 100, 100, 0, 0, yes);
+		cr_assert_eq(apply(t, &r, 0), TALLY_OUTCOME_ACCEPTED);
+	}
+	cr_assert_eq(decide(t, &n, reasons), TALLY_DECISION_FAILING);
+	cr_assert_eq(n, 2);
+	cr_assert(strstr(reasons[0], "turnout 100.00% exceeds"), "%s", reasons[0]);
+	cr_assert(strstr(reasons[1], "at most 1 of 3 regions; 3 needed"), "%s", reasons[1]);
+	tally_totals_free(t);
+	free_election(e);
+}
+
+Test(totals, json_document_fields_and_values)
+{
+	struct tally_election *e = mk_election(2, 1, 1000, 1);
+	struct tally_totals *t = NULL;
+	cr_assert_eq(tally_totals_new(e, &t), 0);
+	struct tally_result r = mk_result(e, 0, 1, 1000, 800, 50, 10, 555); /* no = 185 */
+	cr_assert_eq(apply(t, &r, 0), TALLY_OUTCOME_ACCEPTED);
+	json_t *doc = NULL;
+	cr_assert_eq(tally_totals_to_json(t, &doc), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "election_id")), "test-2024");
+	cr_assert_eq(json_integer_value(json_object_get(doc, "sequence")), 1);
+	json_t *nat = json_object_get(doc, "national");
+	cr_assert_eq(json_integer_value(json_object_get(nat, "precincts_total")), 2);
+	cr_assert_eq(json_integer_value(json_object_get(nat, "precincts_reported")), 1);
+	cr_assert_eq(json_integer_value(json_object_get(nat, "voters_registered")), 1000);
+	cr_assert_eq(json_integer_value(json_object_get(nat, "ballots_cast")), 800);
+	cr_assert_eq(json_integer_value(json_object_get(nat, "ballots_invalid")), 50);
+	cr_assert_eq(json_integer_value(json_object_get(nat, "ballots_not_counted")), 10);
+	cr_assert_eq(json_integer_value(json_object_get(nat, "conflicts")), 0);
+	json_t *votes = json_object_get(nat, "votes");
+	cr_assert_eq(json_integer_value(json_object_get(votes, "yes")), 555);
+	cr_assert_eq(json_integer_value(json_object_get(votes, "no")), 185);
+	json_t *vp = json_object_get(nat, "votes_pct");
+	/* 555 / 750 = 74.0%, 185 / 750 = 24.666..% -> 24.67 */
+	cr_assert_float_eq(json_real_value(json_object_get(vp, "yes")), 74.0, 1e-9);
+	cr_assert_float_eq(json_real_value(json_object_get(vp, "no")), 24.67, 1e-9);
+	cr_assert_float_eq(json_real_value(json_object_get(nat, "turnout_pct")), 80.0, 1e-9);
+	json_t *regions = json_object_get(doc, "regions");
+	cr_assert_eq(json_array_size(regions), 2);
+	json_t *r0 = json_array_get(regions, 0);
+	cr_assert_str_eq(json_string_value(json_object_get(r0, "id")), "KZ-10");
+	cr_assert_str_eq(json_string_value(json_object_get(r0, "name")), "Region 0");
+	cr_assert_eq(json_integer_value(json_object_get(r0, "ballots_cast")), 800);
+	json_t *r1 = json_array_get(regions, 1);
+	cr_assert_eq(json_integer_value(json_object_get(r1, "precincts_reported")), 0);
+	cr_assert_float_eq(json_real_value(json_object_get(r1, "turnout_pct")), 0.0, 1e-9);
+	json_t *dec = json_object_get(doc, "decision");
+	cr_assert_str_eq(json_string_value(json_object_get(dec, "status")), "undetermined");
+	cr_assert_eq(json_array_size(json_object_get(dec, "reasons")), 2);
+	json_t *rules = json_object_get(dec, "rules");
+	cr_assert_float_eq(json_real_value(json_object_get(rules, "min_turnout_pct")), 50.0, 1e-9);
+	cr_assert_float_eq(json_real_value(json_object_get(rules, "region_majority_fraction")),
+	                   0.6667, 1e-9);
+	json_decref(doc);
+	tally_totals_free(t);
+	free_election(e);
+}
+
+Test(totals, digest_changes_with_any_figure_and_sequence)
+{
+	struct tally_election *e = mk_election(2, 2, 100, 0);
+	struct tally_totals *t = NULL;
+	cr_assert_eq(tally_totals_new(e, &t), 0);
+	uint8_t d0[TALLY_HASH_BYTES], d1[TALLY_HASH_BYTES], d2[TALLY_HASH_BYTES];
+	tally_totals_digest(t, d0);
+	struct tally_result r = mk_result(e, 3, 1, 100, 50, 0, 0, 20);
+	apply(t, &r, 0);
+	tally_totals_digest(t, d1);
+	cr_assert_neq(memcmp(d0, d1, sizeof(d0)), 0);
+	t->regions[1].votes[1]++;
+	tally_totals_digest(t, d2);
+	cr_assert_neq(memcmp(d1, d2, sizeof(d1)), 0);
+	t->regions[1].votes[1]--;
+	tally_totals_digest(t, d2);
+	cr_assert_eq(memcmp(d1, d2, sizeof(d1)), 0);
+	t->sequence++;
+	tally_totals_digest(t, d2);
+	cr_assert_neq(memcmp(d1, d2, sizeof(d1)), 0);
+	tally_totals_free(t);
+	free_election(e);
+}
