@@ -1,0 +1,37 @@
+/*
+ * routes.c: the one place that lists the HTTP endpoints and the optional
+ * modules of the daemon. Other files own the handlers; adding an endpoint is
+ * one line here and one prototype in routes.h.
+ */
+#include <string.h>
+
+#include "routes.h"
+
+const struct agg_route agg_routes[] = {
+    {"/v1/totals", false, api_totals},
+    {"/v1/regions/", true, api_region},
+    {"/v1/precincts/", true, api_precinct},
+    {"/healthz", false, api_healthz},
+};
+const size_t agg_n_routes = sizeof(agg_routes) / sizeof(agg_routes[0]);
+
+/* Modules with state and timers of their own, started after recovery. */
+const struct agg_module agg_modules[] = {
+    {"none", NULL, NULL},
+};
+const size_t agg_n_modules = sizeof(agg_modules) / sizeof(agg_modules[0]);
+
+void agg_routes_dispatch(struct http_request *req, void *aggregator)
+{
+	struct aggregator *a = aggregator;
+	const char *path = http_request_path(req);
+	for (size_t i = 0; i < agg_n_routes; i++) {
+		const struct agg_route *r = &agg_routes[i];
+		if (r->prefix ? strncmp(path, r->path, strlen(r->path)) == 0
+		              : strcmp(path, r->path) == 0) {
+			r->cb(a, req);
+			return;
+		}
+	}
+	http_respond_error(req, 404, "no such resource");
+}

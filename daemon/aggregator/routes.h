@@ -1,0 +1,33 @@
+/*
+ * routes.h: every HTTP endpoint's handler, one line each, registered in
+ * agg_routes[] (routes.c). A handler answers before it returns (http.h).
+ */
+#ifndef TALLY_AGG_ROUTES_H
+#define TALLY_AGG_ROUTES_H
+
+#include <stdbool.h>
+
+#include "aggregator.h"
+#include "http.h"
+
+typedef void (*agg_route_cb)(struct aggregator *a, struct http_request *req);
+
+struct agg_route {
+	const char *path; /* exact path, or a prefix when prefix is true */
+	bool prefix;
+	agg_route_cb cb;
+};
+
+extern const struct agg_route agg_routes[];
+extern const size_t agg_n_routes;
+
+/* Dispatches one request through agg_routes[] (404 when nothing matches). */
+void agg_routes_dispatch(struct http_request *req, void *aggregator);
+
+/* api.c */
+void api_totals(struct aggregator *a, struct http_request *req);
+void api_region(struct aggregator *a, struct http_request *req);   /* /v1/regions/{id} */
+void api_precinct(struct aggregator *a, struct http_request *req); /* /v1/precincts/{id} */
+void api_healthz(struct aggregator *a, struct http_request *req);
+
+#endif

@@ -1,0 +1,155 @@
+/*
+ * store.h: the aggregator's durable store, an interface with one backend
+ * per file (store_sqlite.c now; store_pg.c later). Only the backends know
+ * SQL. Every function runs on the event loop thread.
+ *
+ * What is kept:
+ *  - submissions: every Submit's outcome or reject code and reason, the
+ *    exact SignedResult bytes (for logged results they are the log leaf),
+ *    the peer's region and node id, its seq, the time;
+ *  - the public log: leaf_index (gapless from 0), the leaf bytes (the
+ *    tally_codec_encode_signed() output), its RFC 9162 leaf hash, the
+ *    precinct, revision, outcome, the payload hash and the counted figures
+ *    (tally_totals_stride() numbers), so recovery rebuilds totals and the
+ *    Merkle tree without decoding or hashing anything;
+ *  - meta: the election id the store belongs to, schema_version.
+ *
+ * A batch is agg_store_begin(), puts, agg_store_commit() (or _rollback()).
+ * Nothing is visible to readers or survives a crash before the commit
+ * returns 0.
+ */
+#ifndef TALLY_AGG_STORE_H
+#define TALLY_AGG_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tally/err.h"
+#include "tally/result.h"
+
+struct agg_store;
+
+/* One Submit as decided (or rejected). Borrowed by put_submission. */
+struct agg_submission_rec {
+	uint64_t received_ms;
+	const char *peer_region;
+	const char *peer_node;
+	uint64_t seq;
+	uint32_t precinct;           /* 0 if not decoded */
+	uint32_t revision;           /* 0 if not decoded */
+	enum tally_outcome outcome;  /* UNSPECIFIED when rejected */
+	enum tally_reject_code code; /* NONE when not rejected */
+	const char *reason;          /* "" when not rejected */
+	int64_t leaf_index;          /* -1 unless ACCEPTED or CONFLICT */
+	const uint8_t *signed_bytes; /* NULL when leaf_index >= 0 (bytes are the leaf) */
+	size_t signed_len;
+};
+
+/* One log leaf. Borrowed by put_leaf. */
+struct agg_leaf_rec {
+	uint64_t leaf_index;
+	uint32_t precinct;
+	uint32_t revision;
+	enum tally_outcome outcome; /* ACCEPTED or CONFLICT */
+	const uint8_t *payload_hash;
+	const uint8_t *leaf_hash;
+	const uint32_t *figures;
+	size_t n_figures;
+	const uint8_t *leaf;
+	size_t leaf_len;
+};
+
+/* One row of a precinct's history (submissions, oldest first). */
+struct agg_history_rec {
+	uint64_t received_ms;
+	const char *peer_region;
+	const char *peer_node;
+	uint32_t revision;
+	enum tally_outcome outcome;
+	enum tally_reject_code code;
+	const char *reason;
+	int64_t leaf_index;
+};
+
+/* Callbacks return 0 to go on, anything else to stop (returned as is). */
+typedef int (*agg_store_leaf_cb)(const struct agg_leaf_rec *leaf, void *data);
+typedef int (*agg_store_history_cb)(const struct agg_history_rec *h, void *data);
+
+struct agg_store_ops {
+	const char *name;
+	void (*close)(struct agg_store *s);
+	int (*begin)(struct agg_store *s);
+	int (*commit)(struct agg_store *s);
+	int (*rollback)(struct agg_store *s);
+	int (*put_submission)(struct agg_store *s, const struct agg_submission_rec *r);
+	int (*put_leaf)(struct agg_store *s, const struct agg_leaf_rec *r);
+	/* Leaves [start, end) in order; with_bytes false leaves leaf/leaf_len NULL/0. */
+	int (*leaves)(struct agg_store *s, uint64_t start, uint64_t end, int with_bytes,
+	              agg_store_leaf_cb cb, void *data);
+	int (*leaf_count)(struct agg_store *s, uint64_t *ret);
+	int (*history)(struct agg_store *s, uint32_t precinct, agg_store_history_cb cb, void *data);
+	/* Every stored submission's count; for tests and STATUS. */
+	int (*submission_count)(struct agg_store *s, uint64_t *ret);
+};
+
+/* Backends embed this first. */
+struct agg_store {
+	const struct agg_store_ops *ops;
+	char last_error[TALLY_REASON_MAX]; /* why the last call failed */
+};
+
+/*
+ * Opens (creating and migrating as needed) the SQLite store in state_dir
+ * (file tally.db), bound to election_id: a store of another election is
+ * refused with -EINVAL. 0, -errno with err saying what and the fix.
+ */
+int agg_store_sqlite_open(const char *state_dir, const char *election_id, struct agg_store **ret,
+                          struct tally_err *err);
+
+/* Returns from the wrappers: 0, -EIO (s->last_error says why), -ENOSPC (disk
+ * full), -EBUSY (locked), -ENOMEM, -ERANGE (leaf index not next). */
+static inline void agg_store_close(struct agg_store *s)
+{
+	if (s)
+		s->ops->close(s);
+}
+static inline int agg_store_begin(struct agg_store *s)
+{
+	return s->ops->begin(s);
+}
+static inline int agg_store_commit(struct agg_store *s)
+{
+	return s->ops->commit(s);
+}
+static inline int agg_store_rollback(struct agg_store *s)
+{
+	return s->ops->rollback(s);
+}
+static inline int agg_store_put_submission(struct agg_store *s, const struct agg_submission_rec *r)
+{
+	return s->ops->put_submission(s, r);
+}
+static inline int agg_store_put_leaf(struct agg_store *s, const struct agg_leaf_rec *r)
+{
+	return s->ops->put_leaf(s, r);
+}
+static inline int agg_store_leaves(struct agg_store *s, uint64_t start, uint64_t end,
+                                   int with_bytes, agg_store_leaf_cb cb, void *data)
+{
+	return s->ops->leaves(s, start, end, with_bytes, cb, data);
+}
+static inline int agg_store_leaf_count(struct agg_store *s, uint64_t *ret)
+{
+	return s->ops->leaf_count(s, ret);
+}
+static inline int agg_store_history(struct agg_store *s, uint32_t precinct, agg_store_history_cb cb,
+                                    void *data)
+{
+	return s->ops->history(s, precinct, cb, data);
+}
+static inline int agg_store_submission_count(struct agg_store *s, uint64_t *ret)
+{
+	return s->ops->submission_count(s, ret);
+}
+
+#endif
