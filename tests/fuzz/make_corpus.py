@@ -1,0 +1,185 @@
+#!/usr/bin/python3
+"""Writes the seed corpora in tests/fuzz/corpus/<target>/: small, hand-made,
+valid inputs (plus a few near misses) from which libFuzzer mutates.
+
+    tests/fuzz/make_corpus.py            rewrite the generated seeds
+
+Protobuf seeds are built with the project's own proto/tally.proto (compiled
+by protoc into a temporary folder), so they follow the wire contract. Files
+named crash-*, leak-*, timeout-* or repro-* are reproducers of bugs found and
+are never touched here.
+"""
+import importlib
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+
+
+def load_pb():
+    out = tempfile.mkdtemp(prefix="tally-pb-")
+    subprocess.run(["protoc", "--proto_path=" + os.path.join(TOP, "proto"),
+                    "--python_out=" + out, "tally.proto"], check=True)
+    sys.path.insert(0, out)
+    return importlib.import_module("tally_pb2")
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def frame(body):
+    return struct.pack(">I", len(body)) + body
+
+
+def result(pb, precinct, region, rev=1, yes=400, no=300, invalid=10, nc=0,
+           election="E-fuzz", registered=1000):
+    cast = yes + no + invalid + nc
+    r = pb.PrecinctResult(election_id=election, region_id=region, precinct_id=precinct,
+                          revision=rev, voters_registered=registered,
+                          ballots_received=cast + 25, ballots_issued=cast + 5,
+                          ballots_cancelled=20, ballots_cast=cast, ballots_invalid=invalid,
+                          ballots_not_counted=nc, recorded_at_ms=1730000000000)
+    r.votes.add(option_id="yes", count=yes)
+    r.votes.add(option_id="no", count=no)
+    return r
+
+
+def codec(pb):
+    res = result(pb, 1, "KZ-A")
+    signed = pb.SignedResult(payload=res.SerializeToString(), signature=bytes(range(64)),
+                             key_id="ab" * 32)
+    frames = {
+        "hello": pb.Frame(hello=pb.Hello(protocol_version=1, node_id="node-KZ-A",
+                                         region_id="KZ-A")),
+        "welcome": pb.Frame(welcome=pb.Welcome(protocol_version=1, aggregator_id="central",
+                                               election_id="E-fuzz")),
+        "submit": pb.Frame(submit=pb.Submit(seq=7, result=signed)),
+        "ack": pb.Frame(ack=pb.Ack(seq=7, outcome=pb.OUTCOME_ACCEPTED)),
+        "nack": pb.Frame(nack=pb.Nack(seq=8, code=pb.REJECT_CODE_FAILED_CONTROL,
+                                      reason="ballots_cast (10) > ballots_issued (9)")),
+        "goodbye": pb.Frame(goodbye=pb.Goodbye(reason="hello names KZ-B, certificate KZ-A")),
+        "ping": pb.Frame(ping=pb.Ping(nonce=0xdeadbeef)),
+        "pong": pb.Frame(pong=pb.Pong(nonce=2**64 - 1)),
+    }
+    for name, f in frames.items():
+        write("codec", "frame-" + name, f.SerializeToString())
+    write("codec", "result", res.SerializeToString())
+    write("codec", "signed", signed.SerializeToString())
+    long_sig = pb.SignedResult(payload=b"\x08\x01", signature=bytes(100), key_id="00" * 32)
+    write("codec", "signed-long-signature", long_sig.SerializeToString())
+    head = pb.TreeHead(election_id="E-fuzz", tree_size=12, root_hash=bytes(range(32)),
+                       timestamp_ms=1730000000000, totals_hash=bytes(range(32, 64)))
+    write("codec", "tree-head", head.SerializeToString())
+    return frames
+
+
+def frames_corpus(pb, frames):
+    # Prefix: byte 0 picks the size limit, bytes 1-2 seed the chunking.
+    stream = b"".join(frame(f.SerializeToString()) for f in frames.values())
+    write("frame", "all-messages", b"\x07\x12\x34" + stream)
+    write("frame", "one-byte-frames", b"\x00\x00\x01" + frame(b"a") + frame(b"b"))
+    write("frame", "zero-length", b"\x07\x00\x02" + frame(b"ok") + b"\x00\x00\x00\x00rest")
+    write("frame", "too-long", b"\x03\x99\x99" + struct.pack(">I", 17) + b"x" * 17)
+    write("frame", "4gb-prefix", b"\x07\x01\x01" + b"\xff\xff\xff\xff")
+    write("frame", "partial", b"\x07\x00\x05" + frame(b"hello") + b"\x00\x00\x01")
+
+
+def validate(pb):
+    write("validate", "valid-1", result(pb, 1, "KZ-A").SerializeToString())
+    write("validate", "valid-10", result(pb, 10, "KZ-B", rev=2, registered=500, yes=200,
+                                          no=100, invalid=3, nc=2).SerializeToString())
+    write("validate", "wrong-region", result(pb, 2, "KZ-B").SerializeToString())
+    write("validate", "unknown-precinct", result(pb, 99, "KZ-A").SerializeToString())
+    # Structured scripts: 0xFF, then 12-byte records (kind, precinct, yes(2),
+    # no(2), invalid, not_counted, cancelled, spare, spare2, revision).
+    recs = [
+        bytes([0, 0, 1, 0, 0, 200, 5, 1, 3, 2, 9, 0]),    # valid, precinct 1
+        bytes([1, 0, 1, 0, 0, 200, 5, 1, 3, 2, 9, 0]),    # the same again: duplicate
+        bytes([2, 0, 2, 0, 0, 200, 5, 1, 3, 2, 9, 0]),    # same revision, other bytes
+        bytes([3, 0, 1, 0, 0, 200, 5, 1, 3, 2, 9, 1]),    # revision 2 settles it
+        bytes([0, 3, 0, 9, 0, 9, 0, 0, 0, 0, 0, 0]),      # precinct 10
+        bytes([6, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),      # wrap-around
+    ]
+    write("validate", "script-reconcile", b"\xff" + b"".join(recs))
+    write("validate", "script-every-kind",
+          b"\xff" + b"".join(bytes([k, k, 0, k, 0, 1, 1, 1, 1, 1, 1, k]) for k in range(12)))
+
+
+def election():
+    e = {"election_id": "E-fuzz", "title": "Fuzz referendum",
+         "options": [{"id": "yes", "name": "Yes"}, {"id": "no", "name": "No"}],
+         "regions": [
+             {"id": "KZ-A", "name": "Alpha",
+              "precincts": [{"id": 3, "registered": 3000}, {"id": 1, "registered": 1000}]},
+             {"id": "KZ-B", "name": "Beta", "precincts": [{"id": 10, "registered": 500}]}],
+         "rules": {"min_turnout_pct": 50, "region_majority_fraction": 0.6667}}
+    write("election", "small", json.dumps(e, indent=1))
+    e2 = dict(e)
+    del e2["rules"]
+    write("election", "no-rules", json.dumps(e2))
+    e3 = json.loads(json.dumps(e))
+    e3["regions"][1]["precincts"].append({"id": 1, "registered": 5})
+    write("election", "duplicate-precinct", json.dumps(e3))
+    e4 = json.loads(json.dumps(e))
+    e4["regions"][0]["name"] = "\u0410\u0441\u0442\u0430\u043d\u0430"
+    e4["regions"][0]["precincts"][0]["registered"] = 4294967295
+    write("election", "unicode-and-max", json.dumps(e4, ensure_ascii=False))
+
+
+def conf():
+    write("conf", "full",
+          "; a comment\n[main]\nid = central\nstate_dir = /var/lib/tally\nmax_frame = 65536\n"
+          "verbose = yes\nlisten = [::1]:7443\npeers = a.example:1, 127.0.0.1:2, [::]:3\n"
+          "[tls]\nkey = node.key\n[other]\ntitle = Referendum 2022\n")
+    write("conf", "minimal", "[main]\nid = x\n")
+    write("conf", "bad-port", "[main]\nid = x\nlisten = host:65536\n")
+    write("conf", "duplicate", "[main]\nid = x\nid = y\n")
+    write("conf", "unknown-key", "[main]\nid = x\nfoo = bar\n")
+
+
+def protocol_file():
+    # Byte 0: bit 0 = CSV, bit 1 = the election's options are known.
+    js = {"precinct_id": 1, "revision": 1, "voters_registered": 1500,
+          "ballots_received": 1400, "ballots_issued": 1200, "ballots_cancelled": 200,
+          "ballots_cast": 1180, "ballots_invalid": 12, "ballots_not_counted": 3,
+          "votes": {"yes": 900, "no": 265}}
+    write("protocol_file", "json", b"\x00" + json.dumps(js).encode())
+    write("protocol_file", "json-election", b"\x02" + json.dumps(js, indent=2).encode())
+    js2 = dict(js, election_id="E-fuzz", region_id="KZ-B")
+    write("protocol_file", "json-wrong-region", b"\x02" + json.dumps(js2).encode())
+    header = ("precinct_id,revision,voters_registered,ballots_received,ballots_issued,"
+              "ballots_cancelled,ballots_cast,ballots_invalid,ballots_not_counted,yes,no\n")
+    rows = "1,1,1500,1400,1200,200,1180,12,3,900,265\n2,2,2000,10,10,0,10,0,0,5,5\n"
+    write("protocol_file", "csv", b"\x01" + (header + rows).encode())
+    write("protocol_file", "csv-election-crlf",
+          b"\x03\xef\xbb\xbf" + (header + rows).replace("\n", "\r\n").encode())
+    write("protocol_file", "csv-short-header", b"\x03" +
+          ("precinct_id,revision,voters_registered,ballots_received,ballots_issued,"
+           "ballots_cancelled,ballots_cast,ballots_invalid,no,yes\n"
+           " 1 , 1 ,1500,1400,1200,200,1180,12,265,900\n\n").encode())
+    write("protocol_file", "csv-duplicate", b"\x01" + (header + rows + rows).encode())
+
+
+def main():
+    pb = load_pb()
+    frames = codec(pb)
+    frames_corpus(pb, frames)
+    validate(pb)
+    election()
+    conf()
+    protocol_file()
+
+
+if __name__ == "__main__":
+    main()
