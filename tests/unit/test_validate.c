@@ -1,0 +1,283 @@
+/*
+ * Tests for validate.c: a table of results, each breaking one control
+ * relation, with the exact relation name, reject code and reason the
+ * region's operator will read in the Nack.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "tally/validate.h"
+
+static struct tally_election *election;
+
+static const char definition[] =
+    "{\"election_id\": \"kz-2026\", \"title\": \"Referendum\","
+    " \"options\": [{\"id\": \"yes\", \"name\": \"Yes\"}, {\"id\": \"no\", \"name\": \"No\"}],"
+    " \"regions\": ["
+    "  {\"id\": \"KZ-71\", \"name\": \"Astana\", \"precincts\": [{\"id\": 4711, \"registered\": "
+    "2000}]},"
+    "  {\"id\": \"KZ-10\", \"name\": \"Abai\", \"precincts\": [{\"id\": 12, \"registered\": 900}]}"
+    "]}";
+
+static void setup(void)
+{
+	struct tally_err err = {{0}};
+	cr_assert_eq(tally_election_parse(definition, strlen(definition), &election, &err), 0, "%s",
+	             err.msg);
+}
+
+static void teardown(void)
+{
+	election = tally_election_free(election);
+}
+
+TestSuite(validate, .init = setup, .fini = teardown);
+
+/* A result that passes every relation: 1500 = 1400 + 100; 1390 = 10 + 5 + 1200 + 175. */
+static struct tally_result good(void)
+{
+	struct tally_result r;
+
+	memset(&r, 0, sizeof(r));
+	strcpy(r.election_id, "kz-2026");
+	strcpy(r.region_id, "KZ-71");
+	r.precinct_id = 4711;
+	r.revision = 1;
+	r.voters_registered = 2000;
+	r.ballots_received = 1500;
+	r.ballots_issued = 1400;
+	r.ballots_cancelled = 100;
+	r.ballots_cast = 1390;
+	r.ballots_invalid = 10;
+	r.ballots_not_counted = 5;
+	r.n_votes = 2;
+	strcpy(r.votes[0].option_id, "yes");
+	r.votes[0].count = 1200;
+	strcpy(r.votes[1].option_id, "no");
+	r.votes[1].count = 175;
+	return r;
+}
+
+static void expect(const struct tally_result *r, enum tally_reject_code code, const char *relation,
+                   const char *reason)
+{
+	struct tally_verdict v;
+
+	memset(&v, 0x5a, sizeof(v));
+	cr_assert_eq(tally_validate_result(election, r, &v), -EINVAL, "passed: %s", relation);
+	cr_assert_eq(v.code, code, "%s: code %d", relation, v.code);
+	cr_assert_str_eq(v.relation, relation);
+	cr_assert_str_eq(v.reason, reason);
+}
+
+Test(validate, valid_result_passes)
+{
+	struct tally_result r = good();
+	struct tally_verdict v;
+
+	memset(&v, 0x5a, sizeof(v));
+	cr_assert_eq(tally_validate_result(election, &r, &v), 0, "%s: %s", v.relation, v.reason);
+	cr_assert_eq(v.code, TALLY_REJECT_NONE);
+	cr_assert_str_eq(v.relation, "");
+	cr_assert_str_eq(v.reason, "");
+}
+
+Test(validate, options_in_any_order_and_zero_counts_pass)
+{
+	struct tally_result r = good();
+	struct tally_verdict v;
+
+	r.votes[0] = (struct tally_option_votes){.option_id = "no", .count = 0};
+	r.votes[1] = (struct tally_option_votes){.option_id = "yes", .count = 1375};
+	cr_assert_eq(tally_validate_result(election, &r, &v), 0, "%s", v.reason);
+}
+
+Test(validate, wrong_election)
+{
+	struct tally_result r = good();
+	strcpy(r.election_id, "kz-2022");
+	expect(&r, TALLY_REJECT_WRONG_ELECTION, "election",
+	       "election_id \"kz-2022\" is not this election (\"kz-2026\")");
+}
+
+Test(validate, unknown_precinct)
+{
+	struct tally_result r = good();
+	r.precinct_id = 4712;
+	expect(&r, TALLY_REJECT_UNKNOWN_PRECINCT, "precinct",
+	       "precinct_id 4712 is not a precinct of election \"kz-2026\"");
+	r.precinct_id = 0;
+	expect(&r, TALLY_REJECT_UNKNOWN_PRECINCT, "precinct",
+	       "precinct_id 0 is not a precinct of election \"kz-2026\"");
+}
+
+Test(validate, wrong_region)
+{
+	struct tally_result r = good();
+	strcpy(r.region_id, "KZ-10");
+	expect(&r, TALLY_REJECT_WRONG_REGION, "region",
+	       "precinct 4711 belongs to region \"KZ-71\", not \"KZ-10\"");
+}
+
+Test(validate, revision_zero)
+{
+	struct tally_result r = good();
+	r.revision = 0;
+	expect(&r, TALLY_REJECT_FAILED_CONTROL, "revision",
+	       "revision is 0; the first count is revision 1");
+}
+
+Test(validate, unknown_option)
+{
+	struct tally_result r = good();
+	strcpy(r.votes[1].option_id, "maybe");
+	expect(&r, TALLY_REJECT_FAILED_CONTROL, "options",
+	       "option \"maybe\" is not an option of election \"kz-2026\"");
+}
+
+Test(validate, unknown_option_with_unprintable_bytes_is_escaped)
+{
+	struct tally_result r = good();
+	strcpy(r.votes[1].option_id, "n\no\"");
+	expect(&r, TALLY_REJECT_FAILED_CONTROL, "options",
+	       "option \"n\\x0ao\\x22\" is not an option of election \"kz-2026\"");
+}
+
+Test(validate, missing_option)
+{
+	struct tally_result r = good();
+	r.n_votes = 1;
+	r.ballots_not_counted = 180;
+	expect(&r, TALLY_REJECT_FAILED_CONTROL, "options",
+	       "option \"no\" is missing (report every option, 0 if it got no votes)");
+}
+
+Test(validate, duplicated_option)
+{
+	struct tally_result r = good();
+	r.n_votes = 3;
+	strcpy(r.votes[2].option_id, "yes");
+	r.votes[2].count = 0;
+	expect(&r, TALLY_REJECT_FAILED_CONTROL, "options", "option \"yes\" appears more than once");
+}
+
+Test(validate, received_is_issued_plus_cancelled)
+{
+	struct tally_result r = good();
+	r.ballots_received = 1200;
+	r.ballots_issued = 1100;
+	r.ballots_cancelled = 90;
+	expect(&r, TALLY_REJECT_FAILED_CONTROL, "received = issued + cancelled",
+	       "ballots_received (1200) != ballots_issued (1100) + ballots_cancelled (90) = 1190");
+}
+
+Test(validate, cast_at_most_issued)
+{
+	struct tally_result r = good();
+	r.ballots_cast = 1401;
+	r.ballots_not_counted = 16;
+	expect(&r, TALLY_REJECT_FAILED_CONTROL, "cast <= issued",
+	       "ballots_cast (1401) > ballots_issued (1400)");
+}
+
+Test(validate, issued_at_most_registered)
+{
+	struct tally_result r = good();
+	r.voters_registered = 1399;
+	expect(&r, TALLY_REJECT_FAILED_CONTROL, "issued <= voters_registered",
+	       "ballots_issued (1400) > voters_registered (1399)");
+}
+
+Test(validate, cast_is_invalid_plus_not_counted_plus_votes)
+{
+	struct tally_result r = good();
+	r.votes[0].count = 1199;
+	expect(&r, TALLY_REJECT_FAILED_CONTROL, "cast = invalid + not_counted + sum(votes)",
+	       "ballots_cast (1390) != ballots_invalid (10) + ballots_not_counted (5) + votes "
+	       "(1374) = 1389");
+}
+
+Test(validate, received_overflow_does_not_wrap)
+{
+	/* 2^32 - 1 + 1 wraps to 0 in 32 bits; received 0 must not match. */
+	struct tally_result r = good();
+	r.ballots_received = 0;
+	r.ballots_issued = UINT32_MAX;
+	r.ballots_cancelled = 1;
+	expect(&r, TALLY_REJECT_FAILED_CONTROL, "received = issued + cancelled",
+	       "ballots_received (0) != ballots_issued (4294967295) + ballots_cancelled (1) = "
+	       "4294967296");
+}
+
+Test(validate, vote_sum_overflow_does_not_wrap)
+{
+	/* 1390 + 2^32 wraps to 1390 in 32 bits and would pass. */
+	struct tally_result r = good();
+	r.votes[0].count = 1200;
+	r.votes[1].count = 175;
+	r.ballots_invalid = 10 + 0x80000000u;
+	r.ballots_not_counted = 5 + 0x80000000u;
+	expect(&r, TALLY_REJECT_FAILED_CONTROL, "cast = invalid + not_counted + sum(votes)",
+	       "ballots_cast (1390) != ballots_invalid (2147483658) + ballots_not_counted "
+	       "(2147483653) + votes (1375) = 4294968686");
+
+	r = good();
+	r.votes[0].count = 0xffffffffu;
+	r.votes[1].count = 1376; /* 2^32 - 1 + 1376 = 1375 (mod 2^32) */
+	expect(&r, TALLY_REJECT_FAILED_CONTROL, "cast = invalid + not_counted + sum(votes)",
+	       "ballots_cast (1390) != ballots_invalid (10) + ballots_not_counted (5) + votes "
+	       "(4294968671) = 4294968686");
+}
+
+Test(validate, checks_run_in_the_documented_order)
+{
+	/* Everything wrong at once: the election is reported first. */
+	struct tally_result r = good();
+	strcpy(r.election_id, "x");
+	r.precinct_id = 1;
+	r.revision = 0;
+	r.ballots_received = 0;
+	expect(&r, TALLY_REJECT_WRONG_ELECTION, "election",
+	       "election_id \"x\" is not this election (\"kz-2026\")");
+	strcpy(r.election_id, "kz-2026");
+	expect(&r, TALLY_REJECT_UNKNOWN_PRECINCT, "precinct",
+	       "precinct_id 1 is not a precinct of election \"kz-2026\"");
+	r.precinct_id = 12;
+	expect(&r, TALLY_REJECT_WRONG_REGION, "region",
+	       "precinct 12 belongs to region \"KZ-10\", not \"KZ-71\"");
+	strcpy(r.region_id, "KZ-10");
+	expect(&r, TALLY_REJECT_FAILED_CONTROL, "revision",
+	       "revision is 0; the first count is revision 1");
+	r.revision = 1;
+	strcpy(r.votes[0].option_id, "nope");
+	expect(&r, TALLY_REJECT_FAILED_CONTROL, "options",
+	       "option \"nope\" is not an option of election \"kz-2026\"");
+	strcpy(r.votes[0].option_id, "yes");
+	expect(&r, TALLY_REJECT_FAILED_CONTROL, "received = issued + cancelled",
+	       "ballots_received (0) != ballots_issued (1400) + ballots_cancelled (100) = 1500");
+	r.ballots_received = 1500;
+	r.ballots_cast = 1500;
+	expect(&r, TALLY_REJECT_FAILED_CONTROL, "cast <= issued",
+	       "ballots_cast (1500) > ballots_issued (1400)");
+}
+
+Test(validate, controls_skip_the_identity_checks)
+{
+	struct tally_result r = good();
+	struct tally_verdict v;
+
+	strcpy(r.election_id, "other");
+	strcpy(r.region_id, "KZ-10");
+	r.precinct_id = 99999;
+	cr_assert_eq(tally_validate_controls(election, &r, &v), 0, "%s", v.reason);
+	cr_assert_eq(v.code, TALLY_REJECT_NONE);
+	r.ballots_issued = 1401;
+	cr_assert_eq(tally_validate_controls(election, &r, &v), -EINVAL);
+	cr_assert_eq(v.code, TALLY_REJECT_FAILED_CONTROL);
+	cr_assert_str_eq(v.relation, "received = issued + cancelled");
+	cr_assert_str_eq(v.reason, "ballots_received (1500) != ballots_issued (1401) + "
+	                           "ballots_cancelled (100) = 1501");
+}
