@@ -2,7 +2,8 @@
 # the prefix) and the Debian package `cpack -G DEB` makes from it. Included at
 # the end of the top-level CMakeLists.txt, once every target exists.
 #
-#   bin/                      tally-aggregator, tally-node, tallyctl
+#   sbin/                     tally-aggregator, tally-node (daemons)
+#   bin/                      tallyctl
 #   lib/systemd/system/       the units (ExecStart= follows the prefix)
 #   lib/sysusers.d/tally.conf the tally account
 #   lib/tmpfiles.d/tally.conf the node's spool folder
@@ -17,17 +18,22 @@
 set(TALLY_DEPLOY_DIR ${CMAKE_CURRENT_LIST_DIR})
 set(TALLY_SYSTEMD_SRC ${CMAKE_SOURCE_DIR}/systemd)
 
-foreach(t tally-aggregator tally-node tallyctl)
+# The daemons' own CMakeLists may install them too; the same file to the
+# same place twice is harmless, and the package needs them either way.
+foreach(t tally-aggregator tally-node)
   if(TARGET ${t})
-    install(TARGETS ${t} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+    install(TARGETS ${t} RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR})
   endif()
 endforeach()
+if(TARGET tallyctl)
+  install(TARGETS tallyctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
 
 foreach(unit tally-aggregator.service tally-node.service)
   install(CODE "
     set(dest \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/lib/systemd/system\")
     file(READ \"${TALLY_SYSTEMD_SRC}/${unit}\" text)
-    string(REPLACE \"=/usr/bin/\" \"=\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}/\" text \"\${text}\")
+    string(REPLACE \"=/usr/sbin/\" \"=\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_SBINDIR}/\" text \"\${text}\")
     file(MAKE_DIRECTORY \"\${dest}\")
     message(STATUS \"Installing: \${dest}/${unit}\")
     file(WRITE \"\${dest}/${unit}\" \"\${text}\")

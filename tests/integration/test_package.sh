@@ -40,7 +40,8 @@ dpkg-deb -c "$deb" | awk '{print $1, $6}' >"$tmp/contents"
 has() { # mode-prefix path
 	grep -q "^$1[^ ]* \./$2\$" "$tmp/contents" || fail "package lacks $2 (mode $1...)"
 }
-for b in tally-aggregator tally-node tallyctl; do has -rwxr-xr-x "usr/bin/$b"; done
+for b in tally-aggregator tally-node; do has -rwxr-xr-x "usr/sbin/$b"; done
+has -rwxr-xr-x usr/bin/tallyctl
 has -rw-r--r-- usr/lib/systemd/system/tally-aggregator.service
 has -rw-r--r-- usr/lib/systemd/system/tally-node.service
 has -rw-r--r-- usr/lib/sysusers.d/tally.conf
@@ -57,11 +58,11 @@ mkdir "$tmp/x"
 dpkg-deb -x "$deb" "$tmp/x"
 for u in tally-aggregator tally-node; do
 	got=$(grep '^ExecStart=' "$tmp/x/usr/lib/systemd/system/$u.service")
-	[ "$got" = "ExecStart=/usr/bin/$u --config /etc/tally/${u#tally-}.ini" ] || fail "$u: $got"
+	[ "$got" = "ExecStart=/usr/sbin/$u --config /etc/tally/${u#tally-}.ini" ] || fail "$u: $got"
 	cmp -s "$tmp/x/usr/lib/systemd/system/$u.service" "$src/systemd/$u.service" ||
 		fail "$u.service in the package differs from systemd/$u.service"
 done
-head -c 4 "$tmp/x/usr/bin/tally-aggregator" | grep -q ELF || fail "tally-aggregator is not an ELF binary"
+head -c 4 "$tmp/x/usr/sbin/tally-aggregator" | grep -q ELF || fail "tally-aggregator is not an ELF binary"
 
 dpkg-deb -I "$deb" >"$tmp/info"
 for s in postinst prerm postrm; do grep -q " $s " "$tmp/info" || fail "no $s script"; done
@@ -74,8 +75,9 @@ done
 # cmake --install with another prefix: units follow it.
 cmake --install "$build" --prefix "$tmp/inst" >/dev/null
 got=$(grep '^ExecStart=' "$tmp/inst/lib/systemd/system/tally-node.service")
-[ "$got" = "ExecStart=$tmp/inst/bin/tally-node --config /etc/tally/node.ini" ] || fail "installed unit: $got"
-[ -x "$tmp/inst/bin/tally-aggregator" ] || fail "cmake --install: no bin/tally-aggregator"
+[ "$got" = "ExecStart=$tmp/inst/sbin/tally-node --config /etc/tally/node.ini" ] || fail "installed unit: $got"
+[ -x "$tmp/inst/sbin/tally-aggregator" ] || fail "cmake --install: no sbin/tally-aggregator"
+[ -x "$tmp/inst/bin/tallyctl" ] || fail "cmake --install: no bin/tallyctl"
 
 if [ $fails -ne 0 ]; then
 	echo "test_package: $fails failure(s)"

@@ -23,14 +23,14 @@ fail() {
 }
 
 root=$tmp/root
-mkdir -p "$root/usr/lib/systemd" "$root/etc/systemd/system" "$root/usr/bin" "$root/bin" "$root/etc/tally"
+mkdir -p "$root/usr/lib/systemd" "$root/etc/systemd/system" "$root/usr/sbin" "$root/bin" "$root/etc/tally"
 cp -a /lib/systemd/system "$root/usr/lib/systemd/"
 cp /bin/kill "$root/bin/kill"
 for b in tally-aggregator tally-node; do
 	# The real binaries when built, else a stand-in: verify checks that
 	# ExecStart= names an executable, not what it does.
 	found=$(find "${build:-/nonexistent}" -maxdepth 3 -type f -name "$b" -perm -u+x 2>/dev/null | head -1 || true)
-	cp "${found:-/bin/true}" "$root/usr/bin/$b"
+	cp "${found:-/bin/true}" "$root/usr/sbin/$b"
 done
 for u in "${units[@]}"; do
 	cp "$src/systemd/$u" "$root/etc/systemd/system/$u"
