@@ -12,12 +12,19 @@ const struct agg_route agg_routes[] = {
     {"/v1/regions/", true, api_region},
     {"/v1/precincts/", true, api_precinct},
     {"/healthz", false, api_healthz},
+    {"/v1/log/sth", false, log_sth},
+    {"/v1/log/key", false, log_key},
+    {"/v1/log/totals", false, log_totals},
+    {"/v1/log/entries", false, log_entries},
+    {"/v1/log/proof", false, log_proof},
+    {"/v1/log/consistency", false, log_consistency},
 };
 const size_t agg_n_routes = sizeof(agg_routes) / sizeof(agg_routes[0]);
 
 /* Modules with state and timers of their own, started after recovery. */
 const struct agg_module agg_modules[] = {
     {"none", NULL, NULL},
+    {"log", sth_start, sth_stop},
 };
 const size_t agg_n_modules = sizeof(agg_modules) / sizeof(agg_modules[0]);
 

@@ -9,6 +9,7 @@
 
 #include "aggregator.h"
 #include "http.h"
+#include "sth.h"
 
 typedef void (*agg_route_cb)(struct aggregator *a, struct http_request *req);
 
@@ -29,5 +30,13 @@ void api_totals(struct aggregator *a, struct http_request *req);
 void api_region(struct aggregator *a, struct http_request *req);   /* /v1/regions/{id} */
 void api_precinct(struct aggregator *a, struct http_request *req); /* /v1/precincts/{id} */
 void api_healthz(struct aggregator *a, struct http_request *req);
+
+/* logapi.c (the public log; sth.c signs its heads) */
+void log_sth(struct aggregator *a, struct http_request *req);
+void log_key(struct aggregator *a, struct http_request *req);
+void log_totals(struct aggregator *a, struct http_request *req);
+void log_entries(struct aggregator *a, struct http_request *req);
+void log_proof(struct aggregator *a, struct http_request *req);
+void log_consistency(struct aggregator *a, struct http_request *req);
 
 #endif
