@@ -1,10 +1,315 @@
-/* cmd_prove.c: tallyctl prove (not written yet). */
+/*
+ * cmd_prove.c: `tallyctl prove --url URL --precinct ID`, for a regional
+ * commission to confirm that its protocol is the one counted. It asks the
+ * aggregator which log leaf holds the precinct's counted result, fetches
+ * that leaf, an inclusion proof and the current signed head, checks the
+ * head's signature and the proof, and prints the result the log holds so
+ * a person can hold it against the paper protocol. With --trusted-keys the
+ * leaf's own signature is checked too; with --log-key the head must be
+ * signed by that key.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
+#include <sodium.h>
+
+#include "bundle.h"
 #include "cli.h"
+#include "tally/codec.h"
+#include "tally/keyring.h"
+#include "tally/merkle.h"
+#include "tally/sign.h"
+
+#define HEX_HASH (2 * TALLY_HASH_BYTES + 1)
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: tallyctl prove --url URL --precinct ID [--trusted-keys DIR] "
+	           "[--log-key PEM]\n"
+	           "\n"
+	           "Checks that the counted result of precinct ID is in the aggregator's public\n"
+	           "log under its current signed tree head, and prints that result. Exit 0 if\n"
+	           "the proof holds, 1 if it does not (or the precinct has no counted result),\n"
+	           "2 on usage or network errors.\n");
+}
+
+static int unbase64(const char *s, uint8_t **ret, size_t *ret_len)
+{
+	size_t len = strlen(s), max = len / 4 * 3 + 3;
+	const char *end = NULL;
+	uint8_t *b = malloc(max);
+
+	if (b == NULL)
+		return -ENOMEM;
+	if (sodium_base642bin(b, max, s, len, NULL, ret_len, &end,
+	                      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    end != s + len) {
+		free(b);
+		return -EINVAL;
+	}
+	*ret = b;
+	return 0;
+}
+
+/* Fails the proof with a reason (exit status 1). */
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("NOT PROVEN: ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+	return 1;
+}
+
+/* Checks the head's signature; fills the decoded head. 0, or 1 with a reason printed. */
+static int check_head(json_t *sth, json_t *key, const struct tally_public_key *pin,
+                      struct tally_tree_head *ret)
+{
+	struct tally_public_key pub;
+	struct tally_err err = {{0}};
+	const char *pem = json_string_value(json_object_get(key, "public_key_pem"));
+	const char *thb = json_string_value(json_object_get(sth, "tree_head"));
+	const char *sigb = json_string_value(json_object_get(sth, "signature"));
+	uint8_t *th = NULL, *sig = NULL;
+	size_t th_len = 0, sig_len = 0;
+	int rc = 1;
+
+	if (pem == NULL || tally_sign_public_from_pem(pem, &pub, &err) < 0)
+		return fail("the aggregator's log key is not an Ed25519 public key");
+	if (pin != NULL && strcmp(pin->key_id, pub.key_id) != 0)
+		return fail("the aggregator's log key %s is not the pinned key %s", pub.key_id,
+		            pin->key_id);
+	if (thb == NULL || sigb == NULL || unbase64(thb, &th, &th_len) < 0 ||
+	    unbase64(sigb, &sig, &sig_len) < 0) {
+		rc = fail("the signed tree head lacks \"tree_head\" or \"signature\" in base64");
+		goto out;
+	}
+	if (tally_sign_verify(&pub, th, th_len, sig, sig_len) < 0) {
+		rc = fail("the tree head's signature does not verify with log key %s", pub.key_id);
+		goto out;
+	}
+	if (tally_codec_decode_tree_head(th, th_len, ret) < 0) {
+		rc = fail("the signed tree head is not a TreeHead message");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(th);
+	free(sig);
+	return rc;
+}
+
+static void print_result(const struct tally_result *r)
+{
+	printf("  election             %s\n", r->election_id);
+	printf("  region               %s\n", r->region_id);
+	printf("  precinct             %" PRIu32 "\n", r->precinct_id);
+	printf("  revision             %" PRIu32 "\n", r->revision);
+	printf("  voters_registered    %" PRIu32 "\n", r->voters_registered);
+	printf("  ballots_received     %" PRIu32 "\n", r->ballots_received);
+	printf("  ballots_issued       %" PRIu32 "\n", r->ballots_issued);
+	printf("  ballots_cancelled    %" PRIu32 "\n", r->ballots_cancelled);
+	printf("  ballots_cast         %" PRIu32 "\n", r->ballots_cast);
+	printf("  ballots_invalid      %" PRIu32 "\n", r->ballots_invalid);
+	printf("  ballots_not_counted  %" PRIu32 "\n", r->ballots_not_counted);
+	for (size_t i = 0; i < r->n_votes; i++)
+		printf("  votes %-14s %" PRIu32 "\n", r->votes[i].option_id, r->votes[i].count);
+}
 
 int cmd_prove(int argc, char **argv)
 {
-	fprintf(stderr, "tallyctl prove: not available in this build\n");
-	return 2;
+	static const struct option opts[] = {
+	    {"url", required_argument, NULL, 'u'},
+	    {"precinct", required_argument, NULL, 'p'},
+	    {"trusted-keys", required_argument, NULL, 'k'},
+	    {"log-key", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *url = NULL, *precinct = NULL, *keys_dir = NULL, *log_key_path = NULL;
+	json_t *pj = NULL, *sth = NULL, *key = NULL, *page = NULL, *proof = NULL;
+	uint8_t(*path)[TALLY_HASH_BYTES] = NULL;
+	struct tally_signed_result s = {0};
+	struct tally_keyring *kr = NULL;
+	struct tally_public_key pin;
+	struct tally_tree_head head;
+	struct tally_err err = {{0}};
+	struct tally_result r;
+	uint8_t *leaf = NULL, lh[TALLY_HASH_BYTES];
+	char q[160], root[HEX_HASH], *end;
+	size_t leaf_len = 0, n, i;
+	json_t *li, *h, *arr;
+	unsigned long pid;
+	uint64_t index;
+	int opt, rc = 2;
+
+	optind = 0; /* glibc: start over, even when called twice in one process */
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'u':
+			url = optarg;
+			break;
+		case 'p':
+			precinct = optarg;
+			break;
+		case 'k':
+			keys_dir = optarg;
+			break;
+		case 'l':
+			log_key_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (url == NULL || precinct == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	errno = 0;
+	pid = strtoul(precinct, &end, 10);
+	if (errno != 0 || *end != '\0' || precinct[0] < '0' || precinct[0] > '9' ||
+	    pid > UINT32_MAX) {
+		fprintf(stderr, "tallyctl prove: --precinct '%s' is not a precinct number\n",
+		        precinct);
+		return 2;
+	}
+	if (keys_dir != NULL && tally_keyring_load(keys_dir, &kr, &err) < 0) {
+		fprintf(stderr, "tallyctl prove: %s\n", err.msg);
+		return 2;
+	}
+	if (log_key_path != NULL && tally_sign_load_public(log_key_path, &pin, &err) < 0) {
+		fprintf(stderr, "tallyctl prove: %s\n", err.msg);
+		goto out;
+	}
+
+	snprintf(q, sizeof(q), "/v1/precincts/%lu", pid);
+	if (bundle_get_json(url, q, &pj, &err) < 0 ||
+	    bundle_get_json(url, "/v1/log/sth", &sth, &err) < 0 ||
+	    bundle_get_json(url, "/v1/log/key", &key, &err) < 0) {
+		fprintf(stderr, "tallyctl prove: %s\n", err.msg);
+		goto out;
+	}
+	li = json_object_get(pj, "leaf_index");
+	if (!json_is_integer(li) || json_integer_value(li) < 0) {
+		rc = fail("precinct %lu has no counted result in the log", pid);
+		goto out;
+	}
+	index = (uint64_t)json_integer_value(li);
+	rc = check_head(sth, key, log_key_path ? &pin : NULL, &head);
+	if (rc != 0)
+		goto out;
+	rc = 2;
+	if (index >= head.tree_size) {
+		rc = fail("leaf %" PRIu64 " is not yet under the signed head of size %" PRIu64
+		          "; heads follow within a second, try again",
+		          index, head.tree_size);
+		goto out;
+	}
+
+	/* The leaf itself, hashed here: the proof is about these bytes. */
+	snprintf(q, sizeof(q), "/v1/log/entries?start=%" PRIu64 "&end=%" PRIu64, index, index + 1);
+	if (bundle_get_json(url, q, &page, &err) < 0) {
+		fprintf(stderr, "tallyctl prove: %s\n", err.msg);
+		goto out;
+	}
+	h = json_array_get(json_object_get(page, "entries"), 0);
+	if (!json_is_integer(json_object_get(h, "leaf_index")) ||
+	    (uint64_t)json_integer_value(json_object_get(h, "leaf_index")) != index ||
+	    !json_is_string(json_object_get(h, "leaf")) ||
+	    unbase64(json_string_value(json_object_get(h, "leaf")), &leaf, &leaf_len) < 0) {
+		rc = fail("the aggregator did not return leaf %" PRIu64, index);
+		goto out;
+	}
+	tally_merkle_leaf_hash(leaf, leaf_len, lh);
+
+	snprintf(q, sizeof(q), "/v1/log/proof?leaf_index=%" PRIu64 "&tree_size=%" PRIu64, index,
+	         head.tree_size);
+	if (bundle_get_json(url, q, &proof, &err) < 0) {
+		fprintf(stderr, "tallyctl prove: %s\n", err.msg);
+		goto out;
+	}
+	arr = json_object_get(proof, "audit_path");
+	n = json_array_size(arr);
+	path = calloc(n ? n : 1, TALLY_HASH_BYTES);
+	if (path == NULL)
+		goto out;
+	json_array_foreach(arr, i,
+	                   h) if (!json_is_string(h) ||
+	                          tally_unhex(json_string_value(h), path[i], TALLY_HASH_BYTES) < 0)
+	    n = TALLY_MERKLE_MAX_PATH + 1;
+	if (n > TALLY_MERKLE_MAX_PATH ||
+	    tally_merkle_verify_inclusion(lh, index, head.tree_size,
+	                                  (const uint8_t(*)[TALLY_HASH_BYTES])path, n,
+	                                  head.root_hash) < 0) {
+		rc = fail("the inclusion proof of leaf %" PRIu64 " in the tree of size %" PRIu64
+		          " does not hold",
+		          index, head.tree_size);
+		goto out;
+	}
+
+	if (tally_codec_decode_signed(leaf, leaf_len, &s) < 0 ||
+	    tally_codec_decode_result(s.payload, s.payload_len, &r) < 0) {
+		rc = fail("leaf %" PRIu64 " is not a signed precinct result", index);
+		goto out;
+	}
+	if (r.precinct_id != pid) {
+		rc = fail("leaf %" PRIu64 " holds precinct %" PRIu32 ", not %lu", index,
+		          r.precinct_id, pid);
+		goto out;
+	}
+	if (kr != NULL) {
+		const struct tally_trusted_key *tk = tally_keyring_find(kr, s.key_id);
+
+		if (tk == NULL) {
+			rc = fail("leaf %" PRIu64 " is signed by key %s, not a trusted key", index,
+			          s.key_id);
+			goto out;
+		}
+		if (strcmp(tk->region_id, r.region_id) != 0 ||
+		    tally_sign_verify(&tk->key, s.payload, s.payload_len, s.signature,
+		                      s.signature_len) < 0) {
+			rc =
+			    fail("leaf %" PRIu64 ": the signature by key %s (region '%s') does not "
+			         "hold for a result of region '%s'",
+			         index, s.key_id, tk->region_id, r.region_id);
+			goto out;
+		}
+	}
+	tally_hex(head.root_hash, TALLY_HASH_BYTES, root);
+	printf("PROVEN: precinct %lu's counted result is leaf %" PRIu64 " of the log\n", pid,
+	       index);
+	printf("  under the signed tree head of size %" PRIu64 ", root %s,\n", head.tree_size,
+	       root);
+	printf("  signed by log key %s at %" PRIu64 " ms since the epoch\n",
+	       json_string_value(json_object_get(key, "key_id")), head.timestamp_ms);
+	printf("  result signed by key %s%s:\n", s.key_id,
+	       kr != NULL ? " (trusted, signature checked)" : " (not checked: no --trusted-keys)");
+	print_result(&r);
+	rc = 0;
+out:
+	tally_signed_result_clear(&s);
+	free(path);
+	free(leaf);
+	json_decref(pj);
+	json_decref(sth);
+	json_decref(key);
+	json_decref(page);
+	json_decref(proof);
+	tally_keyring_free(kr);
+	return rc;
 }
