@@ -545,19 +545,23 @@ static int csv_header(const struct protocol_expect *x, const char *s, size_t n,
 	int e;
 
 	memset(h, 0, sizeof(*h));
-	if (count > CSV_MAX_COLUMNS)
-		return protocol_file_add_error(f, 1, false, 0, "header",
-		                               "more than %zu columns (at most %d options)",
-		                               (size_t)CSV_MAX_COLUMNS, TALLY_MAX_OPTIONS);
+	/* A wrong fixed column leaves nothing to interpret the rows by: stop. */
+	if (count > CSV_MAX_COLUMNS) {
+		e = protocol_file_add_error(f, 1, false, 0, "header",
+		                            "more than %zu columns (at most %d options)",
+		                            (size_t)CSV_MAX_COLUMNS, TALLY_MAX_OPTIONS);
+		return e < 0 ? e : -EINVAL;
+	}
 	for (size_t i = 0; i < N_REQUIRED_FIELDS; i++) {
 		if (i >= count || !span_is(col[i], fields[i].name)) {
 			if (i < count)
 				quote(col[i].s, col[i].n, q, sizeof(q));
-			return protocol_file_add_error(
+			e = protocol_file_add_error(
 			    f, 1, false, 0, "header",
 			    "column %zu is %s%s%s but must be '%s' (a header starts '%s')", i + 1,
 			    i < count ? "'" : "", i < count ? q : "missing", i < count ? "'" : "",
 			    fields[i].name, csv_required_header);
+			return e < 0 ? e : -EINVAL;
 		}
 	}
 	h->first_option = N_REQUIRED_FIELDS;
@@ -822,7 +826,10 @@ void protocol_error_format(const struct protocol_error *e, char *buf, size_t cap
 		snprintf(at, sizeof(at), "line %u", e->line);
 	if (e->has_precinct)
 		snprintf(p, sizeof(p), " precinct %u:", e->precinct_id);
-	snprintf(buf, cap, "%s:%s %s: %s", at, p, e->where, e->message);
+	if (strcmp(e->where, "file") == 0)
+		snprintf(buf, cap, "%s:%s %s", at, p, e->message);
+	else
+		snprintf(buf, cap, "%s:%s %s: %s", at, p, e->where, e->message);
 }
 
 static int cmp_error(const void *a, const void *b)
