@@ -33,6 +33,7 @@
 #include "tally/result.h"
 #include "tally/totals.h"
 
+struct aggregator;
 struct agg_store;   /* store.h */
 struct http_server; /* http.h */
 struct http_body;   /* http.h: a shared, reference-counted response body */
@@ -41,6 +42,7 @@ struct session;     /* session.c */
 struct ingest;      /* ingest.c */
 struct agg_events;  /* events.c (publication) */
 struct agg_metrics; /* metrics.c (publication) */
+struct agg_export;  /* export_http.c (publication) */
 struct agg_log;     /* sth.c / logapi.c (public log) */
 
 /* ---- configuration (conf.c) ------------------------------------------- */
@@ -203,6 +205,7 @@ struct aggregator {
 	struct listener *listener;
 	struct http_server *http;
 	struct ingest *ingest;
+	struct session *sessions; /* every open session (session.c's list) */
 	struct agg_stats stats;
 	struct {
 		agg_commit_cb cb;
@@ -219,6 +222,7 @@ struct aggregator {
 	struct agg_events *events;
 	struct agg_metrics *metrics;
 	struct agg_log *log;
+	struct agg_export *export;
 };
 
 /* Wall clock in ms since the epoch. */
@@ -226,6 +230,7 @@ uint64_t agg_now_ms(void);
 
 /* Replaces a->snapshot from a->totals (after a commit or recovery). 0 or -ENOMEM. */
 int aggregator_snapshot_refresh(struct aggregator *a);
+void aggregator_snapshot_free(struct aggregator *a);
 /* Runs the observers for a committed batch. */
 void aggregator_notify_commit(struct aggregator *a, const struct agg_commit *c);
 /* Sends STATUS= with the live figures (and the degraded reason). */

@@ -12,6 +12,13 @@ const struct agg_route agg_routes[] = {
     {"/v1/regions/", true, api_region},
     {"/v1/precincts/", true, api_precinct},
     {"/healthz", false, api_healthz},
+    {"/", false, page_get},
+    {"/index.html", false, page_get},
+    {"/app.js", false, page_get},
+    {"/app.css", false, page_get},
+    {"/v1/events", false, events_get},
+    {"/metrics", false, metrics_get},
+    {"/v1/export/nist-1500-100.json", false, export_nist_get},
     {"/v1/log/sth", false, log_sth},
     {"/v1/log/key", false, log_key},
     {"/v1/log/totals", false, log_totals},
@@ -23,7 +30,8 @@ const size_t agg_n_routes = sizeof(agg_routes) / sizeof(agg_routes[0]);
 
 /* Modules with state and timers of their own, started after recovery. */
 const struct agg_module agg_modules[] = {
-    {"none", NULL, NULL},
+    {"events", events_start, events_stop},
+    {"export", export_start, export_stop},
     {"log", sth_start, sth_stop},
 };
 const size_t agg_n_modules = sizeof(agg_modules) / sizeof(agg_modules[0]);

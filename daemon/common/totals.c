@@ -36,7 +36,9 @@ int tally_totals_new(const struct tally_election *e, struct tally_totals **ret)
 	t->precincts = malloc((e->n_precincts ? e->n_precincts : 1) * sizeof(*t->precincts));
 	t->counted = calloc(e->n_precincts ? e->n_precincts * stride : 1, sizeof(uint32_t));
 	t->regions = calloc(e->n_regions ? e->n_regions : 1, sizeof(*t->regions));
-	if (!t->precincts || !t->counted || !t->regions) {
+	t->reported_definition_registered =
+	    calloc(e->n_regions ? e->n_regions : 1, sizeof(uint64_t));
+	if (!t->precincts || !t->counted || !t->regions || !t->reported_definition_registered) {
 		free(t->precincts);
 		t->precincts = NULL;
 		tally_totals_free(t);
@@ -61,6 +63,7 @@ struct tally_totals *tally_totals_free(struct tally_totals *t)
 	free(t->precincts);
 	free(t->counted);
 	free(t->regions);
+	free(t->reported_definition_registered);
 	free(t);
 	return NULL;
 }
@@ -125,6 +128,8 @@ int tally_totals_apply_figures(struct tally_totals *t, size_t precinct_index, ui
 		} else {
 			t->national.precincts_reported++;
 			reg->precincts_reported++;
+			t->reported_definition_registered[e->precincts[precinct_index].region] +=
+			    e->precincts[precinct_index].registered;
 		}
 		if (was_flagged) {
 			t->national.conflicts--;
@@ -196,15 +201,7 @@ const char *tally_decision_str(enum tally_decision d)
 /* Registered voters (from the definition) of region ri's unreported precincts. */
 static uint64_t unreported_registered(const struct tally_totals *t, size_t ri)
 {
-	const struct tally_election *e = t->election;
-	const struct tally_region *reg = &e->regions[ri];
-	uint64_t u = 0;
-	for (size_t k = 0; k < reg->n_precincts; k++) {
-		uint32_t p = reg->precincts[k];
-		if (t->precincts[p].revision == 0)
-			u += e->precincts[p].registered;
-	}
-	return u;
+	return t->election->regions[ri].registered - t->reported_definition_registered[ri];
 }
 
 static double pct(uint64_t num, uint64_t den)

@@ -46,6 +46,9 @@ struct tally_totals {
 	struct tally_figures national;
 	struct tally_figures *regions; /* like election->regions */
 	uint64_t sequence;
+	/* Per region: registered voters (from the definition) of its reported
+	 * precincts, so the decision's bounds need no pass over precincts. */
+	uint64_t *reported_definition_registered;
 };
 
 int tally_totals_new(const struct tally_election *e, struct tally_totals **ret);

@@ -1,0 +1,220 @@
+/*
+ * api.c: the aggregator's own read-only JSON endpoints: /v1/totals (the
+ * committed snapshot, served without building anything per request),
+ * /v1/regions/{id}, /v1/precincts/{id} and /healthz. Commits happen on this
+ * same loop between requests, so everything served here is committed state.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "routes.h"
+#include "store.h"
+#include "tally/codec.h"
+#include "tally/sign.h"
+
+void api_totals(struct aggregator *a, struct http_request *req)
+{
+	if (!a->snapshot) {
+		http_respond_error(req, 503, "totals not available yet");
+		return;
+	}
+	http_respond_body(req, 200, "application/json", "Cache-Control: no-cache\r\n",
+	                  a->snapshot->body);
+}
+
+void api_healthz(struct aggregator *a, struct http_request *req)
+{
+	const struct tally_figures *f = &a->totals->national;
+	uint32_t sessions = 0;
+	for (size_t i = 0; i < a->election->n_regions; i++)
+		sessions += a->stats.sessions_by_region[i];
+	const char *status = !a->ready ? "starting" : a->degraded ? "degraded" : "ok";
+	json_t *doc =
+	    json_pack("{s:s, s:s, s:I, s:i, s:i, s:i, s:i, s:I}", "status", status, "election_id",
+	              a->election->election_id, "sequence", (json_int_t)a->totals->sequence,
+	              "precincts_reported", (int)f->precincts_reported, "precincts_total",
+	              (int)f->precincts_total, "conflicts", (int)f->conflicts, "sessions",
+	              (int)sessions, "uptime_s", (json_int_t)((agg_now_ms() - a->start_ms) / 1000));
+	if (!doc) {
+		http_respond_error(req, 500, "out of memory");
+		return;
+	}
+	if (a->degraded)
+		json_object_set_new(doc, "reason", json_string(a->degraded_reason));
+	http_respond_json(req, a->ready && !a->degraded ? 200 : 503, doc);
+	json_decref(doc);
+}
+
+static const char *precinct_status(const struct tally_precinct_state *st)
+{
+	if (st->revision == 0)
+		return "not_reported";
+	return st->n_conflicts ? "conflict" : "counted";
+}
+
+/* The id after a route prefix: non-empty, no further '/'. */
+static const char *tail_id(struct http_request *req, const char *prefix)
+{
+	const char *id = http_request_path(req) + strlen(prefix);
+	if (id[0] == '\0' || strchr(id, '/'))
+		return NULL;
+	return id;
+}
+
+void api_region(struct aggregator *a, struct http_request *req)
+{
+	const struct tally_election *e = a->election;
+	const char *id = tail_id(req, "/v1/regions/");
+	int ri = id ? aggregator_region_index(a, id) : -1;
+	if (ri < 0) {
+		char msg[TALLY_ID_MAX + 64];
+		snprintf(msg, sizeof(msg), "no region '%.*s' in this election", TALLY_ID_MAX,
+		         id ? id : "");
+		http_respond_error(req, 404, msg);
+		return;
+	}
+	const struct tally_region *reg = &e->regions[ri];
+	json_t *doc = json_object(), *fig = NULL, *list = json_array();
+	if (!doc || !list ||
+	    tally_totals_figures_to_json(a->totals, &a->totals->regions[ri], &fig) < 0)
+		goto oom;
+	json_object_set_new(doc, "election_id", json_string(e->election_id));
+	json_object_set_new(doc, "sequence", json_integer((json_int_t)a->totals->sequence));
+	json_object_set_new(doc, "id", json_string(reg->id));
+	json_object_set_new(doc, "name", json_string(reg->name ? reg->name : ""));
+	json_object_update(doc, fig);
+	json_decref(fig);
+	for (size_t k = 0; k < reg->n_precincts; k++) {
+		uint32_t pi = reg->precincts[k];
+		const struct tally_precinct_state *st = &a->totals->precincts[pi];
+		json_t *p = json_pack("{s:i, s:i, s:s, s:i}", "id", (int)e->precincts[pi].id,
+		                      "registered", (int)e->precincts[pi].registered, "status",
+		                      precinct_status(st), "revision", (int)st->revision);
+		if (!p || json_array_append_new(list, p) < 0)
+			goto oom;
+	}
+	json_object_set_new(doc, "precincts", list);
+	list = NULL;
+	http_respond_json(req, 200, doc);
+	json_decref(doc);
+	return;
+oom:
+	json_decref(doc);
+	json_decref(list);
+	http_respond_error(req, 500, "out of memory");
+}
+
+static int on_history(const struct agg_history_rec *h, void *data)
+{
+	json_t *arr = data;
+	json_t *o = json_pack("{s:I, s:s, s:s, s:i}", "received_ms", (json_int_t)h->received_ms,
+	                      "region", h->peer_region ? h->peer_region : "", "node",
+	                      h->peer_node ? h->peer_node : "", "revision", (int)h->revision);
+	if (!o)
+		return -ENOMEM;
+	if (h->code != TALLY_REJECT_NONE) {
+		json_object_set_new(o, "outcome", json_string("rejected"));
+		json_object_set_new(o, "code", json_string(tally_reject_code_str(h->code)));
+		json_object_set_new(o, "reason", json_string(h->reason ? h->reason : ""));
+	} else {
+		json_object_set_new(o, "outcome", json_string(tally_outcome_str(h->outcome)));
+	}
+	if (h->leaf_index >= 0)
+		json_object_set_new(o, "leaf_index", json_integer(h->leaf_index));
+	return json_array_append_new(arr, o) < 0 ? -ENOMEM : 0;
+}
+
+struct counted_ctx {
+	json_t *result;
+};
+
+/* The counted result as published: its figures, from the log leaf bytes. */
+static int on_counted_leaf(const struct agg_leaf_rec *l, void *data)
+{
+	struct counted_ctx *c = data;
+	struct tally_signed_result sr;
+	struct tally_result r;
+	if (tally_codec_decode_signed(l->leaf, l->leaf_len, &sr) < 0)
+		return -EIO;
+	int rc = tally_codec_decode_result(sr.payload, sr.payload_len, &r);
+	char payload_hash[2 * TALLY_HASH_BYTES + 1];
+	tally_hex(l->payload_hash, TALLY_HASH_BYTES, payload_hash);
+	json_t *o =
+	    rc < 0 ? NULL
+	           : json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, "
+	                       "s:I, s:s, s:s}",
+	                       "election_id", r.election_id, "region_id", r.region_id,
+	                       "precinct_id", (int)r.precinct_id, "revision", (int)r.revision,
+	                       "voters_registered", (int)r.voters_registered, "ballots_received",
+	                       (int)r.ballots_received, "ballots_issued", (int)r.ballots_issued,
+	                       "ballots_cancelled", (int)r.ballots_cancelled, "ballots_cast",
+	                       (int)r.ballots_cast, "ballots_invalid", (int)r.ballots_invalid,
+	                       "ballots_not_counted", (int)r.ballots_not_counted, "recorded_at_ms",
+	                       (json_int_t)r.recorded_at_ms, "key_id", sr.key_id, "payload_sha256",
+	                       payload_hash);
+	tally_signed_result_clear(&sr);
+	if (!o)
+		return -ENOMEM;
+	json_t *votes = json_object();
+	for (size_t i = 0; i < r.n_votes; i++)
+		json_object_set_new(votes, r.votes[i].option_id, json_integer(r.votes[i].count));
+	json_object_set_new(o, "votes", votes);
+	c->result = o;
+	return 0;
+}
+
+void api_precinct(struct aggregator *a, struct http_request *req)
+{
+	const struct tally_election *e = a->election;
+	const char *id = tail_id(req, "/v1/precincts/");
+	char *end = NULL;
+	unsigned long v = id ? strtoul(id, &end, 10) : 0;
+	int64_t pi = -1;
+	if (id && id[0] >= '0' && id[0] <= '9' && *end == '\0' && v <= UINT32_MAX)
+		pi = tally_election_precinct_index(e, (uint32_t)v);
+	if (pi < 0) {
+		char msg[TALLY_ID_MAX + 64];
+		snprintf(msg, sizeof(msg), "no precinct '%.*s' in this election", TALLY_ID_MAX,
+		         id ? id : "");
+		http_respond_error(req, 404, msg);
+		return;
+	}
+	const struct tally_precinct *p = &e->precincts[pi];
+	const struct tally_precinct_state *st = &a->totals->precincts[pi];
+	json_t *history = json_array();
+	struct counted_ctx cc = {0};
+	if (!history)
+		goto oom;
+	if (agg_store_history(a->store, p->id, on_history, history) < 0)
+		goto fail;
+	if (st->leaf_index >= 0 &&
+	    agg_store_leaves(a->store, (uint64_t)st->leaf_index, (uint64_t)st->leaf_index + 1, 1,
+	                     on_counted_leaf, &cc) < 0)
+		goto fail;
+	json_t *doc = json_pack(
+	    "{s:s, s:i, s:s, s:i, s:s, s:i, s:i, s:b}", "election_id", e->election_id,
+	    "precinct_id", (int)p->id, "region", e->regions[p->region].id, "registered",
+	    (int)p->registered, "status", precinct_status(st), "revision", (int)st->revision,
+	    "conflicting_copies", (int)st->n_conflicts, "conflict", st->n_conflicts > 0);
+	if (!doc)
+		goto oom;
+	json_object_set_new(doc, "leaf_index",
+	                    st->leaf_index >= 0 ? json_integer(st->leaf_index) : json_null());
+	json_object_set_new(doc, "result", cc.result ? cc.result : json_null());
+	json_object_set_new(doc, "history", history);
+	http_respond_json(req, 200, doc);
+	json_decref(doc);
+	return;
+fail:
+	json_decref(history);
+	json_decref(cc.result);
+	http_respond_error(req, 500, "store read failed");
+	return;
+oom:
+	json_decref(history);
+	json_decref(cc.result);
+	http_respond_error(req, 500, "out of memory");
+}

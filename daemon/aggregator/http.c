@@ -1,0 +1,797 @@
+/*
+ * http.c: the read-only HTTP/1.1 server of http.h. It owns the listening
+ * socket, the connections (socket, timer, parser, write queue) and the
+ * streams; what a path means is routes.c's and the handlers'.
+ *
+ * Requests are parsed by libhttp-parser into one fixed buffer per
+ * connection of max_header_bytes (URL and headers, NUL-separated), so a
+ * request never allocates per header. Only GET and HEAD are served; a
+ * request with another method, a body over the cap, or a Transfer-Encoding
+ * (no GET needs one, and it is how request smuggling starts) is answered
+ * and the connection closed.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <http_parser.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http.h"
+
+#define MAX_HEADERS 64
+#define READ_CHUNK  65536
+
+struct http_request {
+	struct http_conn *c;
+	bool head;
+	const char *path;
+	const char *query;
+};
+
+struct http_stream {
+	struct http_conn *c;
+	http_stream_close_cb on_close;
+	void *data;
+};
+
+struct http_conn {
+	struct http_conn *prev, *next;
+	struct http_server *srv;
+	uv_tcp_t tcp;
+	uv_timer_t timer;
+	unsigned handles;
+	http_parser parser;
+	char peer[64];
+	/* The request being read: URL and header pieces, NUL-terminated. */
+	char *hb;
+	size_t hb_len;
+	size_t url_off;
+	size_t hdr_name[MAX_HEADERS], hdr_val[MAX_HEADERS];
+	size_t n_hdrs;
+	enum { P_NONE, P_URL, P_FIELD, P_VALUE } piece;
+	uint64_t body_bytes;
+	int error_status; /* set by a parser callback that refused */
+	const char *error_message;
+	bool in_request;
+	bool responded;
+	bool keep_alive;
+	bool closing; /* no more requests; close after writes drain */
+	bool closed;  /* uv_close called */
+	size_t write_queued;
+	bool streaming;
+	struct http_stream stream;
+};
+
+struct http_server {
+	uv_loop_t *loop;
+	uv_tcp_t tcp;
+	bool listening;
+	bool stopping;
+	struct http_limits lim;
+	http_handler_cb handler;
+	void *data;
+	struct http_conn *conns;
+	size_t n_conns;
+};
+
+struct http_write {
+	uv_write_t req;
+	struct http_conn *c;
+	struct http_body *body; /* a reference, or NULL */
+	size_t len;             /* head + body bytes */
+	char head[];
+};
+
+/* ---- bodies -------------------------------------------------------------- */
+
+struct http_body *http_body_new(size_t len)
+{
+	struct http_body *b = malloc(sizeof(*b) + len);
+	if (!b)
+		return NULL;
+	b->refs = 1;
+	b->len = len;
+	return b;
+}
+
+struct http_body *http_body_from(const void *data, size_t len)
+{
+	struct http_body *b = http_body_new(len);
+	if (b && len)
+		memcpy(b->data, data, len);
+	return b;
+}
+
+struct http_body *http_body_ref(struct http_body *b)
+{
+	b->refs++;
+	return b;
+}
+
+struct http_body *http_body_unref(struct http_body *b)
+{
+	if (b && --b->refs == 0)
+		free(b);
+	return NULL;
+}
+
+void http_limits_default(struct http_limits *ret)
+{
+	ret->max_connections = 512;
+	ret->max_header_bytes = 8192;
+	ret->max_body_bytes = 1024;
+	ret->idle_timeout_ms = 30000;
+	ret->request_timeout_ms = 10000;
+	ret->max_stream_queue = 4u << 20;
+}
+
+/* ---- connection lifetime -------------------------------------------------- */
+
+static void on_conn_closed(uv_handle_t *h);
+static void maybe_free_server(struct http_server *s);
+
+static void conn_close(struct http_conn *c)
+{
+	if (c->closed)
+		return;
+	c->closed = true;
+	c->closing = true;
+	uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+	uv_close((uv_handle_t *)&c->timer, on_conn_closed);
+}
+
+static void on_conn_closed(uv_handle_t *h)
+{
+	struct http_conn *c = h->data;
+	if (--c->handles > 0)
+		return;
+	struct http_server *s = c->srv;
+	if (c->streaming && c->stream.on_close)
+		c->stream.on_close(&c->stream, c->stream.data);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->n_conns--;
+	free(c->hb);
+	free(c);
+	maybe_free_server(s);
+}
+
+/* Close once everything queued is written. */
+static void conn_finish(struct http_conn *c)
+{
+	c->closing = true;
+	uv_read_stop((uv_stream_t *)&c->tcp);
+	if (c->write_queued == 0)
+		conn_close(c);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	struct http_conn *c = t->data;
+	if (c->in_request && !c->responded) {
+		/* A slow request: answered, then dropped. */
+		http_respond_error(&(struct http_request){.c = c}, 408,
+		                   "request not received in time");
+		conn_finish(c);
+		return;
+	}
+	if (!c->streaming)
+		conn_close(c);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+	struct http_write *w = (struct http_write *)req;
+	struct http_conn *c = w->c;
+	c->write_queued -= w->len;
+	http_body_unref(w->body);
+	free(w);
+	if (status < 0) {
+		conn_close(c);
+		return;
+	}
+	if (c->closing && c->write_queued == 0)
+		conn_close(c);
+}
+
+static int conn_write(struct http_conn *c, const char *head, size_t head_len,
+                      struct http_body *body, const void *copy, size_t copy_len)
+{
+	if (c->closed)
+		return -EPIPE;
+	struct http_write *w = malloc(sizeof(*w) + head_len + copy_len);
+	if (!w) {
+		conn_close(c);
+		return -ENOMEM;
+	}
+	w->c = c;
+	w->body = body ? http_body_ref(body) : NULL;
+	memcpy(w->head, head, head_len);
+	if (copy_len)
+		memcpy(w->head + head_len, copy, copy_len);
+	uv_buf_t bufs[2];
+	unsigned n = 0;
+	if (head_len + copy_len)
+		bufs[n++] = uv_buf_init(w->head, (unsigned)(head_len + copy_len));
+	if (body && body->len)
+		bufs[n++] = uv_buf_init(body->data, (unsigned)body->len);
+	w->len = head_len + copy_len + (body ? body->len : 0);
+	int r = uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, n, on_write);
+	if (r < 0) {
+		http_body_unref(w->body);
+		free(w);
+		conn_close(c);
+		return -EPIPE;
+	}
+	c->write_queued += w->len;
+	return 0;
+}
+
+/* ---- responses ---------------------------------------------------------------- */
+
+static const char *status_text(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 413:
+		return "Content Too Large";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Unknown";
+	}
+}
+
+static int respond(struct http_request *req, int status, const char *ctype, const char *extra,
+                   struct http_body *body, const void *data, size_t len)
+{
+	struct http_conn *c = req->c;
+	char head[1024];
+	if (c->responded || c->streaming)
+		return -EALREADY;
+	c->responded = true;
+	size_t blen = body ? body->len : len;
+	bool keep = c->keep_alive && !c->closing;
+	int n = snprintf(head, sizeof(head),
+	                 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+	                 "Connection: %s\r\nX-Content-Type-Options: nosniff\r\n%s\r\n",
+	                 status, status_text(status), ctype, blen, keep ? "keep-alive" : "close",
+	                 extra ? extra : "");
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return -EINVAL;
+	if (!keep)
+		c->closing = true;
+	int r;
+	if (req->head)
+		r = conn_write(c, head, (size_t)n, NULL, NULL, 0);
+	else
+		r = conn_write(c, head, (size_t)n, body, data, body ? 0 : len);
+	if (r == 0 && c->write_queued > c->srv->lim.max_stream_queue) {
+		/* A client that pipelines requests but reads no answers. */
+		conn_close(c);
+		return -ENOBUFS;
+	}
+	return r;
+}
+
+int http_respond(struct http_request *req, int status, const char *content_type,
+                 const char *extra_headers, const void *data, size_t len)
+{
+	return respond(req, status, content_type, extra_headers, NULL, data, len);
+}
+
+int http_respond_body(struct http_request *req, int status, const char *content_type,
+                      const char *extra_headers, struct http_body *body)
+{
+	return respond(req, status, content_type, extra_headers, body, NULL, 0);
+}
+
+int http_respond_json(struct http_request *req, int status, const json_t *doc)
+{
+	char *text = json_dumps(doc, JSON_COMPACT);
+	if (!text) {
+		conn_close(req->c);
+		return -ENOMEM;
+	}
+	size_t len = strlen(text);
+	text[len] = '\0';
+	int r = respond(req, status, "application/json", NULL, NULL, text, len);
+	free(text);
+	return r;
+}
+
+int http_respond_error(struct http_request *req, int status, const char *message)
+{
+	json_t *doc = json_pack("{s:s, s:i}", "error", message, "status", status);
+	if (!doc) {
+		conn_close(req->c);
+		return -ENOMEM;
+	}
+	const char *extra = status == 405 ? "Allow: GET, HEAD\r\n" : NULL;
+	char *text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	if (!text) {
+		conn_close(req->c);
+		return -ENOMEM;
+	}
+	int r = respond(req, status, "application/json", extra, NULL, text, strlen(text));
+	free(text);
+	return r;
+}
+
+/* ---- streams ---------------------------------------------------------------- */
+
+int http_stream_begin(struct http_request *req, int status, const char *content_type,
+                      const char *extra_headers, http_stream_close_cb on_close, void *data,
+                      struct http_stream **ret)
+{
+	struct http_conn *c = req->c;
+	char head[1024];
+	if (c->responded || c->streaming)
+		return -EALREADY;
+	int n =
+	    snprintf(head, sizeof(head),
+	             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nCache-Control: no-store\r\n"
+	             "Connection: close\r\nX-Content-Type-Options: nosniff\r\n%s\r\n",
+	             status, status_text(status), content_type, extra_headers ? extra_headers : "");
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return -EINVAL;
+	c->responded = true;
+	c->streaming = true;
+	c->stream.c = c;
+	c->stream.on_close = on_close;
+	c->stream.data = data;
+	/* A stream reads nothing more and is never idle-timed out. */
+	uv_read_stop((uv_stream_t *)&c->tcp);
+	uv_timer_stop(&c->timer);
+	http_parser_pause(&c->parser, 1);
+	int r = conn_write(c, head, (size_t)n, NULL, NULL, 0);
+	if (req->head)
+		conn_finish(c);
+	*ret = &c->stream;
+	return r < 0 ? r : 0;
+}
+
+int http_stream_write(struct http_stream *s, const void *data, size_t len)
+{
+	struct http_conn *c = s->c;
+	if (c->closing)
+		return -EPIPE;
+	if (c->write_queued + len > c->srv->lim.max_stream_queue) {
+		conn_close(c);
+		return -ENOBUFS;
+	}
+	return conn_write(c, "", 0, NULL, data, len);
+}
+
+int http_stream_write_body(struct http_stream *s, struct http_body *body)
+{
+	struct http_conn *c = s->c;
+	if (c->closing)
+		return -EPIPE;
+	if (c->write_queued + body->len > c->srv->lim.max_stream_queue) {
+		conn_close(c);
+		return -ENOBUFS;
+	}
+	return conn_write(c, "", 0, body, NULL, 0);
+}
+
+size_t http_stream_queued(const struct http_stream *s)
+{
+	return s->c->write_queued;
+}
+
+void http_stream_close(struct http_stream *s)
+{
+	conn_finish(s->c);
+}
+
+/* ---- requests ---------------------------------------------------------------- */
+
+bool http_request_is_head(const struct http_request *req)
+{
+	return req->head;
+}
+
+const char *http_request_path(const struct http_request *req)
+{
+	return req->path;
+}
+
+const char *http_request_query(const struct http_request *req)
+{
+	return req->query;
+}
+
+int http_request_query_param(const struct http_request *req, const char *name, char *ret,
+                             size_t cap)
+{
+	size_t nlen = strlen(name);
+	const char *p = req->query;
+	while (p && *p) {
+		const char *end = strchr(p, '&');
+		size_t plen = end ? (size_t)(end - p) : strlen(p);
+		if (plen > nlen && strncmp(p, name, nlen) == 0 && p[nlen] == '=') {
+			size_t vlen = plen - nlen - 1;
+			if (cap == 0)
+				return 0;
+			if (vlen >= cap)
+				vlen = cap - 1;
+			memcpy(ret, p + nlen + 1, vlen);
+			ret[vlen] = '\0';
+			return 0;
+		}
+		if (plen == nlen && strncmp(p, name, nlen) == 0) {
+			if (cap)
+				ret[0] = '\0';
+			return 0;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return -ENOENT;
+}
+
+const char *http_request_header(const struct http_request *req, const char *name)
+{
+	struct http_conn *c = req->c;
+	for (size_t i = 0; i < c->n_hdrs; i++)
+		if (strcasecmp(c->hb + c->hdr_name[i], name) == 0)
+			return c->hb + c->hdr_val[i];
+	return NULL;
+}
+
+const char *http_request_peer(const struct http_request *req)
+{
+	return req->c->peer;
+}
+
+/* ---- parsing ---------------------------------------------------------------- */
+
+static struct http_conn *conn_of(http_parser *p)
+{
+	return p->data;
+}
+
+static int refuse(struct http_conn *c, int status, const char *message)
+{
+	c->error_status = status;
+	c->error_message = message;
+	return -1;
+}
+
+/* Appends a piece, starting a new NUL-terminated string when `start`. */
+static int append(struct http_conn *c, bool start, const char *at, size_t len)
+{
+	size_t need = c->hb_len + len + 2;
+	if (need > c->srv->lim.max_header_bytes)
+		return refuse(c, 431, "request line and headers too large");
+	if (start && c->hb_len > 0)
+		c->hb[c->hb_len++] = '\0';
+	memcpy(c->hb + c->hb_len, at, len);
+	c->hb_len += len;
+	c->hb[c->hb_len] = '\0';
+	return 0;
+}
+
+static int on_message_begin(http_parser *p)
+{
+	struct http_conn *c = conn_of(p);
+	c->hb_len = 0;
+	c->n_hdrs = 0;
+	c->piece = P_NONE;
+	c->body_bytes = 0;
+	c->in_request = true;
+	c->responded = false;
+	uv_timer_start(&c->timer, on_timer, c->srv->lim.request_timeout_ms, 0);
+	return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+	struct http_conn *c = conn_of(p);
+	bool start = c->piece != P_URL;
+	if (start)
+		c->url_off = c->hb_len ? c->hb_len + 1 : 0;
+	c->piece = P_URL;
+	return append(c, start, at, len);
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+	struct http_conn *c = conn_of(p);
+	bool start = c->piece != P_FIELD;
+	if (start) {
+		if (c->n_hdrs == MAX_HEADERS)
+			return refuse(c, 431, "too many header fields");
+		c->hdr_name[c->n_hdrs] = c->hb_len + 1;
+		c->hdr_val[c->n_hdrs] = 0;
+		c->n_hdrs++;
+	}
+	c->piece = P_FIELD;
+	return append(c, start, at, len);
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+	struct http_conn *c = conn_of(p);
+	bool start = c->piece != P_VALUE;
+	if (start)
+		c->hdr_val[c->n_hdrs - 1] = c->hb_len + 1;
+	c->piece = P_VALUE;
+	return append(c, start, at, len);
+}
+
+static int on_headers_complete(http_parser *p)
+{
+	struct http_conn *c = conn_of(p);
+	/* A field with no value still needs a string to point at. */
+	if (append(c, true, "", 0) < 0)
+		return -1;
+	for (size_t i = 0; i < c->n_hdrs; i++)
+		if (c->hdr_val[i] == 0)
+			c->hdr_val[i] = c->hb_len;
+	c->keep_alive = http_should_keep_alive(p);
+	if (p->method != HTTP_GET && p->method != HTTP_HEAD)
+		return refuse(c, 405, "only GET and HEAD are served");
+	if (p->flags & F_CHUNKED)
+		return refuse(c, 413, "request bodies are not accepted");
+	if (p->content_length != ULLONG_MAX && p->content_length > c->srv->lim.max_body_bytes)
+		return refuse(c, 413, "request body too large");
+	return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+	struct http_conn *c = conn_of(p);
+	(void)at;
+	c->body_bytes += len;
+	if (c->body_bytes > c->srv->lim.max_body_bytes)
+		return refuse(c, 413, "request body too large");
+	return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+	struct http_conn *c = conn_of(p);
+	struct http_request req = {.c = c, .head = p->method == HTTP_HEAD};
+	char *url = c->hb + c->url_off;
+	char *q = strchr(url, '?');
+	if (q)
+		*q++ = '\0';
+	char *frag = strchr(q ? q : url, '#');
+	if (frag)
+		*frag = '\0';
+	req.path = url;
+	req.query = q ? q : "";
+	c->in_request = false;
+	if (url[0] != '/') {
+		http_respond_error(&req, 400, "request target must be a path");
+	} else {
+		c->srv->handler(&req, c->srv->data);
+		if (!c->responded && !c->streaming)
+			http_respond_error(&req, 500, "handler gave no response");
+	}
+	if (c->streaming || c->closing || c->closed) {
+		/* Nothing after this request is read. */
+		http_parser_pause(p, 1);
+		return 0;
+	}
+	uv_timer_start(&c->timer, on_timer, c->srv->lim.idle_timeout_ms, 0);
+	return 0;
+}
+
+static const http_parser_settings settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	static char chunk[READ_CHUNK];
+	(void)h;
+	(void)suggested;
+	buf->base = chunk;
+	buf->len = sizeof(chunk);
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+	struct http_conn *c = st->data;
+	if (nread == 0)
+		return;
+	if (nread < 0) {
+		conn_close(c);
+		return;
+	}
+	if (c->closing || c->streaming)
+		return;
+	size_t used = http_parser_execute(&c->parser, &settings, buf->base, (size_t)nread);
+	enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+	if (c->closed)
+		return;
+	if (e == HPE_PAUSED) {
+		if (!c->streaming)
+			conn_finish(c);
+		return;
+	}
+	if (e != HPE_OK || used != (size_t)nread) {
+		struct http_request req = {.c = c, .head = false};
+		c->responded = false;
+		if (c->error_status)
+			http_respond_error(&req, c->error_status, c->error_message);
+		else
+			http_respond_error(&req, 400, http_errno_description(e));
+		conn_finish(c);
+	}
+}
+
+static void on_dropped(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+	struct http_server *s = server->data;
+	if (status < 0)
+		return;
+	struct http_conn *c = calloc(1, sizeof(*c));
+	if (c)
+		c->hb = malloc(s->lim.max_header_bytes);
+	if (!c || !c->hb) {
+		free(c);
+		/* Accept and drop, or the listener would spin on this connection. */
+		uv_tcp_t *t = malloc(sizeof(*t));
+		if (t) {
+			uv_tcp_init(s->loop, t);
+			(void)uv_accept(server, (uv_stream_t *)t);
+			uv_close((uv_handle_t *)t, on_dropped);
+		}
+		return;
+	}
+	c->srv = s;
+	uv_tcp_init(s->loop, &c->tcp);
+	uv_timer_init(s->loop, &c->timer);
+	c->tcp.data = c;
+	c->timer.data = c;
+	c->handles = 2;
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->n_conns++;
+	snprintf(c->peer, sizeof(c->peer), "?");
+	if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
+		conn_close(c);
+		return;
+	}
+	if (s->n_conns > s->lim.max_connections || s->stopping) {
+		conn_close(c);
+		return;
+	}
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+		char host[INET6_ADDRSTRLEN] = "?";
+		if (ss.ss_family == AF_INET) {
+			uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof(host));
+			snprintf(c->peer, sizeof(c->peer), "%s:%d", host,
+			         ntohs(((struct sockaddr_in *)&ss)->sin_port));
+		} else {
+			uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof(host));
+			snprintf(c->peer, sizeof(c->peer), "[%s]:%d", host,
+			         ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+		}
+	}
+	http_parser_init(&c->parser, HTTP_REQUEST);
+	c->parser.data = c;
+	uv_tcp_nodelay(&c->tcp, 1);
+	uv_timer_start(&c->timer, on_timer, s->lim.idle_timeout_ms, 0);
+	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+/* ---- server ---------------------------------------------------------------- */
+
+int http_server_start(uv_loop_t *loop, const struct tally_endpoint *ep, int fd,
+                      const struct http_limits *limits, http_handler_cb handler, void *data,
+                      struct http_server **ret)
+{
+	struct http_server *s = calloc(1, sizeof(*s));
+	int r;
+	if (!s)
+		return -ENOMEM;
+	s->loop = loop;
+	s->lim = *limits;
+	s->handler = handler;
+	s->data = data;
+	uv_tcp_init(loop, &s->tcp);
+	s->tcp.data = s;
+	s->listening = true;
+	if (fd >= 0) {
+		r = uv_tcp_open(&s->tcp, fd);
+	} else {
+		struct sockaddr_storage ss;
+		memset(&ss, 0, sizeof(ss));
+		r = uv_ip4_addr(ep->host, ep->port, (struct sockaddr_in *)&ss);
+		if (r < 0)
+			r = uv_ip6_addr(ep->host, ep->port, (struct sockaddr_in6 *)&ss);
+		if (r == 0)
+			r = uv_tcp_bind(&s->tcp, (struct sockaddr *)&ss, 0);
+	}
+	if (r == 0)
+		r = uv_listen((uv_stream_t *)&s->tcp, 511, on_connection);
+	if (r < 0) {
+		s->stopping = true;
+		http_server_stop(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+int http_server_port(const struct http_server *s)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+	if (uv_tcp_getsockname(&s->tcp, (struct sockaddr *)&ss, &len) < 0)
+		return -1;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+size_t http_server_connections(const struct http_server *s)
+{
+	return s->n_conns;
+}
+
+static void maybe_free_server(struct http_server *s)
+{
+	if (s->stopping && !s->listening && s->n_conns == 0)
+		free(s);
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+	struct http_server *s = h->data;
+	s->listening = false;
+	maybe_free_server(s);
+}
+
+void http_server_stop(struct http_server *s)
+{
+	if (!s)
+		return;
+	s->stopping = true;
+	for (struct http_conn *c = s->conns; c; c = c->next)
+		conn_close(c);
+	if (!uv_is_closing((uv_handle_t *)&s->tcp))
+		uv_close((uv_handle_t *)&s->tcp, on_listener_closed);
+}

@@ -1,0 +1,431 @@
+/*
+ * ingest.c: group commit. Verified items are reconciled in arrival order,
+ * written with the log leaves they make in ONE transaction per batch, and
+ * answered only after the commit returned. Everything verified since the
+ * last commit joins the next batch, so under load a batch grows to what
+ * arrived during one commit.
+ *
+ * Failure: if the store refuses the batch (disk full, I/O error), the
+ * transaction is rolled back, nothing is acknowledged, the in-memory totals
+ * and Merkle tree are rebuilt from the store (they had already taken the
+ * batch in), the daemon is marked degraded (/healthz, STATUS) and the same
+ * items are tried again every commit_retry seconds, reconciled afresh.
+ *
+ * It owns the item queue and the batch; sessions own their sockets, the
+ * store its SQL.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest.h"
+#include "session.h"
+#include "store.h"
+#include "tally/codec.h"
+#include "tally/log.h"
+#include "tally/merkle.h"
+
+struct ingest {
+	struct aggregator *a;
+	uv_check_t check; /* runs a batch after the loop's I/O phase */
+	uv_timer_t retry; /* re-arms after a failed commit */
+	struct agg_item *head, *tail;
+	size_t n_items;
+	bool blocked;       /* waiting for the retry timer */
+	bool needs_rebuild; /* in-memory state is ahead of the store */
+	unsigned closing;   /* handles still to close */
+};
+
+struct agg_item *agg_item_new(struct session *s, uint64_t seq, struct tally_signed_result *sr)
+{
+	struct agg_item *it = calloc(1, sizeof(*it));
+	if (!it)
+		return NULL;
+	it->session = session_ref(s);
+	it->seq = seq;
+	it->read_ns = uv_hrtime();
+	it->received_ms = agg_now_ms();
+	it->leaf_index = -1;
+	it->sr = *sr;
+	memset(sr, 0, sizeof(*sr)); /* the payload is ours now */
+	return it;
+}
+
+void agg_item_free(struct agg_item *it)
+{
+	if (!it)
+		return;
+	if (it->session)
+		session_unref(it->session);
+	tally_signed_result_clear(&it->sr);
+	free(it->reason);
+	free(it->leaf);
+	free(it);
+}
+
+static void on_check(uv_check_t *h);
+static void on_retry(uv_timer_t *t);
+
+int ingest_new(struct aggregator *a, struct ingest **ret)
+{
+	struct ingest *g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	g->a = a;
+	uv_check_init(a->loop, &g->check);
+	uv_timer_init(a->loop, &g->retry);
+	g->check.data = g;
+	g->retry.data = g;
+	uv_check_start(&g->check, on_check);
+	/* The check handle must not keep the loop alive on its own. */
+	uv_unref((uv_handle_t *)&g->check);
+	*ret = g;
+	return 0;
+}
+
+void ingest_enqueue(struct ingest *g, struct agg_item *it)
+{
+	it->next = NULL;
+	if (g->tail)
+		g->tail->next = it;
+	else
+		g->head = it;
+	g->tail = it;
+	g->n_items++;
+}
+
+void ingest_kick(struct ingest *g)
+{
+	/* The check handle runs every loop turn; nothing to do here but keep
+	 * the hook for callers that might one day need a wakeup. */
+	(void)g;
+}
+
+size_t ingest_pending(const struct ingest *g)
+{
+	return g->n_items;
+}
+
+struct recover_ctx {
+	struct tally_totals *totals;
+	struct tally_merkle *merkle;
+	const struct tally_election *e;
+	uint64_t mismatches;
+	uint32_t stride;
+};
+
+static int on_recover_leaf(const struct agg_leaf_rec *l, void *data)
+{
+	struct recover_ctx *c = data;
+	int64_t idx = tally_election_precinct_index(c->e, l->precinct);
+	enum tally_outcome o;
+	if (idx < 0 || l->n_figures != c->stride)
+		return -EINVAL;
+	int r = tally_totals_apply_figures(c->totals, (size_t)idx, l->revision, l->payload_hash,
+	                                   (int64_t)l->leaf_index, l->figures, &o);
+	if (r < 0)
+		return r;
+	if (o != l->outcome)
+		c->mismatches++;
+	return tally_merkle_append(c->merkle, l->leaf_hash);
+}
+
+int ingest_recover(struct aggregator *a, struct tally_err *err)
+{
+	struct recover_ctx c = {.e = a->election};
+	uint64_t t0 = uv_hrtime();
+	int r = tally_totals_new(a->election, &c.totals);
+	if (r < 0 || (r = tally_merkle_new(&c.merkle)) < 0)
+		goto fail;
+	c.stride = (uint32_t)tally_totals_stride(c.totals);
+	r = agg_store_leaves(a->store, 0, UINT64_MAX, 0, on_recover_leaf, &c);
+	if (r < 0) {
+		tally_err_set(err, r, "rebuilding totals from the store: %s",
+		              r == -EINVAL ? "a log leaf names a precinct or options not in this "
+		                             "election"
+		                           : a->store->last_error);
+		goto fail;
+	}
+	if (c.mismatches)
+		log_warning("recovery: %" PRIu64 " log leaves replayed to another outcome than "
+		            "stored; the replay is what counts",
+		            c.mismatches);
+	tally_totals_free(a->totals);
+	tally_merkle_free(a->merkle);
+	a->totals = c.totals;
+	a->merkle = c.merkle;
+	log_info("recovered %" PRIu64 " log leaves, %" PRIu32 "/%" PRIu32
+	         " precincts reported, in %.3f s",
+	         tally_merkle_size(a->merkle), a->totals->national.precincts_reported,
+	         a->totals->national.precincts_total, (double)(uv_hrtime() - t0) / 1e9);
+	return 0;
+fail:
+	if (r == -ENOMEM)
+		tally_err_set(err, r, "rebuilding totals from the store: out of memory");
+	tally_totals_free(c.totals);
+	tally_merkle_free(c.merkle);
+	return r;
+}
+
+/* Reconciles and stores one item inside the open transaction. */
+static int put_item(struct aggregator *a, struct agg_item *it)
+{
+	struct agg_submission_rec rec = {
+	    .received_ms = it->received_ms,
+	    .peer_region = it->peer_region,
+	    .peer_node = it->peer_node,
+	    .seq = it->seq,
+	    .precinct = it->precinct,
+	    .revision = it->revision,
+	    .outcome = TALLY_OUTCOME_UNSPECIFIED,
+	    .code = it->code,
+	    .reason = it->reason ? it->reason : "",
+	    .leaf_index = -1,
+	    .signed_bytes = it->leaf,
+	    .signed_len = it->leaf_len,
+	};
+	int r;
+	it->outcome = TALLY_OUTCOME_UNSPECIFIED;
+	it->leaf_index = -1;
+	if (it->code == TALLY_REJECT_NONE) {
+		uint64_t next = a->totals->sequence;
+		r = tally_totals_apply_figures(a->totals, it->precinct_index, it->revision,
+		                               it->payload_hash, (int64_t)next, it->figures,
+		                               &it->outcome);
+		if (r < 0)
+			return r;
+		rec.outcome = it->outcome;
+		if (it->outcome == TALLY_OUTCOME_ACCEPTED ||
+		    it->outcome == TALLY_OUTCOME_CONFLICT) {
+			struct agg_leaf_rec leaf = {
+			    .leaf_index = next,
+			    .precinct = it->precinct,
+			    .revision = it->revision,
+			    .outcome = it->outcome,
+			    .payload_hash = it->payload_hash,
+			    .leaf_hash = it->leaf_hash,
+			    .figures = it->figures,
+			    .n_figures = tally_totals_stride(a->totals),
+			    .leaf = it->leaf,
+			    .leaf_len = it->leaf_len,
+			};
+			it->leaf_index = (int64_t)next;
+			rec.leaf_index = it->leaf_index;
+			rec.signed_bytes = NULL; /* the log row holds them */
+			rec.signed_len = 0;
+			if ((r = agg_store_put_leaf(a->store, &leaf)) < 0)
+				return r;
+			if ((r = tally_merkle_append(a->merkle, it->leaf_hash)) < 0)
+				return r;
+		}
+	}
+	return agg_store_put_submission(a->store, &rec);
+}
+
+/* Tells each item's session what became of it, after the commit. */
+static void answer(struct aggregator *a, struct agg_item *it, uint64_t now_ns)
+{
+	struct tally_msg m;
+	memset(&m, 0, sizeof(m));
+	m.seq = it->seq;
+	if (it->code != TALLY_REJECT_NONE) {
+		struct agg_rejection rej = {
+		    .time_ms = it->received_ms, .precinct = it->precinct, .code = it->code};
+		m.type = TALLY_MSG_NACK;
+		m.code = it->code;
+		snprintf(m.reason, sizeof(m.reason), "%s", it->reason ? it->reason : "");
+		snprintf(rej.region, sizeof(rej.region), "%s", it->peer_region);
+		snprintf(rej.reason, sizeof(rej.reason), "%s", m.reason);
+		agg_stats_add_rejection(&a->stats, &rej);
+		a->stats.rejects[it->code]++;
+		log_notice("rejected region=%s node='%s' seq=%" PRIu64 " precinct=%" PRIu32
+		           " code=%s: %s",
+		           it->peer_region, it->peer_node, it->seq, it->precinct,
+		           tally_reject_code_str(it->code), m.reason);
+	} else {
+		m.type = TALLY_MSG_ACK;
+		m.outcome = it->outcome;
+		a->stats.outcomes[it->outcome]++;
+		if (it->outcome == TALLY_OUTCOME_CONFLICT || it->outcome == TALLY_OUTCOME_STALE)
+			log_notice("%s region=%s node='%s' seq=%" PRIu64 " precinct=%" PRIu32
+			           " revision=%" PRIu32,
+			           tally_outcome_str(it->outcome), it->peer_region, it->peer_node,
+			           it->seq, it->precinct, it->revision);
+		else
+			log_debug("%s region=%s seq=%" PRIu64 " precinct=%" PRIu32
+			          " revision=%" PRIu32,
+			          tally_outcome_str(it->outcome), it->peer_region, it->seq,
+			          it->precinct, it->revision);
+	}
+	if (it->session && session_open(it->session)) {
+		session_answer(it->session, &m);
+		agg_histogram_observe(&a->stats.ack_latency, (double)(now_ns - it->read_ns) / 1e9);
+	}
+}
+
+static void enter_degraded(struct ingest *g, int err, const char *why)
+{
+	struct aggregator *a = g->a;
+	bool was = a->degraded;
+	a->degraded = true;
+	snprintf(a->degraded_reason, sizeof(a->degraded_reason), "store commit failed: %s", why);
+	a->stats.commit_failures++;
+	if (!was)
+		log_err("%s; %zu results held unacknowledged, retrying every %" PRIu32 " s",
+		        a->degraded_reason, g->n_items, a->conf.commit_retry);
+	else
+		log_warning("%s; still holding %zu results, retrying in %" PRIu32 " s",
+		            a->degraded_reason, g->n_items, a->conf.commit_retry);
+	aggregator_status(a);
+	(void)err;
+}
+
+/* One batch: the prefix of verified items. Returns true if it committed. */
+static bool run_batch(struct ingest *g)
+{
+	struct aggregator *a = g->a;
+	struct agg_item *end = g->head;
+	size_t n = 0, n_rejected = 0;
+	uint64_t prev_seq = a->totals->sequence;
+	int r;
+
+	while (end && end->verified) {
+		end = end->next;
+		n++;
+	}
+	if (n == 0)
+		return false;
+
+	uint64_t t0 = uv_hrtime();
+	if ((r = agg_store_begin(a->store)) < 0)
+		goto fail;
+	for (struct agg_item *it = g->head; it != end; it = it->next) {
+		if ((r = put_item(a, it)) < 0)
+			goto fail_tx;
+		n_rejected += it->code != TALLY_REJECT_NONE;
+	}
+	if ((r = agg_store_commit(a->store)) < 0)
+		goto fail_tx;
+	uint64_t t1 = uv_hrtime();
+	agg_histogram_observe(&a->stats.commit_latency, (double)(t1 - t0) / 1e9);
+	a->stats.commits++;
+
+	if (a->degraded) {
+		a->degraded = false;
+		a->degraded_reason[0] = '\0';
+		log_notice("store commits again; acknowledging resumes");
+	}
+
+	/* Committed: answer, newest state first published, then release. */
+	struct session *flush_list[64];
+	size_t n_flush = 0;
+	for (struct agg_item *it = g->head; it != end;) {
+		struct agg_item *next = it->next;
+		answer(a, it, t1);
+		if (it->session && session_open(it->session)) {
+			bool seen = false;
+			for (size_t k = 0; k < n_flush; k++)
+				seen |= flush_list[k] == it->session;
+			if (!seen) {
+				if (n_flush == sizeof(flush_list) / sizeof(flush_list[0])) {
+					for (size_t k = 0; k < n_flush; k++)
+						session_flush(flush_list[k]);
+					n_flush = 0;
+				}
+				flush_list[n_flush++] = it->session;
+			}
+		}
+		agg_item_free(it);
+		g->n_items--;
+		it = next;
+	}
+	for (size_t k = 0; k < n_flush; k++)
+		session_flush(flush_list[k]);
+	g->head = end;
+	if (!end)
+		g->tail = NULL;
+
+	if (a->totals->sequence != prev_seq) {
+		if (aggregator_snapshot_refresh(a) < 0)
+			log_warning(
+			    "out of memory refreshing the totals snapshot; /v1/totals stays at "
+			    "sequence %" PRIu64,
+			    a->snapshot ? a->snapshot->sequence : 0);
+		struct agg_commit c = {.previous_sequence = prev_seq,
+		                       .sequence = a->totals->sequence,
+		                       .n_submissions = n,
+		                       .n_rejected = n_rejected,
+		                       .n_logged = a->totals->sequence - prev_seq};
+		aggregator_notify_commit(a, &c);
+	}
+	return true;
+
+fail_tx:
+	agg_store_rollback(a->store);
+fail:;
+	char why[TALLY_REASON_MAX];
+	snprintf(why, sizeof(why), "%s", r == -ENOMEM ? "out of memory" : a->store->last_error);
+	/* The in-memory state took part of the batch in: rebuild it from what
+	 * the store really holds before anything else is reconciled. */
+	struct tally_err err = {{0}};
+	if (ingest_recover(a, &err) < 0) {
+		g->needs_rebuild = true;
+		log_err("%s", err.msg);
+	} else {
+		g->needs_rebuild = false;
+	}
+	g->blocked = true;
+	uv_timer_start(&g->retry, on_retry, (uint64_t)a->conf.commit_retry * 1000u, 0);
+	enter_degraded(g, r, why);
+	return false;
+}
+
+static void on_check(uv_check_t *h)
+{
+	struct ingest *g = h->data;
+	if (g->blocked || !g->head || !g->head->verified)
+		return;
+	run_batch(g);
+}
+
+static void on_retry(uv_timer_t *t)
+{
+	struct ingest *g = t->data;
+	if (g->needs_rebuild) {
+		struct tally_err err = {{0}};
+		if (ingest_recover(g->a, &err) < 0) {
+			log_err("%s; retrying in %" PRIu32 " s", err.msg, g->a->conf.commit_retry);
+			uv_timer_start(&g->retry, on_retry,
+			               (uint64_t)g->a->conf.commit_retry * 1000u, 0);
+			return;
+		}
+		g->needs_rebuild = false;
+	}
+	g->blocked = false;
+	if (g->head && g->head->verified)
+		run_batch(g);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+	struct ingest *g = h->data;
+	if (--g->closing == 0)
+		free(g);
+}
+
+void ingest_close(struct ingest *g)
+{
+	if (!g)
+		return;
+	while (g->head) {
+		struct agg_item *next = g->head->next;
+		agg_item_free(g->head);
+		g->head = next;
+	}
+	g->tail = NULL;
+	g->n_items = 0;
+	g->closing = 2;
+	uv_close((uv_handle_t *)&g->check, on_closed);
+	uv_close((uv_handle_t *)&g->retry, on_closed);
+}

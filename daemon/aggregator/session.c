@@ -1,0 +1,707 @@
+/*
+ * session.c: one regional node's TLS connection, as a state machine:
+ *
+ *   HANDSHAKE -> HELLO -> READY -> CLOSING -> CLOSED
+ *
+ * It owns the socket, the TLS state, the frame decoder and the outgoing
+ * plaintext queue; it reads frames, answers Hello, Ping and protocol
+ * violations itself, and hands Submits to ingest (which owns them until it
+ * calls session_answer()). The peer's region is the verified certificate's
+ * CN; everything the peer controls has a cap: frame bytes, submits in flight
+ * (reads pause), queued write bytes (the peer is dropped), time to finish the
+ * handshake and time without a frame.
+ *
+ * Lifetime: the struct is freed when both uv handles are closed AND no item
+ * holds a reference, never inside one of its own callbacks' call chains.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest.h"
+#include "session.h"
+#include "tally/frame.h"
+#include "tally/log.h"
+#include "tally/tls.h"
+
+enum session_state {
+	S_HANDSHAKE,
+	S_HELLO,
+	S_READY,
+	S_CLOSING,
+	S_CLOSED,
+};
+
+static const char *const state_names[] = {"handshake", "hello", "ready", "closing", "closed"};
+
+/* Seconds a closing session may take to flush its last bytes. */
+#define CLOSE_GRACE_MS 2000
+#define READ_CHUNK     65536
+
+struct session {
+	struct session *prev, *next; /* a->sessions */
+	struct aggregator *a;
+	uv_tcp_t tcp;
+	uv_timer_t timer;
+	enum session_state state;
+	unsigned refs;    /* items in flight */
+	unsigned handles; /* uv handles not yet closed */
+	struct tally_tls *tls;
+	struct tally_frame_decoder dec;
+	char peer[64];
+	char region[TALLY_ID_MAX];
+	char node[TALLY_ID_MAX];
+	int region_index;
+	bool welcomed;
+	bool paused;
+	uint32_t inflight;
+	uint64_t last_frame_ms;
+	uint64_t started_ms;
+	/* Plaintext frames waiting for session_flush(). */
+	uint8_t *out;
+	size_t out_len, out_cap;
+	size_t write_queued; /* ciphertext handed to uv_write, not yet written */
+	/* Submits read in this read callback, verified together. */
+	struct agg_item **batch;
+	size_t batch_n, batch_cap;
+};
+
+struct write_req {
+	uv_write_t req;
+	size_t len;
+	uint8_t data[];
+};
+
+static void session_enter(struct session *s, enum session_state st);
+static void session_end(struct session *s, const char *goodbye);
+static void check_hello(struct session *s, const struct tally_msg *m);
+static void proceed_submit(struct session *s, struct tally_msg *m);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
+static void on_write(uv_write_t *req, int status);
+static void on_timer(uv_timer_t *t);
+static void on_close(uv_handle_t *h);
+
+static void session_enter(struct session *s, enum session_state st)
+{
+	log_debug("session peer=%s region=%s: %s -> %s", s->peer, s->region[0] ? s->region : "-",
+	          state_names[s->state], state_names[st]);
+	s->state = st;
+}
+
+struct session *session_ref(struct session *s)
+{
+	s->refs++;
+	return s;
+}
+
+static void maybe_free(struct session *s)
+{
+	if (s->refs > 0 || s->handles > 0 || s->state != S_CLOSED)
+		return;
+	tally_tls_free(s->tls);
+	tally_frame_decoder_clear(&s->dec);
+	free(s->out);
+	free(s->batch);
+	free(s);
+}
+
+void session_unref(struct session *s)
+{
+	s->refs--;
+	maybe_free(s);
+}
+
+bool session_open(const struct session *s)
+{
+	return s->state < S_CLOSING;
+}
+
+const char *session_region(const struct session *s)
+{
+	return s->region;
+}
+
+static void arm_timer(struct session *s, uint64_t ms)
+{
+	uv_timer_start(&s->timer, on_timer, ms, 0);
+}
+
+int session_start(struct aggregator *a, uv_stream_t *server)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	int r;
+	if (!s)
+		return -ENOMEM;
+	s->a = a;
+	s->region_index = -1;
+	s->started_ms = uv_now(a->loop);
+	uv_tcp_init(a->loop, &s->tcp);
+	uv_timer_init(a->loop, &s->timer);
+	s->tcp.data = s;
+	s->timer.data = s;
+	s->handles = 2;
+	/* On the list from the start, so shutdown finds every session. */
+	s->next = a->sessions;
+	if (a->sessions)
+		a->sessions->prev = s;
+	a->sessions = s;
+	a->stats.sessions_open++;
+	a->stats.sessions_accepted++;
+	snprintf(s->peer, sizeof(s->peer), "?");
+
+	if ((r = uv_accept(server, (uv_stream_t *)&s->tcp)) < 0) {
+		log_warning("accepting a node connection failed: %s", uv_strerror(r));
+		goto fail;
+	}
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+	if (uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&ss, &len) == 0) {
+		char host[INET6_ADDRSTRLEN] = "?";
+		int port = 0;
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+			uv_ip4_name(in, host, sizeof(host));
+			port = ntohs(in->sin_port);
+			snprintf(s->peer, sizeof(s->peer), "%s:%d", host, port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+			uv_ip6_name(in6, host, sizeof(host));
+			port = ntohs(in6->sin6_port);
+			snprintf(s->peer, sizeof(s->peer), "[%s]:%d", host, port);
+		}
+	}
+	uv_tcp_nodelay(&s->tcp, 1);
+	if ((r = tally_tls_new(a->tls, true, NULL, &s->tls)) < 0) {
+		log_warning("session peer=%s: out of memory for TLS", s->peer);
+		goto fail;
+	}
+	tally_frame_decoder_init(&s->dec, a->conf.max_frame_bytes);
+	arm_timer(s, (uint64_t)a->conf.handshake_timeout * 1000u);
+	if ((r = uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read)) < 0)
+		goto fail;
+	log_debug("session peer=%s: connection accepted", s->peer);
+	return 0;
+fail:
+	session_end(s, NULL);
+	return r;
+}
+
+/* ---- output ---------------------------------------------------------- */
+
+static int queue_msg(struct session *s, const struct tally_msg *m)
+{
+	uint8_t *body = NULL;
+	size_t len = 0;
+	int r = tally_codec_encode_msg(m, &body, &len);
+	if (r < 0)
+		return r;
+	size_t need = s->out_len + TALLY_FRAME_HEADER_BYTES + len;
+	if (need > s->out_cap) {
+		size_t cap = s->out_cap ? s->out_cap : 4096;
+		while (cap < need)
+			cap *= 2;
+		uint8_t *p = realloc(s->out, cap);
+		if (!p) {
+			free(body);
+			return -ENOMEM;
+		}
+		s->out = p;
+		s->out_cap = cap;
+	}
+	tally_frame_header((uint32_t)len, s->out + s->out_len);
+	memcpy(s->out + s->out_len + TALLY_FRAME_HEADER_BYTES, body, len);
+	s->out_len = need;
+	free(body);
+	return 0;
+}
+
+/* Moves whatever ciphertext TLS produced onto the socket. */
+static void send_ciphertext(struct session *s)
+{
+	size_t pending = tally_tls_out_pending(s->tls);
+	if (pending == 0 || s->state == S_CLOSED)
+		return;
+	struct write_req *w = malloc(sizeof(*w) + pending);
+	if (!w) {
+		session_end(s, NULL);
+		return;
+	}
+	w->len = tally_tls_take_out(s->tls, w->data, pending);
+	w->req.data = s;
+	uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)w->len);
+	int r = uv_write(&w->req, (uv_stream_t *)&s->tcp, &b, 1, on_write);
+	if (r < 0) {
+		free(w);
+		log_info("session region=%s peer=%s: write failed: %s", s->region, s->peer,
+		         uv_strerror(r));
+		session_end(s, NULL);
+		return;
+	}
+	s->write_queued += w->len;
+	if (s->write_queued > s->a->conf.write_queue_bytes && s->state < S_CLOSING) {
+		log_warning("session region=%s node='%s' peer=%s: %zu bytes unread by the peer "
+		            "(cap %" PRIu32 "); dropping it",
+		            s->region, s->node, s->peer, s->write_queued,
+		            s->a->conf.write_queue_bytes);
+		session_end(s, NULL);
+	}
+}
+
+void session_flush(struct session *s)
+{
+	if (s->state == S_CLOSED)
+		return;
+	if (s->out_len) {
+		struct tally_err err = {{0}};
+		int r = tally_tls_write(s->tls, s->out, s->out_len, &err);
+		s->out_len = 0;
+		if (r < 0) {
+			log_warning("session region=%s peer=%s: %s", s->region, s->peer, err.msg);
+			session_end(s, NULL);
+			return;
+		}
+	}
+	send_ciphertext(s);
+}
+
+static void send_now(struct session *s, const struct tally_msg *m)
+{
+	if (queue_msg(s, m) < 0) {
+		session_end(s, NULL);
+		return;
+	}
+	session_flush(s);
+}
+
+void session_answer(struct session *s, const struct tally_msg *m)
+{
+	if (s->inflight > 0)
+		s->inflight--;
+	if (s->state >= S_CLOSING)
+		return;
+	if (queue_msg(s, m) < 0) {
+		session_end(s, NULL);
+		return;
+	}
+	if (s->paused && s->inflight <= s->a->conf.max_inflight / 2 && !s->a->stopping) {
+		s->paused = false;
+		uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read);
+	}
+}
+
+/* ---- ending ------------------------------------------------------------ */
+
+static void close_handles(struct session *s)
+{
+	struct aggregator *a = s->a;
+	if (s->state == S_CLOSED)
+		return;
+	session_enter(s, S_CLOSED);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		a->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	a->stats.sessions_open--;
+	uv_close((uv_handle_t *)&s->tcp, on_close);
+	uv_close((uv_handle_t *)&s->timer, on_close);
+}
+
+/*
+ * Ends the session: a Goodbye with `goodbye` if the peer can read one, a
+ * TLS close_notify, then the socket closes once the last bytes are written
+ * (or after CLOSE_GRACE_MS). Items in flight keep the struct alive; their
+ * answers are dropped.
+ */
+static void session_end(struct session *s, const char *goodbye)
+{
+	if (s->state >= S_CLOSING)
+		return;
+	bool established = s->state != S_HANDSHAKE;
+	if (s->welcomed) {
+		s->welcomed = false;
+		s->a->stats.sessions_by_region[s->region_index]--;
+	}
+	/* Submits read but not yet handed to verification are still ingest's. */
+	if (s->batch_n) {
+		verify_submit(s->a, s->batch, s->batch_n);
+		s->batch_n = 0;
+	}
+	session_enter(s, S_CLOSING);
+	uv_read_stop((uv_stream_t *)&s->tcp);
+	if (established && s->tls) {
+		if (goodbye) {
+			struct tally_msg m;
+			memset(&m, 0, sizeof(m));
+			m.type = TALLY_MSG_GOODBYE;
+			snprintf(m.reason, sizeof(m.reason), "%s", goodbye);
+			if (queue_msg(s, &m) == 0) {
+				struct tally_err err;
+				tally_tls_write(s->tls, s->out, s->out_len, &err);
+			}
+			s->out_len = 0;
+		}
+		tally_tls_shutdown(s->tls);
+	}
+	if (s->tls && uv_is_writable((uv_stream_t *)&s->tcp))
+		send_ciphertext(s);
+	if (s->write_queued == 0)
+		close_handles(s);
+	else
+		arm_timer(s, CLOSE_GRACE_MS);
+}
+
+/* A peer that broke the protocol: said once, at warning, with who it was. */
+static void violation(struct session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void violation(struct session *s, const char *fmt, ...)
+{
+	char reason[TALLY_REASON_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	s->a->stats.protocol_errors++;
+	log_warning("protocol violation region=%s node='%s' peer=%s: %s; sending Goodbye and "
+	            "closing",
+	            s->region[0] ? s->region : "-", s->node, s->peer, reason);
+	session_end(s, reason);
+}
+
+static void on_close(uv_handle_t *h)
+{
+	struct session *s = h->data;
+	s->handles--;
+	maybe_free(s);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+	struct write_req *w = (struct write_req *)req;
+	struct session *s = req->data;
+	s->write_queued -= w->len;
+	free(w);
+	if (status < 0 && s->state < S_CLOSING) {
+		log_info("session region=%s peer=%s: write failed: %s", s->region, s->peer,
+		         uv_strerror(status));
+		session_end(s, NULL);
+		return;
+	}
+	if (s->state == S_CLOSING && s->write_queued == 0)
+		close_handles(s);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	struct session *s = t->data;
+	struct aggregator *a = s->a;
+	uint64_t now = uv_now(a->loop);
+	switch (s->state) {
+	case S_HANDSHAKE:
+		a->stats.handshake_failures++;
+		log_warning("session peer=%s: no TLS handshake within %" PRIu32 " s; closing",
+		            s->peer, a->conf.handshake_timeout);
+		session_end(s, NULL);
+		return;
+	case S_HELLO:
+	case S_READY: {
+		uint64_t idle = (uint64_t)a->conf.idle_timeout * 1000u;
+		/* Waiting for our own answers is not the peer being idle. */
+		if (s->inflight > 0)
+			s->last_frame_ms = now;
+		if (now - s->last_frame_ms >= idle) {
+			char why[96];
+			snprintf(why, sizeof(why), "idle for %" PRIu32 " s", a->conf.idle_timeout);
+			log_info("session region=%s node='%s' peer=%s: %s; closing", s->region,
+			         s->node, s->peer, why);
+			session_end(s, why);
+			return;
+		}
+		arm_timer(s, idle - (now - s->last_frame_ms));
+		return;
+	}
+	case S_CLOSING:
+		/* The peer did not take our last bytes in time. */
+		close_handles(s);
+		return;
+	case S_CLOSED:
+		return;
+	}
+}
+
+/* ---- input ------------------------------------------------------------- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	/* Everything read is fed to TLS before the callback returns, so one
+	 * buffer serves every session on this loop. */
+	static char chunk[READ_CHUNK];
+	(void)h;
+	(void)suggested;
+	buf->base = chunk;
+	buf->len = sizeof(chunk);
+}
+
+static void proceed_handshake(struct session *s)
+{
+	struct aggregator *a = s->a;
+	/* Established from here on: refusals below can say why in a Goodbye. */
+	session_enter(s, S_HELLO);
+	int r = tally_tls_peer_cn(s->tls, s->region);
+	if (r < 0) {
+		s->region[0] = '\0';
+		a->stats.handshake_failures++;
+		log_warning("session peer=%s: certificate has no usable subject CN; closing",
+		            s->peer);
+		session_end(s, "certificate has no usable subject CN (it must be the region id)");
+		return;
+	}
+	s->region_index = aggregator_region_index(a, s->region);
+	if (s->region_index < 0) {
+		char reason[TALLY_REASON_MAX];
+		snprintf(reason, sizeof(reason),
+		         "certificate CN '%s' is not a region of election '%s'", s->region,
+		         a->election->election_id);
+		a->stats.handshake_failures++;
+		log_warning("session peer=%s: %s; closing", s->peer, reason);
+		session_end(s, reason);
+		return;
+	}
+	s->last_frame_ms = uv_now(a->loop);
+	arm_timer(s, (uint64_t)a->conf.idle_timeout * 1000u);
+	log_debug("session region=%s peer=%s: TLS established", s->region, s->peer);
+}
+
+static void check_hello(struct session *s, const struct tally_msg *m)
+{
+	if (m->protocol_version != TALLY_PROTOCOL_VERSION) {
+		violation(s,
+		          "protocol version %" PRIu32 " not supported; this aggregator speaks %d",
+		          m->protocol_version, TALLY_PROTOCOL_VERSION);
+		return;
+	}
+	if (strcmp(m->region_id, s->region) != 0) {
+		violation(s, "Hello names region '%s' but the certificate is region '%s'",
+		          m->region_id, s->region);
+		return;
+	}
+	if (m->node_id[0] == '\0') {
+		violation(s, "Hello carries no node_id");
+		return;
+	}
+	/* proceed_hello */
+	struct aggregator *a = s->a;
+	struct tally_msg w;
+	snprintf(s->node, sizeof(s->node), "%s", m->node_id);
+	memset(&w, 0, sizeof(w));
+	w.type = TALLY_MSG_WELCOME;
+	w.protocol_version = TALLY_PROTOCOL_VERSION;
+	snprintf(w.aggregator_id, sizeof(w.aggregator_id), "%s", a->conf.id);
+	snprintf(w.election_id, sizeof(w.election_id), "%s", a->election->election_id);
+	session_enter(s, S_READY);
+	s->welcomed = true;
+	a->stats.sessions_by_region[s->region_index]++;
+	log_info("session ready region=%s node='%s' peer=%s", s->region, s->node, s->peer);
+	send_now(s, &w);
+	aggregator_status(a);
+}
+
+static void proceed_submit(struct session *s, struct tally_msg *m)
+{
+	struct aggregator *a = s->a;
+	struct agg_item *it = agg_item_new(s, m->seq, &m->result);
+	if (!it) {
+		log_err("out of memory taking a Submit region=%s seq=%" PRIu64 "; closing the "
+		        "session",
+		        s->region, m->seq);
+		session_end(s, "aggregator out of memory");
+		return;
+	}
+	snprintf(it->peer_region, sizeof(it->peer_region), "%s", s->region);
+	snprintf(it->peer_node, sizeof(it->peer_node), "%s", s->node);
+	if (s->batch_n == s->batch_cap) {
+		size_t cap = s->batch_cap ? s->batch_cap * 2 : 64;
+		void *p = realloc(s->batch, cap * sizeof(s->batch[0]));
+		if (!p) {
+			agg_item_free(it);
+			session_end(s, "aggregator out of memory");
+			return;
+		}
+		s->batch = p;
+		s->batch_cap = cap;
+	}
+	a->stats.submits_received++;
+	ingest_enqueue(a->ingest, it);
+	s->batch[s->batch_n++] = it;
+	s->inflight++;
+	if (s->inflight >= a->conf.max_inflight && !s->paused) {
+		/* Back-pressure: the peer's TCP window fills while we catch up. */
+		s->paused = true;
+		uv_read_stop((uv_stream_t *)&s->tcp);
+	}
+}
+
+static void handle_frame(struct session *s, const uint8_t *frame, size_t len)
+{
+	struct tally_msg m;
+	if (tally_codec_decode_msg(frame, len, &m) < 0) {
+		violation(s, "unparseable Frame (%zu bytes)", len);
+		return;
+	}
+	s->last_frame_ms = uv_now(s->a->loop);
+	switch (m.type) {
+	case TALLY_MSG_HELLO:
+		if (s->state != S_HELLO)
+			violation(s, "second Hello");
+		else
+			check_hello(s, &m);
+		break;
+	case TALLY_MSG_SUBMIT:
+		if (s->state != S_READY)
+			violation(s, "Submit before Hello");
+		else
+			proceed_submit(s, &m);
+		break;
+	case TALLY_MSG_PING: {
+		struct tally_msg p;
+		memset(&p, 0, sizeof(p));
+		p.type = TALLY_MSG_PONG;
+		p.nonce = m.nonce;
+		if (queue_msg(&*s, &p) < 0)
+			session_end(s, NULL);
+		break;
+	}
+	case TALLY_MSG_GOODBYE:
+		log_info("session region=%s node='%s' peer=%s: Goodbye from the node: '%s'",
+		         s->region, s->node, s->peer, m.reason);
+		session_end(s, NULL);
+		break;
+	case TALLY_MSG_PONG:
+		break;
+	default:
+		violation(s, "unexpected %s from a node", tally_msg_type_str(m.type));
+		break;
+	}
+	tally_msg_clear(&m);
+}
+
+static void read_plaintext(struct session *s)
+{
+	uint8_t buf[16384];
+	struct tally_err err = {{0}};
+	while (s->state == S_HELLO || s->state == S_READY) {
+		ssize_t n = tally_tls_read(s->tls, buf, sizeof(buf), &err);
+		if (n == 0)
+			return;
+		if (n < 0) {
+			if (n == -EPIPE)
+				log_info("session region=%s node='%s' peer=%s: closed by the node",
+				         s->region, s->node, s->peer);
+			else
+				log_warning("session region=%s node='%s' peer=%s: %s", s->region,
+				            s->node, s->peer, err.msg);
+			session_end(s, NULL);
+			return;
+		}
+		size_t off = 0;
+		while (off < (size_t)n && s->state < S_CLOSING) {
+			size_t used = 0;
+			const uint8_t *frame = NULL;
+			size_t flen = 0;
+			int r = tally_frame_decode(&s->dec, buf + off, (size_t)n - off, &used,
+			                           &frame, &flen);
+			off += used;
+			if (r == 1) {
+				handle_frame(s, frame, flen);
+			} else if (r == -EMSGSIZE) {
+				uint32_t want = (uint32_t)s->dec.header[0] << 24 |
+				                (uint32_t)s->dec.header[1] << 16 |
+				                (uint32_t)s->dec.header[2] << 8 | s->dec.header[3];
+				violation(
+				    s, "frame length %" PRIu32 " exceeds max_frame_bytes %" PRIu32,
+				    want, s->a->conf.max_frame_bytes);
+			} else if (r < 0) {
+				violation(s, "frame length 0");
+			} else if (used == 0) {
+				break;
+			}
+		}
+	}
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+	struct session *s = st->data;
+	struct aggregator *a = s->a;
+	if (nread == 0)
+		return;
+	if (s->state >= S_CLOSING)
+		return;
+	if (nread < 0) {
+		if (s->state == S_HANDSHAKE) {
+			a->stats.handshake_failures++;
+			log_info("session peer=%s: connection closed during the TLS handshake",
+			         s->peer);
+		} else {
+			log_info("session region=%s node='%s' peer=%s: connection %s", s->region,
+			         s->node, s->peer,
+			         nread == UV_EOF ? "closed by the node" : uv_strerror((int)nread));
+		}
+		session_end(s, NULL);
+		return;
+	}
+	if (tally_tls_feed(s->tls, (const uint8_t *)buf->base, (size_t)nread) < 0) {
+		session_end(s, NULL);
+		return;
+	}
+	if (s->state == S_HANDSHAKE) {
+		struct tally_err err = {{0}};
+		int r = tally_tls_handshake(s->tls, &err);
+		if (r < 0) {
+			a->stats.handshake_failures++;
+			log_warning("session peer=%s: TLS handshake refused: %s", s->peer, err.msg);
+			/* Send the alert so a person at the other end sees why. */
+			send_ciphertext(s);
+			session_end(s, NULL);
+			return;
+		}
+		if (r == 0) {
+			send_ciphertext(s);
+			return;
+		}
+		proceed_handshake(s);
+		if (s->state != S_HELLO) {
+			return;
+		}
+	}
+	read_plaintext(s);
+	if (s->batch_n) {
+		verify_submit(a, s->batch, s->batch_n);
+		s->batch_n = 0;
+	}
+	session_flush(s);
+}
+
+void session_pause_all(struct aggregator *a)
+{
+	for (struct session *s = a->sessions; s; s = s->next)
+		if (s->state < S_CLOSING)
+			uv_read_stop((uv_stream_t *)&s->tcp);
+}
+
+void session_close_all(struct aggregator *a, const char *reason)
+{
+	struct session *s = a->sessions;
+	while (s) {
+		/* session_end may unlink s (close_handles), so step first. */
+		struct session *next = s->next;
+		session_end(s, reason);
+		s = next;
+	}
+}
