@@ -144,7 +144,7 @@ int intake_take(const struct intake *in, const char *name, const uint8_t *data, 
 		if (tally_validate_result(in->election, &row->result, &v) == 0)
 			continue;
 		e = protocol_file_add_error(f, row->line, true, row->result.precinct_id, v.relation,
-		                            "%s (%s)", v.reason, tally_reject_code_str(v.code));
+		                            "%s", v.reason);
 		if (e < 0)
 			goto out;
 	}

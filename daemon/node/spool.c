@@ -455,7 +455,8 @@ static void scan(struct spool *s)
 		n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_name);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_name);
 
 	for (i = 0; i < n; i++) {
 		uint64_t r = 0;

@@ -1,0 +1,227 @@
+/*
+ * Tests for the node's intake (daemon/node/intake.c): a good file becomes
+ * signed outbox entries whose payload is the file's rows and whose
+ * signature verifies; the same file again is recognized and not queued
+ * twice; a file with any bad row queues nothing and lists every bad row.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "node/intake.h"
+#include "tally/codec.h"
+
+static const char definition[] =
+    "{\"election_id\": \"kz-2026\", \"title\": \"Referendum\","
+    " \"options\": [{\"id\": \"yes\", \"name\": \"Yes\"}, {\"id\": \"no\", \"name\": \"No\"}],"
+    " \"regions\": ["
+    "  {\"id\": \"KZ-71\", \"name\": \"Astana\", \"precincts\": ["
+    "    {\"id\": 17, \"registered\": 1500}, {\"id\": 18, \"registered\": 900}]},"
+    "  {\"id\": \"KZ-10\", \"name\": \"Abai\", \"precincts\": [{\"id\": 30, \"registered\": 10}]}"
+    "]}";
+
+static char tmp[64];
+static struct tally_election *election;
+static struct tally_signing_key key;
+static struct outbox *ob;
+static struct intake in;
+
+static void setup(void)
+{
+	struct tally_err err = {{0}};
+	char tmpl[] = "/tmp/tally-intake-XXXXXX";
+
+	cr_assert_not_null(mkdtemp(tmpl));
+	snprintf(tmp, sizeof(tmp), "%s", tmpl);
+	cr_assert_eq(tally_sign_init(), 0);
+	cr_assert_eq(tally_election_parse(definition, strlen(definition), &election, &err), 0, "%s",
+	             err.msg);
+	cr_assert_eq(tally_sign_generate(&key), 0);
+	cr_assert_eq(outbox_open(tmp, &ob, &err), 0, "%s", err.msg);
+	in = (struct intake){election, "KZ-71", &key, ob};
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	ob = outbox_close(ob);
+	election = tally_election_free(election);
+	tally_sign_key_wipe(&key);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+	cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(intake, .init = setup, .fini = teardown);
+
+static const char good_csv[] =
+    "precinct_id,revision,voters_registered,ballots_received,ballots_issued,"
+    "ballots_cancelled,ballots_cast,ballots_invalid,ballots_not_counted,yes,no\n"
+    "17,1,1500,1400,1200,200,1180,12,3,900,265\n"
+    "18,1,900,800,700,100,690,0,0,400,290\n";
+
+static struct outbox_stats stats(void)
+{
+	struct outbox_stats st;
+
+	cr_assert_eq(outbox_stats(ob, &st), 0);
+	return st;
+}
+
+static int take(const char *name, const char *text, struct intake_report *r)
+{
+	return intake_take(&in, name, (const uint8_t *)text, strlen(text), r);
+}
+
+Test(intake, good_file_becomes_signed_entries)
+{
+	struct intake_report r;
+	struct outbox_item it[4];
+	size_t n = 0;
+
+	cr_assert_eq(take("north.csv", good_csv, &r), 0);
+	cr_assert_eq(r.fate, INTAKE_QUEUED);
+	cr_assert_eq(r.n_entries, 2);
+	cr_assert_eq(r.entries[0].precinct_id, 17);
+	cr_assert_eq(r.entries[0].line, 2);
+	cr_assert_eq(r.entries[0].state, OUTBOX_QUEUED);
+	cr_assert_eq(r.entries[1].precinct_id, 18);
+	cr_assert_str_eq(r.entries[1].source, "north.csv");
+	intake_report_clear(&r);
+
+	cr_assert_eq(outbox_fetch(ob, 0, 4, it, &n), 0);
+	cr_assert_eq(n, 2);
+	for (size_t i = 0; i < n; i++) {
+		struct tally_signed_result s;
+		struct tally_result p;
+
+		cr_assert_eq(tally_codec_decode_signed(it[i].signed_bytes, it[i].signed_len, &s),
+		             0);
+		cr_assert_str_eq(s.key_id, key.pub.key_id);
+		cr_assert_eq(s.signature_len, TALLY_SIG_BYTES);
+		cr_assert_eq(tally_sign_verify(&key.pub, s.payload, s.payload_len, s.signature,
+		                               s.signature_len),
+		             0);
+		cr_assert_eq(tally_codec_decode_result(s.payload, s.payload_len, &p), 0);
+		cr_assert_str_eq(p.election_id, "kz-2026");
+		cr_assert_str_eq(p.region_id, "KZ-71");
+		cr_assert_eq(p.precinct_id, i == 0 ? 17 : 18);
+		cr_assert_eq(p.ballots_cast, i == 0 ? 1180 : 690);
+		cr_assert_eq(p.votes[0].count, i == 0 ? 900 : 400);
+		tally_signed_result_clear(&s);
+		outbox_item_clear(&it[i]);
+	}
+	cr_assert_eq(stats().files, 1);
+}
+
+Test(intake, the_same_file_again_is_not_queued_twice)
+{
+	struct intake_report r;
+
+	cr_assert_eq(take("north.csv", good_csv, &r), 0);
+	cr_assert_eq(r.fate, INTAKE_QUEUED);
+	intake_report_clear(&r);
+	cr_assert_eq(outbox_mark_delivered(ob, 1, TALLY_OUTCOME_ACCEPTED, NULL), 0);
+
+	/* Same bytes under another name: recognized by content. */
+	cr_assert_eq(take("north-copy.csv", good_csv, &r), 0);
+	cr_assert_eq(r.fate, INTAKE_ALREADY);
+	cr_assert_eq(r.n_entries, 2);
+	cr_assert_eq(r.entries[0].state, OUTBOX_DELIVERED);
+	cr_assert_eq(r.entries[0].outcome, TALLY_OUTCOME_ACCEPTED);
+	cr_assert_eq(r.entries[1].state, OUTBOX_QUEUED);
+	intake_report_clear(&r);
+	cr_assert_eq(stats().queued, 1);
+	cr_assert_eq(stats().delivered, 1);
+	cr_assert_eq(stats().files, 1);
+}
+
+Test(intake, one_bad_row_rejects_the_whole_file)
+{
+	struct intake_report r;
+	const char *bad = "precinct_id,revision,voters_registered,ballots_received,ballots_issued,"
+	                  "ballots_cancelled,ballots_cast,ballots_invalid,yes,no\n"
+	                  "17,1,1500,1200,1100,90,1100,0,900,200\n"
+	                  "18,1,900,800,700,100,690,0,400,290\n"
+	                  "30,1,10,10,10,0,10,0,5,5\n"
+	                  "99,1,10,10,10,0,10,0,5,5\n"
+	                  "18,0,900,800,700,100,790,0,400,290\n";
+
+	cr_assert_eq(take("bad.csv", bad, &r), 0);
+	cr_assert_eq(r.fate, INTAKE_REJECTED);
+	cr_assert_eq(r.n_entries, 0);
+	cr_assert_str_eq(
+	    r.error_text,
+	    "line 2: precinct 17: received = issued + cancelled: ballots_received (1200) != "
+	    "ballots_issued (1100) + ballots_cancelled (90) = 1190\n"
+	    "line 4: precinct 30: region: precinct 30 belongs to region \"KZ-10\", not \"KZ-71\"\n"
+	    "line 5: precinct 99: precinct: precinct_id 99 is not a precinct of election "
+	    "\"kz-2026\"\n"
+	    "line 6: precinct 18: precinct_id: precinct 18 appears again (first at line 3)\n"
+	    "line 6: precinct 18: revision: revision is 0; the first count is revision 1\n");
+	intake_report_clear(&r);
+	cr_assert_eq(stats().queued, 0);
+	cr_assert_eq(stats().files, 0);
+}
+
+Test(intake, json_and_csv_of_the_same_protocol_sign_the_same_bytes)
+{
+	const char *json =
+	    "{\"votes\": {\"no\": 290, \"yes\": 400}, \"precinct_id\": 18,"
+	    " \"revision\": 1, \"voters_registered\": 900, \"ballots_received\": 800,"
+	    " \"ballots_issued\": 700, \"ballots_cancelled\": 100,"
+	    " \"ballots_cast\": 690, \"ballots_invalid\": 0}";
+	const char *csv = "precinct_id,revision,voters_registered,ballots_received,ballots_issued,"
+	                  "ballots_cancelled,ballots_cast,ballots_invalid,no,yes\n"
+	                  "18,1,900,800,700,100,690,0,290,400\n";
+	struct tally_signed_result a, b;
+	struct intake_report r;
+	struct outbox_item it[2];
+	size_t n = 0;
+
+	cr_assert_eq(take("18.json", json, &r), 0);
+	cr_assert_eq(r.fate, INTAKE_QUEUED);
+	intake_report_clear(&r);
+	cr_assert_eq(take("18.csv", csv, &r), 0);
+	cr_assert_eq(r.fate, INTAKE_QUEUED);
+	intake_report_clear(&r);
+
+	cr_assert_eq(outbox_fetch(ob, 0, 2, it, &n), 0);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(tally_codec_decode_signed(it[0].signed_bytes, it[0].signed_len, &a), 0);
+	cr_assert_eq(tally_codec_decode_signed(it[1].signed_bytes, it[1].signed_len, &b), 0);
+	/* So the aggregator sees a duplicate, never a conflict, for a re-sent protocol. */
+	cr_assert_eq(a.payload_len, b.payload_len);
+	cr_assert_eq(memcmp(a.payload, b.payload, a.payload_len), 0);
+	tally_signed_result_clear(&a);
+	tally_signed_result_clear(&b);
+	outbox_item_clear(&it[0]);
+	outbox_item_clear(&it[1]);
+}
+
+Test(intake, names_other_than_json_or_csv_are_refused)
+{
+	struct intake_report r;
+
+	cr_assert_eq(take("north.txt", good_csv, &r), -EINVAL);
+	cr_assert_eq(stats().queued, 0);
+}
+
+Test(intake, a_failed_commit_queues_nothing)
+{
+	struct intake_report r;
+
+	/* A transaction held open elsewhere makes BEGIN fail: nothing half-done. */
+	cr_assert_eq(outbox_begin(ob), 0);
+	cr_assert_lt(take("north.csv", good_csv, &r), 0);
+	outbox_rollback(ob);
+	cr_assert_eq(stats().queued, 0);
+	cr_assert_eq(stats().files, 0);
+	/* And the file is taken on the next try. */
+	cr_assert_eq(take("north.csv", good_csv, &r), 0);
+	cr_assert_eq(r.fate, INTAKE_QUEUED);
+	intake_report_clear(&r);
+}
