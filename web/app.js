@@ -129,7 +129,7 @@
 				bar.setAttribute("role", "img");
 				bar.appendChild(make("div", "fill"));
 				div.appendChild(bar);
-				div.appendChild(make("p", "count"));
+				div.appendChild(make("p", "votes"));
 				box.appendChild(div);
 			});
 			box.setAttribute("data-options", options.map(function (o) { return o.id; }).join(","));
@@ -139,7 +139,7 @@
 			var count = n.votes ? n.votes[o.id] : undefined;
 			var share = n.votes_pct ? n.votes_pct[o.id] : undefined;
 			text(div.querySelector(".pct"), pct(share));
-			text(div.querySelector(".count"), num(count) + " votes");
+			text(div.querySelector(".votes"), num(count) + " votes");
 			var w = Math.max(0, Math.min(100, share || 0));
 			div.querySelector(".fill").style.width = w + "%";
 			div.querySelector(".bar").setAttribute("aria-label", o.name + ": " + pct(share) + " of valid ballots");

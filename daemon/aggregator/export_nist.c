@@ -21,8 +21,9 @@
 
 #include "export_nist.h"
 
-/* Per precinct in t->counted: registered, cast, invalid, not_counted, votes[n]. */
+/* Per precinct in t->counted (totals.h): registered, cast, invalid, not_counted, votes[n]. */
 enum { FIG_REGISTERED, FIG_CAST, FIG_INVALID, FIG_NOT_COUNTED, FIG_VOTES };
+_Static_assert(FIG_VOTES == TALLY_TOTALS_FIXED_FIGURES, "the layout of totals->counted");
 
 struct out {
 	json_dump_callback_t cb;

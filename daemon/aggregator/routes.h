@@ -31,6 +31,16 @@ void api_region(struct aggregator *a, struct http_request *req);   /* /v1/region
 void api_precinct(struct aggregator *a, struct http_request *req); /* /v1/precincts/{id} */
 void api_healthz(struct aggregator *a, struct http_request *req);
 
+/* Publication: page.c, events.c, metrics.c, export_http.c */
+void page_get(struct aggregator *a, struct http_request *req); /* /, /app.js, /app.css */
+void events_get(struct aggregator *a, struct http_request *req);
+int events_start(struct aggregator *a);
+void events_stop(struct aggregator *a);
+void metrics_get(struct aggregator *a, struct http_request *req);
+void export_nist_get(struct aggregator *a, struct http_request *req);
+int export_start(struct aggregator *a);
+void export_stop(struct aggregator *a);
+
 /* logapi.c (the public log; sth.c signs its heads) */
 void log_sth(struct aggregator *a, struct http_request *req);
 void log_key(struct aggregator *a, struct http_request *req);

@@ -1,0 +1,362 @@
+/*
+ * export_http.c: serves the NIST export (export_http.h). It owns the cache
+ * of built documents (one slot per format), the requests waiting for a
+ * build, and the build jobs on the thread pool; the document itself is
+ * export_nist.c's, a pure function of a totals copy.
+ *
+ * Cost is bounded three ways: a document is built at most once per
+ * sequence and format; at most one build runs at a time (so exports take at
+ * most one thread-pool thread, never the loop); and the loop's share is a
+ * memcpy of the totals. The copy is taken only while a->totals equals the
+ * committed snapshot, so an export never shows uncommitted results: a
+ * request that arrives mid-commit waits for the commit observer.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export_http.h"
+#include "export_nist.h"
+#include "tally/log.h"
+
+#ifndef TALLY_VERSION
+#define TALLY_VERSION "0.1.0"
+#endif
+
+enum { SLOT_PRECINCT, SLOT_SUMMARY, SLOT_COUNT };
+
+struct waiter;
+
+/* The cache and the queue of one format. */
+struct slot {
+	struct http_body *body; /* built document, NULL before the first */
+	uint64_t sequence;      /* of body */
+	bool building;
+	struct waiter *waiters; /* singly linked, in arrival order not kept */
+};
+
+/* A request waiting for a build; owned by the export state, freed in on_waiter_close. */
+struct waiter {
+	struct waiter *next;
+	struct agg_export *ex;
+	struct slot *slot; /* NULL once answered or cancelled */
+	struct http_stream *stream;
+	uint64_t want; /* the committed sequence when it asked */
+};
+
+/* Owned by the aggregator (a->export); freed when stopped and nothing is pending. */
+struct agg_export {
+	struct aggregator *a;
+	struct slot slots[SLOT_COUNT];
+	unsigned jobs; /* builds on the thread pool (0 or 1) */
+	unsigned open; /* waiter streams not yet closed */
+	bool stopping;
+	char issuer[160];
+	char vendor[64];
+};
+
+/* One build: a private copy of the totals, handed to a worker and back. */
+struct job {
+	uv_work_t work;
+	struct agg_export *ex;
+	int slot;
+	struct tally_totals t;
+	struct export_nist_opts opts;
+	/* Output. */
+	char *data;
+	size_t len, cap;
+	int rc;
+	uint64_t started_ms, finished_ms;
+};
+
+static void maybe_start(struct agg_export *ex, int s);
+static void on_commit(struct aggregator *a, const struct agg_commit *c, void *data);
+
+static void maybe_free(struct agg_export *ex)
+{
+	if (!ex->stopping || ex->jobs > 0 || ex->open > 0)
+		return;
+	for (int s = 0; s < SLOT_COUNT; s++)
+		http_body_unref(ex->slots[s].body);
+	free(ex);
+}
+
+int export_start(struct aggregator *a)
+{
+	struct agg_export *ex = calloc(1, sizeof(*ex));
+	if (ex == NULL)
+		return -ENOMEM;
+	ex->a = a;
+	snprintf(ex->issuer, sizeof(ex->issuer), "tally-aggregator %s",
+	         a->conf.id ? a->conf.id : "");
+	snprintf(ex->vendor, sizeof(ex->vendor), "tally-aggregator %s", TALLY_VERSION);
+	int r = aggregator_on_commit(a, on_commit, ex);
+	if (r < 0) {
+		free(ex);
+		return r;
+	}
+	a->export = ex;
+	return 0;
+}
+
+void export_stop(struct aggregator *a)
+{
+	struct agg_export *ex = a->export;
+	if (ex == NULL)
+		return;
+	a->export = NULL;
+	ex->stopping = true;
+	for (int s = 0; s < SLOT_COUNT; s++) {
+		for (struct waiter *w = ex->slots[s].waiters; w != NULL; w = w->next) {
+			w->slot = NULL;
+			http_stream_close(w->stream); /* the client sees a cut response */
+		}
+		ex->slots[s].waiters = NULL;
+	}
+	maybe_free(ex);
+}
+
+static int on_chunk(const char *s, size_t n, void *arg)
+{
+	struct job *j = arg;
+	if (j->len + n > j->cap) {
+		size_t cap = j->cap ? j->cap : 1u << 16;
+		while (cap < j->len + n)
+			cap *= 2;
+		char *p = realloc(j->data, cap);
+		if (p == NULL)
+			return -1;
+		j->data = p;
+		j->cap = cap;
+	}
+	memcpy(j->data + j->len, s, n);
+	j->len += n;
+	return 0;
+}
+
+static void job_free(struct job *j)
+{
+	free(j->t.precincts);
+	free(j->t.counted);
+	free(j->t.regions);
+	free(j->data);
+	free(j);
+}
+
+/* Worker thread: touches only the job. */
+static void on_build(uv_work_t *w)
+{
+	struct job *j = w->data;
+	j->rc = export_nist_write(&j->t, &j->opts, on_chunk, j);
+	if (j->rc == 0 && on_chunk("\n", 1, j) != 0)
+		j->rc = -ENOMEM;
+}
+
+/* Answers the slot's waiters that asked at or before the document's sequence. */
+static void answer(struct agg_export *ex, struct slot *sl)
+{
+	struct waiter **pp = &sl->waiters;
+	while (*pp != NULL) {
+		struct waiter *w = *pp;
+		if (sl->body == NULL || w->want > sl->sequence) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		w->slot = NULL;
+		/* A full queue closes the stream: the client sees a cut document, not a wrong one.
+		 */
+		(void)http_stream_write_body(w->stream, sl->body);
+		http_stream_close(w->stream);
+	}
+}
+
+static void on_built(uv_work_t *w, int status)
+{
+	struct job *j = w->data;
+	struct agg_export *ex = j->ex;
+	struct slot *sl = &ex->slots[j->slot];
+
+	ex->jobs--;
+	sl->building = false;
+	j->finished_ms = uv_now(ex->a->loop);
+	if (ex->stopping || status == UV_ECANCELED) {
+		job_free(j);
+		maybe_free(ex);
+		return;
+	}
+	if (j->rc < 0) {
+		log_warning("export: building the NIST document at sequence %" PRIu64 " failed: %s",
+		            j->t.sequence, strerror(-j->rc));
+		/* Waiters stay; the next commit or request tries again. */
+	} else {
+		struct http_body *b = http_body_from(j->data, j->len);
+		if (b == NULL) {
+			log_warning("export: out of memory keeping a %zu-byte NIST document",
+			            j->len);
+		} else {
+			http_body_unref(sl->body);
+			sl->body = b;
+			sl->sequence = j->t.sequence;
+			log_debug("export: NIST document at sequence %" PRIu64
+			          ", %zu bytes in %" PRIu64 " ms",
+			          j->t.sequence, j->len, j->finished_ms - j->started_ms);
+		}
+		answer(ex, sl);
+	}
+	job_free(j);
+	/* Waiters for a later sequence (or after a failure) get the next build. */
+	for (int s = 0; s < SLOT_COUNT; s++)
+		maybe_start(ex, s);
+}
+
+/* A copy of what export_nist_write() reads, and nothing else. */
+static struct job *job_new(struct agg_export *ex, int s)
+{
+	const struct tally_totals *t = ex->a->totals;
+	const struct tally_election *e = t->election;
+	size_t k = tally_totals_stride(t);
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return NULL;
+	j->ex = ex;
+	j->slot = s;
+	j->work.data = j;
+	j->t.election = e; /* immutable while the daemon runs */
+	j->t.national = t->national;
+	j->t.sequence = t->sequence;
+	j->t.precincts = calloc(e->n_precincts ? e->n_precincts : 1, sizeof(*j->t.precincts));
+	j->t.counted = malloc((e->n_precincts ? e->n_precincts : 1) * k * sizeof(uint32_t));
+	j->t.regions = malloc((e->n_regions ? e->n_regions : 1) * sizeof(*j->t.regions));
+	if (!j->t.precincts || !j->t.counted || !j->t.regions) {
+		job_free(j);
+		return NULL;
+	}
+	/* Only the fields the writer reads: conflict hashes stay with their owner. */
+	for (size_t i = 0; i < e->n_precincts; i++) {
+		j->t.precincts[i].revision = t->precincts[i].revision;
+		j->t.precincts[i].n_conflicts = t->precincts[i].n_conflicts;
+		j->t.precincts[i].leaf_index = t->precincts[i].leaf_index;
+	}
+	memcpy(j->t.counted, t->counted, e->n_precincts * k * sizeof(uint32_t));
+	memcpy(j->t.regions, t->regions, e->n_regions * sizeof(*j->t.regions));
+	j->opts = (struct export_nist_opts){
+	    .issuer = ex->issuer,
+	    .issuer_abbreviation = ex->a->conf.id ? ex->a->conf.id : "tally",
+	    .vendor_application_id = ex->vendor,
+	    .language = "en",
+	    .generated_at = (int64_t)(ex->a->snapshot->as_of_ms / 1000),
+	    .summary_only = s == SLOT_SUMMARY,
+	};
+	return j;
+}
+
+/* Starts a build for slot s if someone waits, none runs, and the totals are committed. */
+static void maybe_start(struct agg_export *ex, int s)
+{
+	struct aggregator *a = ex->a;
+	struct slot *sl = &ex->slots[s];
+
+	if (ex->stopping || sl->waiters == NULL || ex->jobs > 0 || a->snapshot == NULL)
+		return;
+	if (a->totals->sequence != a->snapshot->sequence)
+		return; /* mid-commit: on_commit comes back here */
+	struct job *j = job_new(ex, s);
+	if (j == NULL) {
+		log_warning(
+		    "export: out of memory copying the totals, retrying at the next commit");
+		return;
+	}
+	j->started_ms = uv_now(a->loop);
+	int r = uv_queue_work(a->loop, &j->work, on_build, on_built);
+	if (r < 0) {
+		log_warning("export: cannot queue a build: %s", uv_strerror(r));
+		job_free(j);
+		return;
+	}
+	sl->building = true;
+	ex->jobs++;
+}
+
+static void on_commit(struct aggregator *a, const struct agg_commit *c, void *data)
+{
+	struct agg_export *ex = data;
+	for (int s = 0; s < SLOT_COUNT; s++)
+		maybe_start(ex, s);
+}
+
+static void on_waiter_close(struct http_stream *s, void *data)
+{
+	struct waiter *w = data;
+	struct agg_export *ex = w->ex;
+
+	if (w->slot != NULL) {
+		/* Still queued: the client left before its document was ready. */
+		struct waiter **pp = &w->slot->waiters;
+		while (*pp != NULL && *pp != w)
+			pp = &(*pp)->next;
+		if (*pp == w)
+			*pp = w->next;
+	}
+	ex->open--;
+	free(w);
+	maybe_free(ex);
+}
+
+void export_nist_get(struct aggregator *a, struct http_request *req)
+{
+	struct agg_export *ex = a->export;
+	char format[16] = "", headers[160];
+
+	if (ex == NULL || ex->stopping || a->snapshot == NULL) {
+		http_respond_error(req, 503, "export not available yet");
+		return;
+	}
+	int s = SLOT_PRECINCT;
+	if (http_request_query_param(req, "format", format, sizeof(format)) == 0) {
+		if (strcmp(format, "summary") == 0)
+			s = SLOT_SUMMARY;
+		else if (strcmp(format, "precinct") != 0) {
+			http_respond_error(req, 400, "format must be \"precinct\" or \"summary\"");
+			return;
+		}
+	}
+	struct slot *sl = &ex->slots[s];
+	uint64_t want = a->snapshot->sequence;
+
+	if (sl->body != NULL && sl->sequence >= want) {
+		snprintf(headers, sizeof(headers),
+		         "Cache-Control: no-cache\r\nETag: \"nist-%d-%" PRIu64 "\"\r\n"
+		         "X-Tally-Sequence: %" PRIu64 "\r\n",
+		         s, sl->sequence, sl->sequence);
+		char etag[48];
+		snprintf(etag, sizeof(etag), "\"nist-%d-%" PRIu64 "\"", s, sl->sequence);
+		const char *inm = http_request_header(req, "If-None-Match");
+		if (inm != NULL && strstr(inm, etag) != NULL)
+			http_respond(req, 304, "application/json", headers, NULL, 0);
+		else
+			http_respond_body(req, 200, "application/json", headers, sl->body);
+		return;
+	}
+
+	struct waiter *w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		http_respond_error(req, 503, "out of memory");
+		return;
+	}
+	w->ex = ex;
+	w->want = want;
+	if (http_stream_begin(req, 200, "application/json", NULL, on_waiter_close, w, &w->stream) <
+	    0) {
+		free(w);
+		return;
+	}
+	ex->open++;
+	w->slot = sl;
+	w->next = sl->waiters;
+	sl->waiters = w;
+	maybe_start(ex, s);
+}

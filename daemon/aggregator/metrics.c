@@ -1,0 +1,305 @@
+/*
+ * metrics.c: the Prometheus exposition (text format 0.0.4) of what the
+ * other modules count. It owns the metric names, their HELP and TYPE lines
+ * and the escaping of label values; it reads struct agg_stats (counters and
+ * histograms kept by ingest and the store), the committed totals, the
+ * event stream's figures and, for the process_* metrics, /proc/self, the
+ * way Prometheus' own client libraries do. Scrapes are cheap: a few hundred
+ * lines, formatted on demand, nothing kept between them.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "events.h"
+#include "metrics.h"
+
+#define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/* A label value with \, " and newline escaped, as the format requires. */
+static void put_label(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\\\", f);
+		else if (*s == '"')
+			fputs("\\\"", f);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void header(FILE *f, const char *name, const char *type, const char *help)
+{
+	/* HELP text escapes only \ and newline; ours are constants without either. */
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void metric_u64(FILE *f, const char *name, const char *type, const char *help, uint64_t v)
+{
+	header(f, name, type, help);
+	fprintf(f, "%s %" PRIu64 "\n", name, v);
+}
+
+static void histogram(FILE *f, const char *name, const char *help, const struct agg_histogram *h)
+{
+	uint64_t cum = 0;
+
+	header(f, name, "histogram", help);
+	for (size_t i = 0; i < AGG_HIST_BUCKETS; i++) {
+		cum += h->counts[i];
+		fprintf(f, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name, agg_hist_bounds[i], cum);
+	}
+	cum += h->counts[AGG_HIST_BUCKETS];
+	fprintf(f, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", name, cum);
+	fprintf(f, "%s_sum %.9g\n", name, h->sum);
+	fprintf(f, "%s_count %" PRIu64 "\n", name, h->count);
+}
+
+static void results(struct aggregator *a, FILE *f)
+{
+	const struct agg_stats *s = &a->stats;
+
+	header(f, "tally_results_total", "counter",
+	       "Submitted results committed, by reconciliation outcome.");
+	for (int o = TALLY_OUTCOME_ACCEPTED; o < TALLY_OUTCOME_COUNT; o++)
+		fprintf(f, "tally_results_total{outcome=\"%s\"} %" PRIu64 "\n",
+		        tally_outcome_str((enum tally_outcome)o), s->outcomes[o]);
+	header(f, "tally_rejects_total", "counter",
+	       "Submitted results rejected (Nack) and committed, by reject code.");
+	for (int c = TALLY_REJECT_MALFORMED; c < TALLY_REJECT_CODE_COUNT; c++)
+		fprintf(f, "tally_rejects_total{code=\"%s\"} %" PRIu64 "\n",
+		        tally_reject_code_str((enum tally_reject_code)c), s->rejects[c]);
+	metric_u64(f, "tally_submits_received_total", "counter",
+	           "Submit frames read from regional nodes.", s->submits_received);
+	metric_u64(f, "tally_sequence", "gauge",
+	           "Results in the public log (ACCEPTED + CONFLICT), as published.",
+	           a->snapshot ? a->snapshot->sequence : 0);
+}
+
+static void sessions(struct aggregator *a, FILE *f)
+{
+	const struct agg_stats *s = &a->stats;
+	const struct tally_election *e = a->election;
+
+	metric_u64(f, "tally_sessions_accepted_total", "counter",
+	           "TCP connections taken on the node listener.", s->sessions_accepted);
+	metric_u64(f, "tally_sessions_refused_total", "counter",
+	           "TCP connections refused over max_sessions.", s->sessions_refused);
+	metric_u64(f, "tally_tls_handshake_failures_total", "counter",
+	           "TLS handshakes refused (no or foreign certificate, old protocol...).",
+	           s->handshake_failures);
+	metric_u64(f, "tally_protocol_errors_total", "counter",
+	           "Node sessions ended with a Goodbye for a protocol violation.",
+	           s->protocol_errors);
+	metric_u64(f, "tally_sessions_open", "gauge", "Node connections open, in any state.",
+	           s->sessions_open);
+	header(f, "tally_nodes_connected", "gauge", "Node sessions past Hello/Welcome, by region.");
+	for (size_t i = 0; i < e->n_regions; i++) {
+		fputs("tally_nodes_connected{region=", f);
+		put_label(f, e->regions[i].id);
+		fprintf(f, "} %" PRIu32 "\n", s->sessions_by_region ? s->sessions_by_region[i] : 0);
+	}
+}
+
+static void precincts(struct aggregator *a, FILE *f)
+{
+	const struct tally_totals *t = a->totals;
+	const struct tally_election *e = a->election;
+
+	metric_u64(f, "tally_precincts_total", "gauge", "Precincts in the election.",
+	           t->national.precincts_total);
+	metric_u64(f, "tally_precincts_reported", "gauge", "Precincts with a counted result.",
+	           t->national.precincts_reported);
+	metric_u64(f, "tally_precincts_conflicted", "gauge",
+	           "Precincts flagged with conflicting results.", t->national.conflicts);
+	header(f, "tally_region_precincts_total", "gauge", "Precincts in the election, by region.");
+	for (size_t i = 0; i < e->n_regions; i++) {
+		fputs("tally_region_precincts_total{region=", f);
+		put_label(f, e->regions[i].id);
+		fprintf(f, "} %" PRIu32 "\n", t->regions[i].precincts_total);
+	}
+	header(f, "tally_region_precincts_reported", "gauge",
+	       "Precincts with a counted result, by region.");
+	for (size_t i = 0; i < e->n_regions; i++) {
+		fputs("tally_region_precincts_reported{region=", f);
+		put_label(f, e->regions[i].id);
+		fprintf(f, "} %" PRIu32 "\n", t->regions[i].precincts_reported);
+	}
+	header(f, "tally_region_precincts_conflicted", "gauge",
+	       "Precincts flagged with conflicting results, by region.");
+	for (size_t i = 0; i < e->n_regions; i++) {
+		fputs("tally_region_precincts_conflicted{region=", f);
+		put_label(f, e->regions[i].id);
+		fprintf(f, "} %" PRIu32 "\n", t->regions[i].conflicts);
+	}
+	metric_u64(f, "tally_ballots_cast", "gauge", "Ballots cast in reported precincts.",
+	           t->national.ballots_cast);
+	header(f, "tally_votes", "gauge", "Votes counted nationally, by option.");
+	for (size_t i = 0; i < e->n_options; i++) {
+		fputs("tally_votes{option=", f);
+		put_label(f, e->options[i].id);
+		fprintf(f, "} %" PRIu64 "\n", t->national.votes[i]);
+	}
+}
+
+static void store(struct aggregator *a, FILE *f)
+{
+	const struct agg_stats *s = &a->stats;
+
+	metric_u64(f, "tally_store_commits_total", "counter", "Store transactions committed.",
+	           s->commits);
+	metric_u64(f, "tally_store_commit_failures_total", "counter",
+	           "Store transactions that failed (and were retried).", s->commit_failures);
+	metric_u64(f, "tally_degraded", "gauge",
+	           "1 while commits fail and nothing is acknowledged.", a->degraded ? 1 : 0);
+	histogram(f, "tally_store_commit_duration_seconds",
+	          "Time from a batch's store begin to its commit.", &s->commit_latency);
+	histogram(f, "tally_ingest_ack_duration_seconds",
+	          "Time from reading a Submit frame to queueing its Ack or Nack.", &s->ack_latency);
+}
+
+static void publication(struct aggregator *a, FILE *f)
+{
+	struct events_stats es;
+
+	events_get_stats(a, &es);
+	metric_u64(f, "tally_events_watchers", "gauge",
+	           "Event stream (/v1/events) watchers connected.", es.watchers);
+	metric_u64(f, "tally_events_watchers_max", "gauge",
+	           "Event stream watchers allowed before 503.", es.max_watchers);
+	metric_u64(f, "tally_events_sent_total", "counter",
+	           "Totals events broadcast (each to every watcher).", es.events_sent);
+	metric_u64(f, "tally_events_watchers_dropped_total", "counter",
+	           "Event stream watchers dropped for a full queue.", es.watchers_dropped);
+	metric_u64(f, "tally_events_watchers_refused_total", "counter",
+	           "Event stream requests refused over the watcher cap.", es.watchers_refused);
+	if (a->http)
+		metric_u64(f, "tally_http_connections", "gauge",
+		           "HTTP connections and streams open on the publication port.",
+		           http_server_connections(a->http));
+}
+
+/* Fields 14, 15 (utime, stime) and 22 (starttime) of /proc/self/stat, in ticks. */
+static int proc_stat(unsigned long long *utime, unsigned long long *stime,
+                     unsigned long long *start)
+{
+	char buf[1024];
+	FILE *p = fopen("/proc/self/stat", "re");
+	if (p == NULL)
+		return -errno;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, p);
+	fclose(p);
+	buf[n] = '\0';
+	/* The command name may hold spaces and ')': fields count from the last ')'. */
+	char *s = strrchr(buf, ')');
+	if (s == NULL)
+		return -EINVAL;
+	if (sscanf(s + 2,
+	           "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d "
+	           "%llu",
+	           utime, stime, start) != 3)
+		return -EINVAL;
+	return 0;
+}
+
+static long long boot_time(void)
+{
+	char line[256];
+	long long btime = -1;
+	FILE *p = fopen("/proc/stat", "re");
+	if (p == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), p))
+		if (sscanf(line, "btime %lld", &btime) == 1)
+			break;
+	fclose(p);
+	return btime;
+}
+
+static void process(FILE *f)
+{
+	unsigned long long ut, st, start;
+	long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	struct rlimit rl;
+
+	if (proc_stat(&ut, &st, &start) == 0 && tck > 0) {
+		header(f, "process_cpu_seconds_total", "counter",
+		       "Total user and system CPU time spent in seconds.");
+		fprintf(f, "process_cpu_seconds_total %.2f\n", (double)(ut + st) / (double)tck);
+		long long bt = boot_time();
+		if (bt > 0) {
+			header(f, "process_start_time_seconds", "gauge",
+			       "Start time of the process since unix epoch in seconds.");
+			fprintf(f, "process_start_time_seconds %.2f\n",
+			        (double)bt + (double)start / (double)tck);
+		}
+	}
+	FILE *m = fopen("/proc/self/statm", "re");
+	if (m != NULL) {
+		unsigned long long vsz, rss;
+		if (fscanf(m, "%llu %llu", &vsz, &rss) == 2 && page > 0) {
+			metric_u64(f, "process_virtual_memory_bytes", "gauge",
+			           "Virtual memory size in bytes.", vsz * (unsigned long long)page);
+			metric_u64(f, "process_resident_memory_bytes", "gauge",
+			           "Resident memory size in bytes.",
+			           rss * (unsigned long long)page);
+		}
+		fclose(m);
+	}
+	DIR *d = opendir("/proc/self/fd");
+	if (d != NULL) {
+		uint64_t n = 0;
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL)
+			if (de->d_name[0] != '.')
+				n++;
+		closedir(d);
+		/* Less the descriptor of the listing itself. */
+		metric_u64(f, "process_open_fds", "gauge", "Number of open file descriptors.",
+		           n > 0 ? n - 1 : 0);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		metric_u64(f, "process_max_fds", "gauge",
+		           "Maximum number of open file descriptors.", (uint64_t)rl.rlim_cur);
+}
+
+int metrics_write(struct aggregator *a, FILE *f)
+{
+	results(a, f);
+	sessions(a, f);
+	precincts(a, f);
+	store(a, f);
+	publication(a, f);
+	process(f);
+	return ferror(f) ? -EIO : 0;
+}
+
+void metrics_get(struct aggregator *a, struct http_request *req)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (f == NULL) {
+		http_respond_error(req, 500, "out of memory");
+		return;
+	}
+	int r = metrics_write(a, f);
+	if (fclose(f) != 0 || r < 0 || text == NULL) {
+		http_respond_error(req, 500, "out of memory");
+		goto out;
+	}
+	http_respond(req, 200, CONTENT_TYPE, "Cache-Control: no-store\r\n", text, len);
+out:
+	free(text);
+}
