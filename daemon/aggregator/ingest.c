@@ -269,7 +269,8 @@ static void enter_degraded(struct ingest *g, int err, const char *why)
 	struct aggregator *a = g->a;
 	bool was = a->degraded;
 	a->degraded = true;
-	snprintf(a->degraded_reason, sizeof(a->degraded_reason), "store commit failed: %s", why);
+	snprintf(a->degraded_reason, sizeof(a->degraded_reason), "store commit failed: %.200s",
+	         why);
 	a->stats.commit_failures++;
 	if (!was)
 		log_err("%s; %zu results held unacknowledged, retrying every %" PRIu32 " s",
