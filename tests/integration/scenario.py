@@ -32,6 +32,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import struct
 import subprocess
 import sys
 import tempfile
@@ -40,8 +41,8 @@ import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE = os.environ.get("TALLY_SOURCE_DIR") or os.path.dirname(os.path.dirname(HERE))
-BUILD = os.environ.get("TALLY_BUILD_DIR") or os.path.join(SOURCE, "build", "rel")
+SOURCE = os.path.abspath(os.environ.get("TALLY_SOURCE_DIR") or os.path.dirname(os.path.dirname(HERE)))
+BUILD = os.path.abspath(os.environ.get("TALLY_BUILD_DIR") or os.path.join(SOURCE, "build", "rel"))
 PY = "/usr/bin/python3"
 OPTIONS = ("yes", "no")  # deploy/election.py's option ids
 
@@ -174,9 +175,15 @@ class Daemon:
         env["NOTIFY_SOCKET"] = self.notify.path
         self.started_at = time.monotonic()
         with open(self.log_path(), "wb") as err:
+            # Daemons start with default signal dispositions, as under
+            # systemd: a daemon that forgets to ignore SIGPIPE dies of it.
+            # TALLY_IGNORE_SIGPIPE=1 hands them Python's SIG_IGN instead, to
+            # look past such a bug while it is being fixed.
             self.proc = subprocess.Popen([self.binary, "--config", self.config],
                                          stdin=subprocess.DEVNULL, stdout=err, stderr=err,
-                                         cwd=self.folder)
+                                         cwd=self.folder, env=env,
+                                         restore_signals=os.environ.get(
+                                             "TALLY_IGNORE_SIGPIPE") != "1")
         if wait_ready:
             self.wait_ready(timeout)
         return self
@@ -715,6 +722,26 @@ class Cluster:
             self.add_node(r, [port], extra=node_extra).start()
         return self
 
+    def stream(self, fmt="csv", per_file=20, corrections=20, name="results"):
+        """(node, path) pairs of one night's protocols for the nodes started,
+        shuffled so regions interleave; corrections come last."""
+        files, _ = self.make_results(fmt, per_file=per_file, corrections=corrections, name=name)
+        main, late = [], []
+        for region, fs in files.items():
+            if region not in self.nodes:
+                continue
+            for f in fs:
+                base = os.path.basename(f)
+                late_one = "correction" in base or "-r" in base
+                (late if late_one else main).append((self.nodes[region], f))
+        self.rng.shuffle(main)
+        self.rng.shuffle(late)
+        return main + late
+
+    def feed_all(self, work):
+        for node, f in work:
+            self.feed(node, f)
+
     def feed(self, node, path):
         self.expected.add_file(path)
         self.files.append(path)
@@ -760,7 +787,8 @@ class Cluster:
         totals equal the expected sums, then checks every invariant."""
         for d in self.daemons:
             if not d.running():
-                raise Failure("%s is not running at the end:\n%s" % (d.name, d.tail()))
+                raise Failure("%s is not running at the end (exit status %s):\n%s" %
+                              (d.name, d.proc.returncode if d.proc else None, d.tail()))
         try:
             wait_until(self.node_outboxes_settled, timeout,
                        "every node to drain its spool and outbox")
@@ -790,6 +818,7 @@ class Cluster:
             raise Failure("precincts_reported %d != %d precincts submitted" %
                           (national["precincts_reported"], len(self.expected.latest)))
         delivered = {}
+        hashes = {}  # (precinct, revision) -> payload SHA-256 the node signed
         for n in self.nodes.values():
             for e in n.outbox():
                 if e["state"] == 2:
@@ -798,6 +827,7 @@ class Cluster:
                                    e["reason"]))
                 if e["state"] == 1:
                     delivered.setdefault(e["precinct_id"], set()).add(e["revision"])
+                    hashes[(e["precinct_id"], e["revision"])] = bytes(e["payload_sha256"]).hex()
         # Every acknowledged protocol is in the store: the aggregator knows
         # each delivered (precinct, revision), and counts the highest.
         for p, row in self.expected.latest.items():
@@ -809,12 +839,12 @@ class Cluster:
         want_min = len(self.expected.latest)
         if seq is None or seq < want_min or seq > self.expected.rows:
             raise Failure("sequence %s outside [%d, %d]" % (seq, want_min, self.expected.rows))
-        self.check_precincts(delivered)
+        self.check_precincts(delivered, hashes)
         self.stats["results_checked"] += self.expected.rows
         for d in self.daemons:
             d.check_sanitizers()
 
-    def check_precincts(self, delivered, sample=None):
+    def check_precincts(self, delivered, hashes=None, sample=None):
         """/v1/precincts/{id}: counted once, at the highest revision, and
         every acknowledged revision present in its history."""
         ids = sorted(self.expected.latest)
@@ -830,12 +860,53 @@ class Cluster:
             if counted != want["revision"]:
                 raise Failure("precinct %d: counted revision %s, want %d (%s)" %
                               (p, counted, want["revision"], body[:400]))
+            if hashes is not None and isinstance(doc.get("result"), dict):
+                want_hash = hashes.get((p, want["revision"]))
+                got_hash = doc["result"].get("payload_sha256")
+                if want_hash and got_hash and want_hash != got_hash:
+                    raise Failure("precinct %d rev %d: counted payload %s, the node signed %s" %
+                                  (p, want["revision"], got_hash, want_hash))
             have = precinct_history_revisions(doc)
             if have is not None:
                 missing = delivered.get(p, set()) - have
                 if missing:
                     raise Failure("precinct %d: acknowledged revisions %s not in the store "
                                   "(history %s)" % (p, sorted(missing), sorted(have)))
+
+    def counted_revisions(self):
+        """precinct id -> counted revision (0 if none), from /v1/regions/{id}."""
+        out = {}
+        for region in self.regions():
+            doc = self.aggregator.get_json("/v1/regions/%s" % region)
+            for p in doc.get("precincts", []):
+                rev = p.get("revision") or 0
+                out[p["id"]] = rev
+        return out
+
+    def delivered_snapshot(self):
+        """Every entry the nodes hold as delivered: (node, id, precinct,
+        revision, outcome). Take it while the aggregator is down, so no
+        answer can arrive during the read."""
+        snap = []
+        for node in self.nodes.values():
+            for e in node.outbox():
+                if e["state"] == 1:
+                    snap.append((node.name, e["id"], e["precinct_id"], e["revision"],
+                                 e["outcome"]))
+        return snap
+
+    def check_acked_stored(self, snap):
+        """Every entry of snap is in the aggregator's store: its precinct's
+        counted revision is at least the delivered one (counted revisions
+        only grow). Returns how many were checked."""
+        counted = self.counted_revisions()
+        for name, eid, p, rev, outcome in snap:
+            have = counted.get(p, 0)
+            if have < rev:
+                raise Failure("%s: entry %d precinct %d rev %d was acknowledged (outcome %s) "
+                              "but the aggregator holds rev %d after its restart" %
+                              (name, eid, p, rev, outcome, have))
+        return len(snap)
 
     def close(self, keep=False):
         for p in self.proxies:
@@ -865,6 +936,171 @@ def precinct_history_revisions(doc):
         if isinstance(h, list):
             return {e.get("revision") for e in h if isinstance(e, dict)}
     return None
+
+
+# ---- a hostile (or honest) protocol peer ---------------------------------------------
+
+
+_PB = None
+
+
+def pb():
+    """tally_pb2 generated from proto/tally.proto by stock protoc, once."""
+    global _PB
+    if _PB is None:
+        import importlib
+        out = tempfile.mkdtemp(prefix="tally-pb-")
+        sh(["protoc", "--proto_path=" + os.path.join(SOURCE, "proto"), "--python_out=" + out,
+            os.path.join(SOURCE, "proto", "tally.proto")])
+        sys.path.insert(0, out)
+        _PB = importlib.import_module("tally_pb2")
+    return _PB
+
+
+class Signer:
+    """A region's Ed25519 signing key (PKCS#8 PEM) and its key id."""
+
+    def __init__(self, pem_path=None):
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+        if pem_path is None:
+            self.key = ed25519.Ed25519PrivateKey.generate()
+        else:
+            with open(pem_path, "rb") as f:
+                self.key = serialization.load_pem_private_key(f.read(), password=None)
+        raw = self.key.public_key().public_bytes(serialization.Encoding.Raw,
+                                                 serialization.PublicFormat.Raw)
+        self.key_id = hashlib.sha256(raw).hexdigest()
+
+    def sign(self, payload):
+        m = pb()
+        return m.SignedResult(payload=payload, signature=self.key.sign(payload),
+                              key_id=self.key_id)
+
+
+def make_result(election_id, region, precinct, revision=1, yes=10, no=5, invalid=1, nc=0,
+                registered=None, recorded_at_ms=1773500000000, **override):
+    """A PrecinctResult that passes every control relation unless overridden."""
+    m = pb()
+    cast = yes + no + invalid + nc
+    r = m.PrecinctResult(election_id=election_id, region_id=region, precinct_id=precinct,
+                         revision=revision, voters_registered=registered or cast + 100,
+                         ballots_received=cast + 7, ballots_issued=cast + 4,
+                         ballots_cancelled=3, ballots_cast=cast, ballots_invalid=invalid,
+                         ballots_not_counted=nc, recorded_at_ms=recorded_at_ms)
+    r.votes.add(option_id="yes", count=yes)
+    r.votes.add(option_id="no", count=no)
+    for k, v in override.items():
+        setattr(r, k, v)
+    return r
+
+
+class Peer:
+    """A node-side TLS 1.3 connection speaking frames, for hostile tests.
+    Blocking, with a timeout on every read."""
+
+    def __init__(self, port, cert_dir=None, cert=None, key=None, ca=None, tls=True,
+                 timeout=10, max_version=None, ciphers=None, server_name="localhost"):
+        import ssl
+        self.raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock = self.raw
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.load_verify_locations(ca or os.path.join(cert_dir, "ca.pem"))
+            if cert_dir or cert:
+                ctx.load_cert_chain(cert or os.path.join(cert_dir, "node.pem"),
+                                    key or os.path.join(cert_dir, "node.key"))
+            if max_version:
+                ctx.maximum_version = max_version
+            if ciphers:
+                ctx.set_ciphers(ciphers)
+            self.sock = ctx.wrap_socket(self.raw, server_hostname=server_name)
+        self.buf = b""
+        self.seq = 0
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def send(self, frame):
+        body = frame.SerializeToString()
+        self.sock.sendall(struct.pack(">I", len(body)) + body)
+
+    def recv(self, timeout=10):
+        """The next Frame, or None if the peer closed the connection."""
+        m = pb()
+        self.sock.settimeout(timeout)
+        while True:
+            if len(self.buf) >= 4:
+                n = struct.unpack(">I", self.buf[:4])[0]
+                if len(self.buf) >= 4 + n:
+                    f = m.Frame()
+                    f.ParseFromString(self.buf[4:4 + n])
+                    self.buf = self.buf[4 + n:]
+                    return f
+            try:
+                d = self.sock.recv(65536)
+            except (ConnectionResetError, BrokenPipeError):
+                return None
+            except OSError as e:
+                if "timed out" in str(e) or isinstance(e, socket.timeout):
+                    raise Failure("no frame within %.0f s" % timeout)
+                return None
+            if not d:
+                return None
+            self.buf += d
+
+    def hello(self, region, node_id=None):
+        m = pb()
+        self.send(m.Frame(hello=m.Hello(protocol_version=1, node_id=node_id or "peer-" + region,
+                                        region_id=region)))
+        f = self.recv()
+        if f is None or f.WhichOneof("body") != "welcome":
+            raise Failure("expected Welcome, got %r" % (f,))
+        return f.welcome
+
+    def submit(self, signed, seq=None):
+        m = pb()
+        if seq is None:
+            self.seq += 1
+            seq = self.seq
+        self.send(m.Frame(submit=m.Submit(seq=seq, result=signed)))
+        return seq
+
+    def answer(self, timeout=10):
+        """(kind, seq, outcome-or-code, reason) of the next Ack/Nack."""
+        f = self.recv(timeout)
+        if f is None:
+            raise Failure("connection closed while waiting for an answer")
+        kind = f.WhichOneof("body")
+        if kind == "ack":
+            return ("ack", f.ack.seq, f.ack.outcome, "")
+        if kind == "nack":
+            return ("nack", f.nack.seq, f.nack.code, f.nack.reason)
+        if kind == "pong":
+            return ("pong", f.pong.nonce, 0, "")
+        raise Failure("unexpected frame %s" % kind)
+
+    def closed_within(self, timeout):
+        """True if the server closes the connection within timeout (data
+        before the close, e.g. a Goodbye, is read and ignored)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.sock.settimeout(max(0.05, deadline - time.monotonic()))
+            try:
+                d = self.sock.recv(65536)
+            except socket.timeout:
+                return False
+            except OSError:
+                return True
+            if not d:
+                return True
+        return False
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
 
 
 # ---- registry and runner ----------------------------------------------------------

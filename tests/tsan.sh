@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# ThreadSanitizer run: builds the daemons with -DTALLY_TSAN=ON in build/tsan
+# and streams results from several nodes into the aggregator, whose
+# signature checks run on libuv's thread pool (verify.c). Any TSan report in
+# a daemon's stderr fails the run (tests/integration/scenario.py checks the
+# logs), as does a wrong total.
+#   tests/tsan.sh                 build and run the ingest scenarios
+#   TALLY_SEED=N tests/tsan.sh    replay one seed
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+build=$top/build/tsan
+
+echo "== ThreadSanitizer build (build/tsan)"
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTALLY_TSAN=ON -DTALLY_TESTS=ON \
+  >"$build.configure.log" 2>&1 || { tail -20 "$build.configure.log"; exit 1; }
+rm -f "$build.configure.log"
+cmake --build "$build" -j2 --target tally-aggregator tally-node tallyctl
+
+# halt_on_error=0: collect every race of the run, the harness fails on any.
+export TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 history_size=4"
+# Four threads in the pool: more interleavings than the default on 2 cores.
+export UV_THREADPOOL_SIZE=4
+export TALLY_BUILD_DIR=$build TALLY_SOURCE_DIR=$top
+
+echo "== ingest under TSan"
+/usr/bin/python3 tests/integration/test_scenario_ingest.py
+echo "tests/tsan.sh: ok"
