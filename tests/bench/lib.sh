@@ -1,0 +1,128 @@
+# lib.sh: what the benchmark scripts share (sourced, not run): the Release
+# build, a throwaway election and PKI on the real disk under build/bench,
+# free ports, starting and stopping the aggregator with bounded waits, and
+# reading its peak memory.
+#
+# Variables a script may set before calling these: BENCH_DIR (its work
+# folder). Set by them: AGG_PID, AGG_PORT, AGG_HTTP.
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${TALLY_BENCH_BUILD:-$SRC/build/bench}
+CLIENT=$BUILD/tests/bench/bench_client
+AGG_BIN=$BUILD/daemon/aggregator/tally-aggregator
+NODE_BIN=$BUILD/daemon/node/tally-node
+TALLYCTL=$BUILD/daemon/cli/tallyctl
+PY=/usr/bin/python3
+
+say() { echo "# $*" >&2; }
+die() {
+	echo "$(basename "$0"): $*" >&2
+	exit 1
+}
+
+bench_build() {
+	say "building Release in $BUILD"
+	cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DTALLY_TESTS=ON >"$BUILD.cmake.log" 2>&1 ||
+		die "cmake configure failed, see $BUILD.cmake.log"
+	cmake --build "$BUILD" -j2 --target tally-aggregator tally-node tallyctl bench_client \
+		>>"$BUILD.cmake.log" 2>&1 || die "build failed, see $BUILD.cmake.log"
+}
+
+free_port() {
+	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# bench_election DIR REGIONS PRECINCTS: DIR/election.json and DIR/pki, kept
+# between runs (a million precincts take a while to generate).
+bench_election() {
+	local dir=$1 regions=$2 precincts=$3
+	mkdir -p "$dir"
+	if [ ! -s "$dir/election.json" ]; then
+		say "generating an election: $regions regions, $precincts precincts"
+		$PY "$SRC/deploy/election.py" generate --regions "$regions" --precincts "$precincts" \
+			--out "$dir/election.json" >/dev/null || die "election.py failed"
+	fi
+	if [ ! -s "$dir/pki/aggregator/aggregator.pem" ]; then
+		say "making the PKI"
+		bash "$SRC/deploy/pki.sh" --election "$dir/election.json" --out "$dir/pki" \
+			>"$dir/pki.log" 2>&1 || die "pki.sh failed, see $dir/pki.log"
+	fi
+}
+
+# agg_config DIR STATE_DIR EXTRA: writes DIR/aggregator.ini on fresh ports.
+agg_config() {
+	local dir=$1 state=$2 extra=${3:-}
+	AGG_PORT=$(free_port)
+	AGG_HTTP=$(free_port)
+	while [ "$AGG_HTTP" = "$AGG_PORT" ]; do AGG_HTTP=$(free_port); done
+	cat >"$dir/aggregator.ini" <<EOF
+[aggregator]
+id = bench
+election = $dir/election.json
+state_dir = $state
+listen = 127.0.0.1:$AGG_PORT
+http_listen = 127.0.0.1:$AGG_HTTP
+trusted_keys = $dir/pki/aggregator/trusted
+log_level = info
+$extra
+[tls]
+ca = $dir/pki/ca.pem
+cert = $dir/pki/aggregator/aggregator.pem
+key = $dir/pki/aggregator/aggregator.key
+EOF
+}
+
+# agg_start DIR LOG: starts the aggregator on DIR/aggregator.ini and waits
+# (bounded) for /healthz.
+agg_start() {
+	local dir=$1 log=$2 i
+	"$AGG_BIN" --config "$dir/aggregator.ini" 2>>"$log" &
+	AGG_PID=$!
+	for i in $(seq 1 1200); do
+		if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$AGG_HTTP/healthz"; then
+			return 0
+		fi
+		kill -0 "$AGG_PID" 2>/dev/null || die "aggregator exited at start, see $log"
+		sleep 0.05
+	done
+	die "aggregator not healthy within 60 s, see $log"
+}
+
+agg_stop() {
+	local i
+	[ -n "${AGG_PID:-}" ] || return 0
+	kill -TERM "$AGG_PID" 2>/dev/null || true
+	for i in $(seq 1 600); do
+		kill -0 "$AGG_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$AGG_PID" 2>/dev/null; then
+		say "aggregator $AGG_PID did not stop within 60 s; killing it"
+		kill -KILL "$AGG_PID" 2>/dev/null || true
+	fi
+	wait "$AGG_PID" 2>/dev/null || true
+	AGG_PID=
+}
+
+# Peak resident memory of a process in MB (VmHWM).
+peak_rss_mb() {
+	awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"
+}
+
+# field NAME FILE: the value of a "name value" line of bench_client output.
+field() {
+	awk -v k="$1" '$1 == k { v = $2 } END { if (v == "") exit 1; print v }' "$2"
+}
+
+totals_field() {
+	curl -s --max-time 10 "http://127.0.0.1:$AGG_HTTP/v1/totals" |
+		$PY -c "import json,sys; d=json.load(sys.stdin); print(d$1)"
+}
+
+# machine: one line on where the figures come from.
+machine() {
+	local cpu disk
+	cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+	disk=$(df -P "$1" | awk 'NR == 2 { print $1 }')
+	echo "nproc $(nproc); cpu '$cpu'; disk $disk ($(findmnt -no FSTYPE -T "$1" 2>/dev/null || echo '?')); load $(cut -d' ' -f1-3 /proc/loadavg)"
+}
