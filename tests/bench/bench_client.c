@@ -444,6 +444,19 @@ static void load_build(const struct opts *o, struct load *L)
 	fflush(stdout);
 }
 
+static void load_free(struct load *L)
+{
+	for (size_t i = 0; i < L->n_regions; i++) {
+		free(L->r[i].frames);
+		free(L->r[i].frame_off);
+		free(L->r[i].payloads);
+		free(L->r[i].payload_off);
+		free(L->r[i].sigs);
+	}
+	free(L->r);
+	tally_election_free(L->e);
+}
+
 /*
  * The floor: one thread verifying the pre-signed payloads with
  * tally_sign_verify(), round robin over the regions, for `seconds`.
@@ -890,16 +903,10 @@ static int cmd_ingest(const struct opts *o)
 		free(c[i].sent_ns);
 		free(c[i].lat_us);
 		free(c[i].answered);
-		free(L.r[i].frames);
-		free(L.r[i].frame_off);
-		free(L.r[i].payloads);
-		free(L.r[i].payload_off);
-		free(L.r[i].sigs);
 	}
 	free(lat);
 	free(c);
-	free(L.r);
-	tally_election_free(L.e);
+	load_free(&L);
 	return failed || acked + nacked != L.total ? 1 : 0;
 }
 
@@ -909,6 +916,7 @@ static int cmd_verify(const struct opts *o)
 	load_build(o, &L);
 	double r = verify_rate(&L, o->seconds > 0 ? o->seconds : 3);
 	printf("verify_per_s %.1f\n", r);
+	load_free(&L);
 	return 0;
 }
 
