@@ -44,6 +44,7 @@ struct agg_events {
 	uint64_t current_sequence;
 	bool dirty; /* a commit (or a change of the degraded flag) since `current` */
 	bool degraded_seen;
+	uint64_t rejects_seen;      /* rejections are published without a sequence change */
 	uint64_t last_heartbeat_ms; /* loop time (monotonic) of the last event or heartbeat */
 	/* The constant part of the document: ,"title":...,"options":[...] */
 	char *static_json;
@@ -316,8 +317,13 @@ static void broadcast(struct agg_events *ev)
 {
 	struct aggregator *a = ev->a;
 
-	if (a->degraded != ev->degraded_seen) {
+	uint64_t rejects = 0;
+	for (size_t i = 0; i < TALLY_REJECT_CODE_COUNT; i++)
+		rejects += a->stats.rejects[i];
+	/* Commit observers fire only when the sequence moves; these change without it. */
+	if (a->degraded != ev->degraded_seen || rejects != ev->rejects_seen) {
 		ev->degraded_seen = a->degraded;
+		ev->rejects_seen = rejects;
 		ev->dirty = true;
 	}
 	if (!ev->dirty || a->snapshot == NULL || a->snapshot->body == NULL)
@@ -414,11 +420,13 @@ void events_get(struct aggregator *a, struct http_request *req)
 	}
 	w->ev = ev;
 	snprintf(w->peer, sizeof(w->peer), "%s", http_request_peer(req));
-	if (http_stream_begin(req, 200, "text/event-stream; charset=utf-8",
-	                      "X-Accel-Buffering: no\r\n", on_stream_close, w, &w->stream) < 0) {
-		free(w);
+	int r = http_stream_begin(req, 200, "text/event-stream; charset=utf-8",
+	                          "X-Accel-Buffering: no\r\n", on_stream_close, w, &w->stream);
+	if (r == -EINVAL || r == -EALREADY) {
+		free(w); /* no stream was made */
 		return;
 	}
+	/* Otherwise the stream exists, maybe already closing: on_stream_close frees w. */
 	w->next = ev->watchers;
 	if (w->next)
 		w->next->prev = w;

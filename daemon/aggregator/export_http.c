@@ -10,6 +10,11 @@
  * memcpy of the totals. The copy is taken only while a->totals equals the
  * committed snapshot, so an export never shows uncommitted results: a
  * request that arrives mid-commit waits for the commit observer.
+ *
+ * A document larger than a stream's queue cap (http.h: max_stream_queue,
+ * 4 MiB) cannot be handed over in one piece: it is pumped, a slice at a
+ * time, topping the connection's queue up to PUMP_HIGH from a short timer
+ * while any transfer runs (http.h has no drain callback).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -27,6 +32,12 @@
 
 enum { SLOT_PRECINCT, SLOT_SUMMARY, SLOT_COUNT };
 
+/* Documents up to this size go out in one response with Content-Length. */
+#define DIRECT_MAX   (3u << 20)
+#define PUMP_HIGH    (1u << 20) /* keep at most this much queued per transfer */
+#define PUMP_SLICE   (256u << 10)
+#define PUMP_TICK_MS 2
+
 struct waiter;
 
 /* The cache and the queue of one format. */
@@ -37,21 +48,33 @@ struct slot {
 	struct waiter *waiters; /* singly linked, in arrival order not kept */
 };
 
-/* A request waiting for a build; owned by the export state, freed in on_waiter_close. */
+/*
+ * A streamed response: first waiting for a build (on its slot's list), then
+ * pumping the document (on the pump list). Owned by the export state, freed
+ * in on_waiter_close.
+ */
 struct waiter {
 	struct waiter *next;
 	struct agg_export *ex;
-	struct slot *slot; /* NULL once answered or cancelled */
+	struct slot *slot; /* set while waiting for a build */
 	struct http_stream *stream;
 	uint64_t want; /* the committed sequence when it asked */
+	/* Pumping: body and how much of it is queued. */
+	struct http_body *body;
+	size_t off;
+	struct waiter *pump_next;
+	bool pumping;
 };
 
 /* Owned by the aggregator (a->export); freed when stopped and nothing is pending. */
 struct agg_export {
 	struct aggregator *a;
 	struct slot slots[SLOT_COUNT];
-	unsigned jobs; /* builds on the thread pool (0 or 1) */
-	unsigned open; /* waiter streams not yet closed */
+	unsigned jobs;        /* builds on the thread pool (0 or 1) */
+	unsigned open;        /* waiter streams not yet closed */
+	struct waiter *pumps; /* transfers in progress */
+	uv_timer_t pump_timer;
+	bool timer_open;
 	bool stopping;
 	char issuer[160];
 	char vendor[64];
@@ -72,11 +95,12 @@ struct job {
 };
 
 static void maybe_start(struct agg_export *ex, int s);
+static void pump_start(struct agg_export *ex, struct waiter *w, struct http_body *body);
 static void on_commit(struct aggregator *a, const struct agg_commit *c, void *data);
 
 static void maybe_free(struct agg_export *ex)
 {
-	if (!ex->stopping || ex->jobs > 0 || ex->open > 0)
+	if (!ex->stopping || ex->jobs > 0 || ex->open > 0 || ex->timer_open)
 		return;
 	for (int s = 0; s < SLOT_COUNT; s++)
 		http_body_unref(ex->slots[s].body);
@@ -97,8 +121,22 @@ int export_start(struct aggregator *a)
 		free(ex);
 		return r;
 	}
+	r = uv_timer_init(a->loop, &ex->pump_timer);
+	if (r < 0) {
+		free(ex);
+		return r;
+	}
+	ex->pump_timer.data = ex;
+	ex->timer_open = true;
 	a->export = ex;
 	return 0;
+}
+
+static void on_timer_close(uv_handle_t *h)
+{
+	struct agg_export *ex = h->data;
+	ex->timer_open = false;
+	maybe_free(ex);
 }
 
 void export_stop(struct aggregator *a)
@@ -115,7 +153,9 @@ void export_stop(struct aggregator *a)
 		}
 		ex->slots[s].waiters = NULL;
 	}
-	maybe_free(ex);
+	for (struct waiter *w = ex->pumps; w != NULL; w = w->pump_next)
+		http_stream_close(w->stream);
+	uv_close((uv_handle_t *)&ex->pump_timer, on_timer_close);
 }
 
 static int on_chunk(const char *s, size_t n, void *arg)
@@ -152,6 +192,60 @@ static void on_build(uv_work_t *w)
 	j->rc = export_nist_write(&j->t, &j->opts, on_chunk, j);
 	if (j->rc == 0 && on_chunk("\n", 1, j) != 0)
 		j->rc = -ENOMEM;
+}
+
+static void pump_remove(struct agg_export *ex, struct waiter *w)
+{
+	struct waiter **pp = &ex->pumps;
+	while (*pp != NULL && *pp != w)
+		pp = &(*pp)->pump_next;
+	if (*pp == w)
+		*pp = w->pump_next;
+	w->pumping = false;
+	if (ex->pumps == NULL)
+		uv_timer_stop(&ex->pump_timer);
+}
+
+/* Tops w's queue up to PUMP_HIGH; closes the stream once all is queued. */
+static void pump(struct agg_export *ex, struct waiter *w)
+{
+	while (w->off < w->body->len && http_stream_queued(w->stream) < PUMP_HIGH) {
+		size_t n = w->body->len - w->off;
+		if (n > PUMP_SLICE)
+			n = PUMP_SLICE;
+		if (http_stream_write(w->stream, w->body->data + w->off, n) < 0) {
+			/* Closing already (peer gone): on_waiter_close cleans up. */
+			pump_remove(ex, w);
+			return;
+		}
+		w->off += n;
+	}
+	if (w->off == w->body->len) {
+		pump_remove(ex, w);
+		http_stream_close(w->stream);
+	}
+}
+
+static void on_pump_tick(uv_timer_t *t)
+{
+	struct agg_export *ex = t->data;
+	struct waiter *next;
+	for (struct waiter *w = ex->pumps; w != NULL; w = next) {
+		next = w->pump_next;
+		pump(ex, w);
+	}
+}
+
+static void pump_start(struct agg_export *ex, struct waiter *w, struct http_body *body)
+{
+	w->body = http_body_ref(body);
+	w->off = 0;
+	w->pumping = true;
+	w->pump_next = ex->pumps;
+	ex->pumps = w;
+	if (!uv_is_active((uv_handle_t *)&ex->pump_timer))
+		uv_timer_start(&ex->pump_timer, on_pump_tick, PUMP_TICK_MS, PUMP_TICK_MS);
+	pump(ex, w);
 }
 
 /* Answers the slot's waiters that asked at or before the document's sequence. */
@@ -301,6 +395,9 @@ static void on_waiter_close(struct http_stream *s, void *data)
 		if (*pp == w)
 			*pp = w->next;
 	}
+	if (w->pumping)
+		pump_remove(ex, w);
+	http_body_unref(w->body);
 	ex->open--;
 	free(w);
 	maybe_free(ex);
@@ -327,19 +424,22 @@ void export_nist_get(struct aggregator *a, struct http_request *req)
 	struct slot *sl = &ex->slots[s];
 	uint64_t want = a->snapshot->sequence;
 
-	if (sl->body != NULL && sl->sequence >= want) {
-		snprintf(headers, sizeof(headers),
-		         "Cache-Control: no-cache\r\nETag: \"nist-%d-%" PRIu64 "\"\r\n"
-		         "X-Tally-Sequence: %" PRIu64 "\r\n",
-		         s, sl->sequence, sl->sequence);
+	struct http_body *ready = sl->body != NULL && sl->sequence >= want ? sl->body : NULL;
+	if (ready != NULL) {
 		char etag[48];
 		snprintf(etag, sizeof(etag), "\"nist-%d-%" PRIu64 "\"", s, sl->sequence);
+		snprintf(headers, sizeof(headers),
+		         "Cache-Control: no-cache\r\nETag: %s\r\nX-Tally-Sequence: %" PRIu64 "\r\n",
+		         etag, sl->sequence);
 		const char *inm = http_request_header(req, "If-None-Match");
-		if (inm != NULL && strstr(inm, etag) != NULL)
+		if (inm != NULL && strstr(inm, etag) != NULL) {
 			http_respond(req, 304, "application/json", headers, NULL, 0);
-		else
-			http_respond_body(req, 200, "application/json", headers, sl->body);
-		return;
+			return;
+		}
+		if (ready->len <= DIRECT_MAX) {
+			http_respond_body(req, 200, "application/json", headers, ready);
+			return;
+		}
 	}
 
 	struct waiter *w = calloc(1, sizeof(*w));
@@ -349,12 +449,20 @@ void export_nist_get(struct aggregator *a, struct http_request *req)
 	}
 	w->ex = ex;
 	w->want = want;
-	if (http_stream_begin(req, 200, "application/json", NULL, on_waiter_close, w, &w->stream) <
-	    0) {
-		free(w);
+	int r = http_stream_begin(req, 200, "application/json", ready ? headers : NULL,
+	                          on_waiter_close, w, &w->stream);
+	if (r == -EINVAL || r == -EALREADY) {
+		free(w); /* no stream was made */
 		return;
 	}
+	/* Otherwise the stream exists, maybe already closing: on_waiter_close frees w. */
 	ex->open++;
+	if (r < 0 || http_request_is_head(req))
+		return; /* the server ends the stream after the headers */
+	if (ready != NULL) {
+		pump_start(ex, w, ready);
+		return;
+	}
 	w->slot = sl;
 	w->next = sl->waiters;
 	sl->waiters = w;
