@@ -631,6 +631,16 @@ class FaultProxy:
             self._call(stop)
         except Failure:
             pass
+
+        async def drain():
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            asyncio.run_coroutine_threadsafe(drain(), self.loop).result(5)
+        except Exception:  # noqa: best effort at teardown
+            pass
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
 

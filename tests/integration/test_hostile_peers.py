@@ -134,16 +134,16 @@ def reject_codes(c, rng):
     unknown = make_result(w.eid, A, 987654321)
     expect_nack(peer, sA.sign(unknown.SerializeToString()), m.REJECT_CODE_UNKNOWN_PRECINCT,
                 "precinct not in the election")
-    for name, override in [("cast != invalid + not_counted + votes", {"ballots_cast": 999}),
+    for name, override in [("cast != invalid + not_counted + votes", {"ballots_invalid": 2}),
                            ("received != issued + cancelled", {"ballots_received": 1}),
                            ("revision 0", {"revision": 0})]:
         r = make_result(w.eid, A, w.precinct(A), **override)
         expect_nack(peer, sA.sign(r.SerializeToString()), m.REJECT_CODE_FAILED_CONTROL, name)
-    wrap = make_result(w.eid, A, w.precinct(A), yes=0xFFFFFFF0, no=0x20, invalid=0)
-    wrap.ballots_cast = (0xFFFFFFF0 + 0x20) & 0xFFFFFFFF
-    wrap.ballots_issued = wrap.ballots_cast
-    wrap.ballots_received = wrap.ballots_cast + wrap.ballots_cancelled
-    wrap.voters_registered = wrap.ballots_cast
+    # yes + no = 2^32 + 16: a 32-bit sum would see 16 == ballots_cast.
+    wrap = make_result(w.eid, A, w.precinct(A), yes=1, no=1, invalid=0)
+    wrap.votes[0].count, wrap.votes[1].count = 0xFFFFFFF0, 0x20
+    wrap.ballots_cast = wrap.ballots_issued = wrap.voters_registered = 16
+    wrap.ballots_received = 16 + wrap.ballots_cancelled
     expect_nack(peer, sA.sign(wrap.SerializeToString()), m.REJECT_CODE_FAILED_CONTROL,
                 "vote sum equal to cast only modulo 2^32")
     unknown_opt = make_result(w.eid, A, w.precinct(A))
