@@ -92,6 +92,14 @@
 		       pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
 	}
 
+	/* "UTC+5": the screen's zone, so a reader knows which clock "as of" is on. */
+	function zone(d) {
+		var m = -d.getTimezoneOffset();
+		var sign = m < 0 ? "-" : "+";
+		m = Math.abs(m);
+		return "UTC" + sign + Math.floor(m / 60) + (m % 60 ? ":" + pad(m % 60) : "");
+	}
+
 	function reportedFraction(f) {
 		return f && f.precincts_total ? f.precincts_reported / f.precincts_total : 0;
 	}
@@ -105,7 +113,7 @@
 		document.title = "Live: " + title;
 		var d = asOfDate(doc.as_of);
 		var t = $("as-of");
-		text(t, d ? fmtTime(d) : String(doc.as_of || "—"));
+		text(t, d ? fmtTime(d) + " " + zone(d) : String(doc.as_of || "—"));
 		if (d)
 			t.setAttribute("datetime", d.toISOString());
 		text($("sequence"), num(doc.sequence));

@@ -197,8 +197,10 @@ class Chromium:
 
     def wait(self, sid, expr, what, timeout=15.0):
         deadline = time.monotonic() + timeout
+        # While the page loads, document.body may not exist yet: that is a "not yet".
+        guarded = "(function () { try { return %s; } catch (e) { return false; } })()" % expr
         while time.monotonic() < deadline:
-            v = self.eval(sid, expr)
+            v = self.eval(sid, guarded)
             if v:
                 return v
             time.sleep(0.1)
