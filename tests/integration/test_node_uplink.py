@@ -6,7 +6,8 @@ connection, refusing an aggregator of another election, and failover down
 the aggregators list and back to the first."""
 import hashlib
 import os
-import socket
+import signal
+import subprocess
 import sys
 import time
 
@@ -256,6 +257,71 @@ def test_dead_aggregators_back_off_and_status_says_so(c):
     node.stop()
 
 
+def key_id_of(c, region):
+    from cryptography.hazmat.primitives import serialization
+    raw = public_key(c, region).public_bytes(serialization.Encoding.Raw,
+                                             serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()
+
+
+def test_sighup_reloads_the_signing_key(c):
+    region, fake, node = setup(c)
+    node.start()
+    files, rows = results(c, region, per_file=3)
+    old_id = key_id_of(c, region)
+    node.drop(files[0])
+    wait_until(lambda: len(fake.submitted()) == 3, 20, "the first file sent")
+    scenario.sh(["bash", os.path.join(scenario.SOURCE, "deploy", "pki.sh"), "rotate-key",
+                 "--out", c.pki, "--region", region])
+    new_id = key_id_of(c, region)
+    if new_id == old_id:
+        raise Failure("rotate-key kept the key")
+    mark = time.monotonic()
+    node.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: node.notify.count("RELOADING", "1", mark) == 1 and
+               node.notify.count("READY", "1", mark) == 1, 10, "RELOADING=1 then READY=1")
+    if "reload: now signing with key %s (was %s)" % (new_id, old_id) not in node.logs():
+        raise Failure("no key change in the log:\n" + node.tail())
+    node.drop(files[1])
+    wait_until(lambda: len(fake.submitted()) == 6, 20, "the second file sent")
+    pub = public_key(c, region)
+    for conn, seq, signed, r in fake.submitted():
+        want = old_id if seq <= 3 else new_id
+        if signed.key_id != want:
+            raise Failure("entry %d signed by %s, want %s" % (seq, signed.key_id, want))
+        if seq > 3:
+            pub.verify(signed.signature, signed.payload)
+    node.stop()
+
+
+def test_check_config(c):
+    c.make_election(regions=2, precincts=12)
+    region = c.regions()[0]
+    node = c.add_node(region, [scenario.free_port()])
+    r = subprocess.run([scenario.NODE_BIN, "--config", node.config, "--check-config"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
+    if r.returncode != 0 or "configuration OK: %s" % node.config not in r.stdout or \
+            "signing key id %s" % key_id_of(c, region) not in r.stdout:
+        raise Failure("--check-config (%d):\n%s%s" % (r.returncode, r.stdout, r.stderr))
+    if os.path.exists(node.state_dir) or os.path.exists(node.control):
+        raise Failure("--check-config created the outbox or the socket")
+
+    with open(node.config) as f:
+        text = f.read()
+    for old, new, want in (
+            ("region = %s" % region, "region = XX-99",
+             "region = 'XX-99' is not a region of election"),
+            ("sign.key", "missing.key", "missing.key"),
+            ("[tls]", "[tls]\nbogus = 1", "bogus")):
+        with open(node.config, "w") as f:
+            f.write(text.replace(old, new, 1))
+        r = subprocess.run([scenario.NODE_BIN, "--config", node.config, "--check-config"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=30)
+        if r.returncode != 1 or want not in r.stderr or not r.stderr.startswith("<3>"):
+            raise Failure("%s -> %s: exit %d, stderr:\n%s" % (old, new, r.returncode, r.stderr))
+
+
 TESTS = [
     test_sends_signed_protocols_and_records_acks,
     test_nack_is_recorded_and_never_resent,
@@ -263,6 +329,8 @@ TESTS = [
     test_an_aggregator_of_another_election_gets_nothing,
     test_failover_down_the_list_and_back_to_the_first,
     test_dead_aggregators_back_off_and_status_says_so,
+    test_sighup_reloads_the_signing_key,
+    test_check_config,
 ]
 
 if __name__ == "__main__":
