@@ -171,6 +171,19 @@ def protocol_file():
     write("protocol_file", "csv-duplicate", b"\x01" + (header + rows + rows).encode())
 
 
+def http():
+    # Byte 0 says where the request is split into two writes.
+    write("http", "get-root", b"\x10GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    write("http", "pipelined", b"\x05GET /json?a=1&b=2 HTTP/1.1\r\nHost: x\r\n"
+          b"User-Agent: fuzz\r\n\r\nGET /body HTTP/1.1\r\n\r\n")
+    write("http", "head-stream", b"\x20HEAD /stream HTTP/1.1\r\nHost: x\r\n"
+          b"Connection: close\r\n\r\n")
+    write("http", "smuggle", b"\x03GET /x HTTP/1.1\r\nContent-Length: 5\r\n"
+          b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /y HTTP/1.1\r\n\r\n")
+    write("http", "post", b"\x08POST /json HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc")
+    write("http", "odd-bytes", b"\x02GET /%00?a=%zz HTTP/1.1\r\nX: \xff\xfe\r\n\r\n")
+
+
 def main():
     pb = load_pb()
     frames = codec(pb)
@@ -179,6 +192,7 @@ def main():
     election()
     conf()
     protocol_file()
+    http()
 
 
 if __name__ == "__main__":
