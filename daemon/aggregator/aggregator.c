@@ -91,7 +91,7 @@ int aggregator_snapshot_refresh(struct aggregator *a)
 	format_time(s->as_of_ms, as_of, sizeof(as_of));
 	if (json_object_set_new(doc, "as_of", json_string(as_of)) < 0)
 		goto fail;
-	text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 	if (!text)
 		goto fail;
 	size_t len = strlen(text);

@@ -310,7 +310,8 @@ int http_respond_body(struct http_request *req, int status, const char *content_
 
 int http_respond_json(struct http_request *req, int status, const json_t *doc)
 {
-	char *text = json_dumps(doc, JSON_COMPACT);
+	/* Ten significant digits print 62.5 as 62.5, not 62.500000000000001. */
+	char *text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(10));
 	if (!text) {
 		conn_close(req->c);
 		return -ENOMEM;

@@ -63,7 +63,7 @@ def http_request(port, method, path, headers=None, body=None, timeout=10.0):
 
 
 class Aggregator:
-    def __init__(self, ws, name="agg", extra_conf=""):
+    def __init__(self, ws, name="agg", extra_conf="", log_level="debug"):
         self.ws = ws
         self.name = name
         self.dir = os.path.join(ws.dir, name)
@@ -75,6 +75,7 @@ class Aggregator:
         self.log_path = os.path.join(self.dir, "stderr.log")
         self.proc = None
         self.extra_conf = extra_conf
+        self.log_level = log_level
         self.write_config()
 
     def write_config(self):
@@ -82,11 +83,11 @@ class Aggregator:
         with open(self.config, "w") as f:
             f.write("[aggregator]\nid = %s\nelection = %s\nstate_dir = %s\n"
                     "listen = 127.0.0.1:%d\nhttp_listen = 127.0.0.1:%d\n"
-                    "trusted_keys = %s\nlog_level = debug\n%s"
+                    "trusted_keys = %s\nlog_level = %s\n%s"
                     "[tls]\nca = %s\ncert = %s\nkey = %s\n" % (
                         self.name, self.ws.election_path, self.state_dir, self.port,
                         self.http_port, os.path.join(p, "aggregator", "trusted"),
-                        self.extra_conf, os.path.join(p, "ca.pem"),
+                        self.log_level, self.extra_conf, os.path.join(p, "ca.pem"),
                         os.path.join(p, "aggregator", "aggregator.pem"),
                         os.path.join(p, "aggregator", "aggregator.key")))
 
@@ -216,8 +217,8 @@ class Workspace:
     def region_dir(self, region, pki_dir=None):
         return os.path.join(pki_dir or self.pki_dir, "regions", region)
 
-    def aggregator(self, name="agg", start=True, extra_conf=""):
-        a = Aggregator(self, name, extra_conf)
+    def aggregator(self, name="agg", start=True, extra_conf="", log_level="debug"):
+        a = Aggregator(self, name, extra_conf, log_level)
         self.daemons.append(a)
         if start:
             a.start()
