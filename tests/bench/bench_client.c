@@ -107,6 +107,7 @@ struct opts {
 	uint64_t sequence;
 	unsigned threads;
 	uint32_t revision;
+	uint64_t limit; /* results over all regions, 0 = one per precinct */
 };
 
 static void usage(void)
@@ -115,7 +116,7 @@ static void usage(void)
 	        "usage:\n"
 	        "  %s ingest --election FILE --pki DIR --connect HOST:PORT [--regions A,B]\n"
 	        "        [--window N] [--rate R] [--floor-seconds S] [--revision K] "
-	        "[--timeout S]\n"
+	        "[--limit N] [--timeout S]\n"
 	        "  %s verify --election FILE --pki DIR [--seconds S] [--regions A,B]\n"
 	        "  %s wait-totals --http HOST:PORT --sequence N [--timeout S]\n"
 	        "  %s watch --http HOST:PORT --watchers N [--seconds S] [--timeout S]\n",
@@ -173,6 +174,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			o->threads = (unsigned)num(k, v);
 		else if (!strcmp(k, "--revision"))
 			o->revision = (uint32_t)num(k, v);
+		else if (!strcmp(k, "--limit"))
+			o->limit = (uint64_t)num(k, v);
 		else
 			die("unknown option '%s'", k);
 	}
@@ -338,7 +341,6 @@ static void sign_region(struct load *L, struct region_load *rl)
 		    rl->region->id);
 
 	size_t flen = 0, fcap = 0, plen = 0, pcap = 0;
-	rl->n = rl->region->n_precincts;
 	rl->frame_off = xcalloc(rl->n + 1, sizeof(size_t));
 	rl->payload_off = xcalloc(rl->n + 1, sizeof(size_t));
 	rl->sigs = xcalloc(rl->n, sizeof(rl->sigs[0]));
@@ -428,6 +430,27 @@ static void load_build(const struct opts *o, struct load *L)
 	}
 	if (L->n_regions == 0)
 		die("no region of %s selected", o->election);
+	/* --limit takes each region's first precincts, in proportion (floors,
+	 * then the remainder one by one), exactly `limit` in all. */
+	size_t all = 0, taken = 0;
+	for (size_t i = 0; i < L->n_regions; i++)
+		all += L->r[i].region->n_precincts;
+	size_t want = o->limit && o->limit < all ? (size_t)o->limit : all;
+	for (size_t i = 0; i < L->n_regions; i++) {
+		L->r[i].n = (size_t)((uint64_t)L->r[i].region->n_precincts * want / all);
+		taken += L->r[i].n;
+	}
+	for (size_t i = 0; taken < want; i = (i + 1) % L->n_regions)
+		if (L->r[i].n < L->r[i].region->n_precincts) {
+			L->r[i].n++;
+			taken++;
+		}
+	/* A region with nothing to send gets no connection. */
+	size_t k = 0;
+	for (size_t i = 0; i < L->n_regions; i++)
+		if (L->r[i].n)
+			L->r[k++] = L->r[i];
+	L->n_regions = k;
 
 	uint64_t t0 = now_ns();
 	pthread_t th[64];

@@ -110,6 +110,10 @@ run again
 expect outcome_duplicate 300 "$work/again.out"
 expect outcome_accepted 0 "$work/again.out"
 
+run limited --limit 30
+expect results 30 "$work/limited.out"
+expect outcome_duplicate 30 "$work/limited.out"
+
 run corrected --revision 2 --rate 2000
 expect outcome_accepted 300 "$work/corrected.out"
 expect nacked 0 "$work/corrected.out"
