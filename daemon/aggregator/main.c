@@ -38,6 +38,7 @@ static uv_timer_t housekeeping;
 static uint64_t watchdog_ms;
 static uint64_t shutdown_started;
 static bool closing_done;
+static bool hurry; /* a second signal: stop waiting for commits */
 
 static void usage(FILE *f)
 {
@@ -81,12 +82,18 @@ static void finish_close(struct aggregator *a)
 	uv_close((uv_handle_t *)&sig_hup, NULL);
 }
 
-/* Shutdown step: done once nothing verified is left to commit. */
+/*
+ * Shutdown step: done once nothing is left to commit, or after the grace
+ * time (a store that cannot commit). Verify jobs always finish first: they
+ * own their items until they complete.
+ */
 static void cron_shutdown(struct aggregator *a)
 {
 	uint64_t now = uv_now(a->loop);
-	bool drained = verify_pending() == 0 && ingest_pending(a->ingest) == 0;
-	if (drained || now - shutdown_started >= SHUTDOWN_GRACE_MS) {
+	if (verify_pending() > 0)
+		return;
+	bool drained = ingest_pending(a->ingest) == 0;
+	if (drained || hurry || now - shutdown_started >= SHUTDOWN_GRACE_MS) {
 		if (!drained)
 			log_warning("stopping with %zu results unanswered (not committed); their "
 			            "nodes will send them again",
@@ -117,9 +124,8 @@ static void on_housekeeping(uv_timer_t *t)
 static void begin_shutdown(struct aggregator *a, int signum)
 {
 	if (a->stopping) {
-		log_notice("second %s: closing now", strsignal(signum));
-		shutdown_started = 0;
-		finish_close(a);
+		log_notice("second %s: closing without waiting for commits", strsignal(signum));
+		hurry = true;
 		return;
 	}
 	a->stopping = true;

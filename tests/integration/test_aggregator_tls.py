@@ -127,6 +127,16 @@ def main():
         goodbye_after(lambda c: (c.hello("n", ra["id"]), c.send_raw(b"\x00\x00\x00\x00")),
                       "zero-length frame", "frame length 0")
         honest_still_served("protocol violations")
+
+        # SIGHUP reloads keys and certificate without dropping the session.
+        import signal
+        agg.proc.send_signal(signal.SIGHUP)
+        harness.wait_for("reload logged", lambda: "reloaded: 2 trusted keys" in agg.log_text(), 20)
+        honest_still_served("a SIGHUP reload")
+        c2 = tc.Client(agg.port, da)
+        check(c2.hello("after-reload", ra["id"]).WhichOneof("body") == "welcome",
+              "new sessions welcomed after the reload")
+        c2.close()
         honest.close()
         check(agg.stop() == 0, "exit 0 after SIGTERM")
         agg.check_sanitizers()
