@@ -11,7 +11,7 @@
  *   signing_key = sign.key                (Ed25519 private key, PEM)
  *   aggregators = central-1:7443, central-2:7443
  *   log_level = info                      (optional)
- *   window = 256                          (optional: Submits in flight)
+ *   window = 1024                         (optional: Submits in flight)
  *   [tls]
  *   ca = ca.pem
  *   cert = node.pem

@@ -37,7 +37,7 @@ enum uplink_state {
 	UPLINK_STOPPED,    /* uplink_close() called */
 };
 
-#define UPLINK_DEFAULT_WINDOW 256
+#define UPLINK_DEFAULT_WINDOW 1024
 
 /* Borrowed: must outlive the uplink. Zero timeouts take the defaults. */
 struct uplink_config {
@@ -46,7 +46,7 @@ struct uplink_config {
 	const char *election_id;
 	const struct tally_endpoints *aggregators;
 	const char *server_name;
-	uint32_t window;               /* in-flight Submits, default 256 */
+	uint32_t window;               /* in-flight Submits, default 1024 */
 	uint64_t handshake_timeout_ms; /* connect + TLS + Welcome, default 10 s */
 	uint64_t ping_after_ms;        /* silence before a Ping, default 15 s */
 	uint64_t idle_timeout_ms;      /* silence before giving up, default 45 s */

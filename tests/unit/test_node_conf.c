@@ -90,7 +90,7 @@ Test(node_conf, full_file_with_defaults)
 	cr_assert_str_eq(c.aggregators.e[1].host, "::1");
 	cr_assert_eq(c.aggregators.e[1].port, 7444);
 	cr_assert_str_eq(c.log_level, "info");
-	cr_assert_eq(c.window, 256);
+	cr_assert_eq(c.window, 1024);
 	cr_assert_str_eq(c.tls_ca, in_tmp("ca.pem"));
 	cr_assert_str_eq(c.tls_cert, in_tmp("node.pem"));
 	cr_assert_str_eq(c.tls_key, in_tmp("node.key"));
