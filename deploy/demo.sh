@@ -161,7 +161,9 @@ ca = ../pki/aggregator/ca.pem
 cert = ../pki/aggregator/aggregator.pem
 key = ../pki/aggregator/aggregator.key
 EOF
-"$agg_bin" --config "$state/aggregator/aggregator.ini" >"$state/logs/aggregator.log" 2>&1 &
+# Each daemon in its own session: Ctrl-C reaches this script, which then
+# stops the daemons with exactly one SIGTERM each, as systemctl stop would.
+setsid "$agg_bin" --config "$state/aggregator/aggregator.ini" >"$state/logs/aggregator.log" 2>&1 &
 agg_pid=$!
 up=0
 for _ in $(seq 1 300); do
@@ -201,7 +203,7 @@ cert = ../../pki/regions/$r/node.pem
 key = ../../pki/regions/$r/node.key
 server_name = localhost
 EOF
-	"$node_bin" --config "$d/node.ini" >"$state/logs/node-$r.log" 2>&1 &
+	setsid "$node_bin" --config "$d/node.ini" >"$state/logs/node-$r.log" 2>&1 &
 	node_pids+=($!)
 done
 sleep 1

@@ -72,7 +72,9 @@ fi
 
 # 2. Ctrl-C in the middle of the night.
 rm -rf "$tmp/state2"
-setsid "$src/deploy/demo.sh" --seconds 40 --port 0 --state "$tmp/state2" --build-dir "$build" \
+# A background job of a script starts with SIGINT ignored, and bash cannot
+# trap a signal ignored at entry: restore the default, as a terminal has it.
+setsid env --default-signal=INT "$src/deploy/demo.sh" --seconds 40 --port 0 --state "$tmp/state2" --build-dir "$build" \
 	>"$tmp/out2.txt" 2>&1 &
 demo_pid=$!
 demo_pgid=$demo_pid
