@@ -918,6 +918,30 @@ class Cluster:
                               (name, eid, p, rev, outcome, have))
         return len(snap)
 
+    def audit(self):
+        """(lost, doubled) measured directly, for the soak report:
+        lost    acknowledged entries, and submitted precincts, whose revision
+                the aggregator does not count (at least);
+        doubled precincts counted beyond those submitted, precincts in
+                conflict (a protocol signed twice differently), and extra
+                ballots in the national figures."""
+        counted = self.counted_revisions()
+        lost = 0
+        for node in self.nodes.values():
+            for e in node.outbox():
+                if e["state"] == 1 and counted.get(e["precinct_id"], 0) < e["revision"]:
+                    lost += 1
+        for p, row in self.expected.latest.items():
+            if counted.get(p, 0) < row["revision"]:
+                lost += 1
+        t = self.aggregator.totals()["national"]
+        want = self.expected.figures()
+        doubled = max(0, t["precincts_reported"] - len(self.expected.latest))
+        doubled += t.get("conflicts", 0)
+        if t["ballots_cast"] > want["ballots_cast"]:
+            doubled += 1
+        return lost, doubled
+
     def close(self, keep=False):
         for p in self.proxies:
             p.close()
@@ -1130,15 +1154,25 @@ def binaries_missing():
     return [b for b in (AGGREGATOR_BIN, NODE_BIN, TALLYCTL_BIN) if not os.path.exists(b)]
 
 
-def run_one(name, seed, keep=False):
-    """Runs one scenario; returns (status, stats). Status: ok, skip, FAIL."""
+def run_one(name, seed, keep=False, audit=False):
+    """Runs one scenario; returns (status, stats). Status: ok, skip, FAIL.
+    With audit, lost and doubled are measured at the end (stats), even
+    when the scenario failed, if the aggregator still answers."""
     rng = random.Random(seed)
     c = Cluster(name, rng)
     t0 = time.monotonic()
     status = "ok"
     try:
         log("scenario %s (seed %d) in %s" % (name, seed, c.tmp))
-        SCENARIOS[name](c, rng)
+        try:
+            SCENARIOS[name](c, rng)
+        finally:
+            if audit and c.aggregator is not None and c.expected is not None:
+                try:
+                    c.stats["lost"], c.stats["doubled"] = c.audit()
+                except Exception as e:  # noqa: an audit that cannot run is a failure
+                    log("audit failed: %r" % (e,))
+                    c.stats["lost"] = c.stats.get("lost", 0) + 1
     except Skip as e:
         status = "skip"
         log("scenario %s: SKIPPED: %s" % (name, e))
@@ -1185,3 +1219,63 @@ def run_main(names):
         print("FAILED: " + ", ".join(failed))
         return 1
     return 0
+
+
+def soak(minutes, names, module_files):
+    """Runs the named scenarios round-robin, seed after seed, for `minutes`;
+    prints the counts. Returns the exit status (1 if any run failed)."""
+    import importlib.util
+    for f in module_files:
+        spec = importlib.util.spec_from_file_location(os.path.basename(f)[:-3], f)
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    missing = binaries_missing()
+    if missing:
+        print("soak: daemons not built (%s)" % ", ".join(missing))
+        return 1
+    seed = seed_from_env()
+    keep = os.environ.get("TALLY_KEEP") == "1"
+    totals = {"runs": 0, "failed": 0, "crash_points": 0, "results_checked": 0,
+              "acked_checked": 0, "lost": 0, "doubled": 0}
+    failures = []
+    t_end = time.monotonic() + minutes * 60
+    print("soak: %s for %g min, first seed %d" % (", ".join(names), minutes, seed), flush=True)
+    i = 0
+    while time.monotonic() < t_end:
+        name = names[i % len(names)]
+        status, stats = run_one(name, seed + i, keep, audit=True)
+        totals["runs"] += 1
+        for k in ("crash_points", "results_checked", "acked_checked", "lost", "doubled"):
+            totals[k] += stats.get(k, 0)
+        if status == "FAIL":
+            totals["failed"] += 1
+            failures.append("%s TALLY_SEED=%d" % (name, seed + i))
+        i += 1
+    print()
+    print("soak summary (%g min, seeds %d..%d)" % (minutes, seed, seed + i - 1))
+    print("  scenario runs         %d (%d failed)" % (totals["runs"], totals["failed"]))
+    print("  crash points survived %d" % totals["crash_points"])
+    print("  results checked       %d" % totals["results_checked"])
+    print("  acked entries checked after restarts %d" % totals["acked_checked"])
+    print("  lost = %d, doubled = %d" % (totals["lost"], totals["doubled"]))
+    for f in failures:
+        print("  FAILED: " + f)
+    ok = totals["failed"] == 0 and totals["lost"] == 0 and totals["doubled"] == 0
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sp = sub.add_parser("soak", help="run crash scenarios for a while and count")
+    sp.add_argument("--minutes", type=float, default=10)
+    sp.add_argument("--scenario", action="append", help="scenario name (repeatable)")
+    sp.add_argument("--module", action="append", help="file that defines scenarios")
+    args = ap.parse_args()
+    modules = args.module or [os.path.join(HERE, "test_scenario_crash.py")]
+    names = args.scenario or ["aggregator-crash-loop", "node-crash-loop", "both-crash-loop"]
+    # The scenario files import this file as the module `scenario`: run the
+    # soak from that module, so they and it share one registry.
+    sys.dont_write_bytecode = True
+    import scenario as registry
+    sys.exit(registry.soak(args.minutes, names, modules))
