@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,7 +322,9 @@ int main(int argc, char **argv)
 	if (e < 0)
 		tally_fatal("control: %s", err.msg);
 
-	/* Timer and signals. */
+	/* Timer and signals. A peer that closes its end (the aggregator, or a
+	 * tallyctl that went away) must give EPIPE on write, not kill the node. */
+	signal(SIGPIPE, SIG_IGN);
 	n.watchdog_ms = tally_notify_watchdog_usec() / 1000;
 	n.cron_ms = CRON_MS;
 	if (n.watchdog_ms && n.watchdog_ms / 2 < n.cron_ms)
