@@ -154,8 +154,12 @@ nomem:
 
 static bool valid_name(const char *name, size_t len)
 {
-	return len > 0 && len <= NAME_MAX && strlen(name) == len && !memchr(name, '/', len) &&
-	       name[0] != '.';
+	if (len == 0 || len > NAME_MAX || strlen(name) != len || name[0] == '.')
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (name[i] == '/' || (unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return false;
+	return true;
 }
 
 static json_t *answer_submit(const struct control_config *cfg, json_t *req)

@@ -57,9 +57,21 @@ json_t *status_problems_json(const struct node_status *s)
 		const struct status_problem *p = &s->ring[k];
 		char at[32];
 
+		json_t *o;
+
 		iso_time(p->at_ms, at, sizeof(at));
-		if (json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "at", at, "source",
-		                                       p->source, "text", p->text)) < 0) {
+		o = json_pack("{s:s, s:s, s:s}", "at", at, "source", p->source, "text", p->text);
+		if (!o) {
+			/* Not UTF-8 (a file name, say): show it as ASCII instead. */
+			char text[sizeof(p->text)];
+			for (size_t j = 0; j < sizeof(text); j++) {
+				unsigned char ch = (unsigned char)p->text[j];
+				text[j] = ch >= 0x80 || (ch < 0x20 && ch) ? '?' : (char)ch;
+			}
+			o = json_pack("{s:s, s:s, s:s}", "at", at, "source", p->source, "text",
+			              text);
+		}
+		if (json_array_append_new(a, o) < 0) {
 			json_decref(a);
 			return NULL;
 		}

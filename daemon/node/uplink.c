@@ -633,6 +633,18 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 /* ----------------------------------------------------------- messages */
 
+/*
+ * Text from the aggregator goes into logs, the status document (JSON) and
+ * the outbox: anything but printable ASCII becomes '?', so a reason cannot
+ * forge log lines or make the status unencodable.
+ */
+static void printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			*s = '?';
+}
+
 static int find_inflight(const struct conn *c, uint64_t seq)
 {
 	for (uint32_t i = 0; i < c->n_inflight; i++)
@@ -651,12 +663,13 @@ static int check_welcome(struct conn *c, const struct tally_msg *m)
 		return -EPROTO;
 	}
 	if (strcmp(m->election_id, u->cfg.election_id) != 0) {
+		char shown[TALLY_ID_MAX];
+		snprintf(shown, sizeof(shown), "%s", m->election_id);
+		printable(shown);
 		log_err("uplink: aggregator '%s' at %s:%u counts election '%s', not ours ('%s'); "
 		        "sending nothing there",
-		        m->aggregator_id, c->host, (unsigned)c->port, m->election_id,
-		        u->cfg.election_id);
-		conn_fail(c, "wrong election '%s' (ours is '%s')", m->election_id,
-		          u->cfg.election_id);
+		        m->aggregator_id, c->host, (unsigned)c->port, shown, u->cfg.election_id);
+		conn_fail(c, "wrong election '%s' (ours is '%s')", shown, u->cfg.election_id);
 		return -EPROTO;
 	}
 	return 0;
@@ -761,6 +774,8 @@ static void handle_frame(struct conn *c, const uint8_t *frame, size_t len)
 		return;
 	}
 	c->last_rx_ms = mono_ms();
+	printable(m.reason);
+	printable(m.aggregator_id);
 	if (m.type == TALLY_MSG_GOODBYE) {
 		conn_fail(c, "the aggregator closed the session: \"%s\"", m.reason);
 	} else if (u->state == UPLINK_HELLO) {

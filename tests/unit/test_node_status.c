@@ -1,0 +1,57 @@
+/*
+ * Tests for the node's last-problems ring (daemon/node/status.c): newest
+ * first, at most STATUS_MAX_PROBLEMS kept, and text that is not UTF-8 still
+ * makes a valid JSON document.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "node/status.h"
+
+Test(node_status, problems_come_newest_first_and_the_oldest_drop_out)
+{
+	struct node_status s;
+	json_t *a;
+
+	memset(&s, 0, sizeof(s));
+	for (int i = 1; i <= STATUS_MAX_PROBLEMS + 3; i++)
+		status_problem(&s, "uplink", "problem %d", i);
+	a = status_problems_json(&s);
+	cr_assert_eq(json_array_size(a), STATUS_MAX_PROBLEMS);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "text")),
+	                 "problem 13");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 9), "text")),
+	                 "problem 4");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "source")),
+	                 "uplink");
+	cr_assert_eq(strlen(json_string_value(json_object_get(json_array_get(a, 0), "at"))), 20);
+	json_decref(a);
+}
+
+Test(node_status, text_that_is_not_utf8_is_shown_as_ascii)
+{
+	struct node_status s;
+	json_t *a;
+
+	memset(&s, 0, sizeof(s));
+	status_problem(&s, "spool", "'%s' rejected", "\xff\xfe.csv");
+	a = status_problems_json(&s);
+	cr_assert_eq(json_array_size(a), 1);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "text")),
+	                 "'??.csv' rejected");
+	json_decref(a);
+}
+
+Test(node_status, empty_ring_is_an_empty_array)
+{
+	struct node_status s;
+	json_t *a;
+
+	memset(&s, 0, sizeof(s));
+	a = status_problems_json(&s);
+	cr_assert(json_is_array(a));
+	cr_assert_eq(json_array_size(a), 0);
+	json_decref(a);
+}
