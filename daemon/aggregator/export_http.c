@@ -260,10 +260,7 @@ static void answer(struct agg_export *ex, struct slot *sl)
 		}
 		*pp = w->next;
 		w->slot = NULL;
-		/* A full queue closes the stream: the client sees a cut document, not a wrong one.
-		 */
-		(void)http_stream_write_body(w->stream, sl->body);
-		http_stream_close(w->stream);
+		pump_start(ex, w, sl->body);
 	}
 }
 

@@ -411,6 +411,34 @@ def test_watcher_cap(w):
     agg.check_sanitizers()
 
 
+def test_big_export(w):
+    """20,000 precincts: a document past the stream queue cap (4 MiB), so it is
+    pumped in slices, both when the request waits for the build and from the cache."""
+    el = w.election(regions=3, precincts=20000, seed=3)
+    agg = w.aggregator(name="big")
+    feed = Feeder(w, agg, el)
+    r = el["regions"][2]
+    ans = feed.submit(r["id"], [feed.result(r["id"], p) for p in r["precincts"][:50]])
+    check(all(a == ("ack", "OUTCOME_ACCEPTED") for a in ans), "50 results in the big election")
+    feed.close()
+    bodies = []
+    for i in range(2):
+        st, hdr, body = agg.get("/v1/export/nist-1500-100.json")
+        eq(st, 200, "big export %d answers 200" % i)
+        bodies.append(body)
+    check(len(bodies[0]) > 4 << 20, "the big export is over 4 MiB (%d bytes)" % len(bodies[0]))
+    check(bodies[0] == bodies[1], "built and cached big exports are the same bytes")
+    doc = json.loads(bodies[0])
+    eq(len(doc["GpUnit"]), 1 + 3 + 20000, "every precinct is a GpUnit")
+    sel = [x for x in doc["Election"][0]["Contest"][0]["ContestSelection"]
+           if x["@id"] == "bms-yes"][0]
+    eq(sel["VoteCounts"][0], {"@type": "ElectionResults.VoteCounts", "Count": feed.sums()["yes"],
+                              "GpUnitId": "ru-country", "Type": "total"},
+       "big export: national yes count exact")
+    eq(agg.stop(), 0, "big aggregator exits 0")
+    agg.check_sanitizers()
+
+
 def main():
     with harness.Workspace() as w:
         el = w.election(regions=3, precincts=24, seed=11)
@@ -442,6 +470,7 @@ def main():
         eq(agg.stop(), 0, "aggregator exits 0 on SIGTERM with watchers and exports served")
         agg.check_sanitizers()
         test_watcher_cap(w)
+        test_big_export(w)
     if failures:
         print("%d check(s) failed" % len(failures))
         sys.exit(1)
