@@ -25,4 +25,7 @@ export TALLY_BUILD_DIR=$build TALLY_SOURCE_DIR=$top
 
 echo "== ingest under TSan"
 /usr/bin/python3 tests/integration/test_scenario_ingest.py
+# 2000 pipelined submits on one session: the pool works on many at once.
+echo "== replays and a pipelined flood under TSan"
+/usr/bin/python3 tests/integration/test_hostile_peers.py hostile-replays-and-floods
 echo "tests/tsan.sh: ok"

@@ -236,4 +236,4 @@ def limits(c, rng):
 
 
 if __name__ == "__main__":
-    sys.exit(run_main(["hostile-http-smuggling", "hostile-http-limits"]))
+    sys.exit(run_main(sys.argv[1:] or ["hostile-http-smuggling", "hostile-http-limits"]))

@@ -455,5 +455,9 @@ def tls_refusals(c, rng):
 
 
 if __name__ == "__main__":
-    sys.exit(run_main(["hostile-reject-codes", "hostile-replays-and-floods", "hostile-framing",
-                       "hostile-connections", "hostile-tls"]))
+    ALL = ["hostile-reject-codes",
+           "hostile-replays-and-floods",
+           "hostile-framing",
+           "hostile-connections",
+           "hostile-tls"]
+    sys.exit(run_main(sys.argv[1:] or ALL))

@@ -117,5 +117,8 @@ def sigterm_under_load(c, rng):
 
 
 if __name__ == "__main__":
-    sys.exit(run_main(["aggregator-crash-loop", "node-crash-loop", "both-crash-loop",
-                       "aggregator-sigterm-under-load"]))
+    ALL = ["aggregator-crash-loop",
+           "node-crash-loop",
+           "both-crash-loop",
+           "aggregator-sigterm-under-load"]
+    sys.exit(run_main(sys.argv[1:] or ALL))

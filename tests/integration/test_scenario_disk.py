@@ -125,4 +125,4 @@ def disk_full(c, rng):
 
 
 if __name__ == "__main__":
-    sys.exit(run_main(["disk-full"]))
+    sys.exit(run_main(sys.argv[1:] or ["disk-full"]))

@@ -40,4 +40,4 @@ def ingest_json(c, rng):
 
 
 if __name__ == "__main__":
-    sys.exit(run_main(["ingest-baseline", "ingest-json-files"]))
+    sys.exit(run_main(sys.argv[1:] or ["ingest-baseline", "ingest-json-files"]))

@@ -108,4 +108,4 @@ def failover(c, rng):
 
 
 if __name__ == "__main__":
-    sys.exit(run_main(["network-chaos", "network-failover"]))
+    sys.exit(run_main(sys.argv[1:] or ["network-chaos", "network-failover"]))
