@@ -337,9 +337,22 @@
 		});
 	}
 
+	function renderDegraded(doc) {
+		var el = $("degraded");
+		if (doc.degraded) {
+			text(el, "The aggregator cannot store results: nothing new is being acknowledged" +
+			         (doc.degraded_reason ? " (" + doc.degraded_reason + ")" : "") +
+			         ". The figures below are the last committed ones.");
+			el.hidden = false;
+		} else {
+			el.hidden = true;
+		}
+	}
+
 	function render(doc) {
 		var options = optionsOf(doc);
 		renderHeader(doc);
+		renderDegraded(doc);
 		renderNational(doc, options);
 		renderDecision(doc);
 		renderRegions(doc, options);
@@ -364,6 +377,10 @@
 			doc.options = cur.options;
 		if (cur && !doc.title && cur.title)
 			doc.title = cur.title;
+		if (cur && !("degraded" in doc) && cur.degraded) {
+			doc.degraded = cur.degraded;
+			doc.degraded_reason = cur.degraded_reason;
+		}
 		state.doc = doc;
 		render(doc);
 	}
