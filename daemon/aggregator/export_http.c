@@ -40,10 +40,43 @@ enum { SLOT_PRECINCT, SLOT_SUMMARY, SLOT_COUNT };
 
 struct waiter;
 
+/*
+ * A built document, shared by the cache and the transfers reading it. A
+ * small one is an http_body too (sent whole, with Content-Length); a large
+ * one stays the builder's buffer, so memory holds it once.
+ */
+struct doc {
+	unsigned refs;
+	size_t len;
+	char *raw;               /* large: the builder's buffer, owned */
+	struct http_body *small; /* small: the bytes as a shared body */
+};
+
+static const char *doc_bytes(const struct doc *d)
+{
+	return d->small ? d->small->data : d->raw;
+}
+
+static struct doc *doc_ref(struct doc *d)
+{
+	d->refs++;
+	return d;
+}
+
+static struct doc *doc_unref(struct doc *d)
+{
+	if (d != NULL && --d->refs == 0) {
+		http_body_unref(d->small);
+		free(d->raw);
+		free(d);
+	}
+	return NULL;
+}
+
 /* The cache and the queue of one format. */
 struct slot {
-	struct http_body *body; /* built document, NULL before the first */
-	uint64_t sequence;      /* of body */
+	struct doc *body;  /* built document, NULL before the first */
+	uint64_t sequence; /* of body */
 	bool building;
 	struct waiter *waiters; /* singly linked, in arrival order not kept */
 };
@@ -60,7 +93,7 @@ struct waiter {
 	struct http_stream *stream;
 	uint64_t want; /* the committed sequence when it asked */
 	/* Pumping: body and how much of it is queued. */
-	struct http_body *body;
+	struct doc *body;
 	size_t off;
 	struct waiter *pump_next;
 	bool pumping;
@@ -95,7 +128,7 @@ struct job {
 };
 
 static void maybe_start(struct agg_export *ex, int s);
-static void pump_start(struct agg_export *ex, struct waiter *w, struct http_body *body);
+static void pump_start(struct agg_export *ex, struct waiter *w, struct doc *body);
 static void on_commit(struct aggregator *a, const struct agg_commit *c, void *data);
 
 static void maybe_free(struct agg_export *ex)
@@ -103,7 +136,7 @@ static void maybe_free(struct agg_export *ex)
 	if (!ex->stopping || ex->jobs > 0 || ex->open > 0 || ex->timer_open)
 		return;
 	for (int s = 0; s < SLOT_COUNT; s++)
-		http_body_unref(ex->slots[s].body);
+		doc_unref(ex->slots[s].body);
 	free(ex);
 }
 
@@ -213,7 +246,7 @@ static void pump(struct agg_export *ex, struct waiter *w)
 		size_t n = w->body->len - w->off;
 		if (n > PUMP_SLICE)
 			n = PUMP_SLICE;
-		if (http_stream_write(w->stream, w->body->data + w->off, n) < 0) {
+		if (http_stream_write(w->stream, doc_bytes(w->body) + w->off, n) < 0) {
 			/* Closing already (peer gone): on_waiter_close cleans up. */
 			pump_remove(ex, w);
 			return;
@@ -236,9 +269,9 @@ static void on_pump_tick(uv_timer_t *t)
 	}
 }
 
-static void pump_start(struct agg_export *ex, struct waiter *w, struct http_body *body)
+static void pump_start(struct agg_export *ex, struct waiter *w, struct doc *body)
 {
-	w->body = http_body_ref(body);
+	w->body = doc_ref(body);
 	w->off = 0;
 	w->pumping = true;
 	w->pump_next = ex->pumps;
@@ -264,6 +297,29 @@ static void answer(struct agg_export *ex, struct slot *sl)
 	}
 }
 
+/* Takes the job's buffer (no copy for a large document). NULL on ENOMEM. */
+static struct doc *doc_from_job(struct job *j)
+{
+	struct doc *d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return NULL;
+	d->refs = 1;
+	d->len = j->len;
+	if (j->len <= DIRECT_MAX) {
+		d->small = http_body_from(j->data, j->len);
+		if (d->small == NULL) {
+			free(d);
+			return NULL;
+		}
+		return d;
+	}
+	/* The buffer grew by doubling: give the slack back. */
+	char *p = realloc(j->data, j->len);
+	d->raw = p ? p : j->data;
+	j->data = NULL;
+	return d;
+}
+
 static void on_built(uv_work_t *w, int status)
 {
 	struct job *j = w->data;
@@ -283,12 +339,12 @@ static void on_built(uv_work_t *w, int status)
 		            j->t.sequence, strerror(-j->rc));
 		/* Waiters stay; the next commit or request tries again. */
 	} else {
-		struct http_body *b = http_body_from(j->data, j->len);
+		struct doc *b = doc_from_job(j);
 		if (b == NULL) {
 			log_warning("export: out of memory keeping a %zu-byte NIST document",
 			            j->len);
 		} else {
-			http_body_unref(sl->body);
+			doc_unref(sl->body);
 			sl->body = b;
 			sl->sequence = j->t.sequence;
 			log_debug("export: NIST document at sequence %" PRIu64
@@ -394,7 +450,7 @@ static void on_waiter_close(struct http_stream *s, void *data)
 	}
 	if (w->pumping)
 		pump_remove(ex, w);
-	http_body_unref(w->body);
+	doc_unref(w->body);
 	ex->open--;
 	free(w);
 	maybe_free(ex);
@@ -421,7 +477,7 @@ void export_nist_get(struct aggregator *a, struct http_request *req)
 	struct slot *sl = &ex->slots[s];
 	uint64_t want = a->snapshot->sequence;
 
-	struct http_body *ready = sl->body != NULL && sl->sequence >= want ? sl->body : NULL;
+	struct doc *ready = sl->body != NULL && sl->sequence >= want ? sl->body : NULL;
 	if (ready != NULL) {
 		char etag[48];
 		snprintf(etag, sizeof(etag), "\"nist-%d-%" PRIu64 "\"", s, sl->sequence);
@@ -433,8 +489,8 @@ void export_nist_get(struct aggregator *a, struct http_request *req)
 			http_respond(req, 304, "application/json", headers, NULL, 0);
 			return;
 		}
-		if (ready->len <= DIRECT_MAX) {
-			http_respond_body(req, 200, "application/json", headers, ready);
+		if (ready->small != NULL) {
+			http_respond_body(req, 200, "application/json", headers, ready->small);
 			return;
 		}
 	}
