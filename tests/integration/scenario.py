@@ -201,6 +201,11 @@ class Daemon:
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
+    def send(self, sig):
+        """Sends sig without waiting (SIGHUP, SIGSTOP, SIGCONT)."""
+        if self.running():
+            self.proc.send_signal(sig)
+
     def kill(self, sig=signal.SIGKILL):
         if self.running():
             self.proc.send_signal(sig)

@@ -124,5 +124,51 @@ def disk_full(c, rng):
     c.converge(timeout=90)
 
 
+@scenario("node-disk-full")
+def node_disk_full(c, rng):
+    # The node's outbox on a tiny disk: a file it cannot commit stays in the
+    # spool (not moved to accepted/, nothing sent), the log says why, and it
+    # is taken once space returns; a kill -9 meanwhile loses nothing.
+    c.make_election(regions=2, precincts=200)
+    c.add_aggregator().start()
+    A, B = c.regions()
+    node = c.add_node(A)
+    c.mount_tmpfs(node.state_dir, "2m")
+    node.start()
+    c.add_node(B).start()
+    work = c.stream(per_file=10, corrections=6)
+    mine = [w for w in work if w[0] is node]
+    others = [w for w in work if w[0] is not node]
+    c.feed_all(mine[:2] + others)
+    c.converge(timeout=90)
+
+    off = log_offset(node)
+    filler, n = fill(node.state_dir)
+    log("  node state_dir full (filler of %d bytes)" % n)
+    c.feed_all(mine[2:5])
+
+    def complained():
+        with open(node.log_path(), errors="replace") as f:
+            f.seek(off)
+            return [ln for ln in f if FULL.search(ln) or "cannot queue" in ln]
+    lines = wait_until(complained, 30, "the node to say it cannot queue on a full disk")
+    log("  node log: %s" % lines[0].strip()[:160])
+    time.sleep(1)
+    held = node.spool_pending()
+    if not held:
+        raise Failure("the node took files it could not commit (spool empty on a full disk)")
+    accepted = os.listdir(os.path.join(node.spool, "accepted"))
+    for w in mine[2:5]:
+        if os.path.basename(w[1]) in accepted:
+            raise Failure("%s moved to accepted/ while the outbox could not commit it" %
+                          os.path.basename(w[1]))
+    node.kill(signal.SIGKILL)
+    c.stats["crash_points"] += 1
+    os.unlink(filler)
+    node.start()
+    c.feed_all(mine[5:])
+    c.converge(timeout=90)
+
+
 if __name__ == "__main__":
-    sys.exit(run_main(sys.argv[1:] or ["disk-full"]))
+    sys.exit(run_main(sys.argv[1:] or ["disk-full", "node-disk-full"]))
