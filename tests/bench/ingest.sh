@@ -15,12 +15,15 @@
 #   4. Half-rate pass on a fresh store: ack latency p50/p99 at half the
 #      rate pass 1 reached (the first BENCH_HALF_RESULTS results, default
 #      all up to 100,000).
-#   The last line is `ratio X.XX` = (1) / (2).
+#   The last line is `ratio X.XX` = (1) / (2). On a machine shared with
+#   other work both figures depend on the CPU share the processes got, so
+#   it also prints CPU time per result: the aggregator's (all threads,
+#   /proc/PID/stat) next to one verify's (thread CPU clock), as cpu_ratio.
 #
 # Environment: BENCH_PRECINCTS (override the size), BENCH_WINDOW (Submits in
 # flight per connection, default 128), BENCH_FLOOR_SECONDS (default 3),
-# BENCH_PERF=1 (record a perf profile of the aggregator during pass 2 into
-# the work folder).
+# BENCH_PERF=1 (record a perf profile of the aggregator during pass 1 into
+# the work folder: perf report -i build/bench/ingest-N/perf.data).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -48,15 +51,19 @@ agg_config "$BENCH_DIR" "$BENCH_DIR/state-full"
 agg_start "$BENCH_DIR" "$log"
 perf_pid=
 if [ "${BENCH_PERF:-0}" = 1 ]; then
-	perf record -F 499 -g -p "$AGG_PID" -o "$BENCH_DIR/perf.data" >/dev/null 2>&1 &
+	perf record -F 199 --call-graph dwarf,16384 -p "$AGG_PID" -o "$BENCH_DIR/perf.data" \
+		>/dev/null 2>&1 &
 	perf_pid=$!
 fi
 say "pass 1: $precincts results, $regions connections, window $window, full speed"
+cpu0=$(proc_cpu_s "$AGG_PID")
 "$CLIENT" ingest --election election.json --pki pki --connect "127.0.0.1:$AGG_PORT" \
 	--window "$window" --floor-seconds "$floor" --timeout "$timeout" >full.out ||
 	die "bench_client failed in pass 1 (see full.out, $log)"
 [ -n "$perf_pid" ] && kill -INT "$perf_pid" && wait "$perf_pid" || true
 rss=$(peak_rss_mb "$AGG_PID")
+agg_cpu=$(awk -v a="$cpu0" -v b="$(proc_cpu_s "$AGG_PID")" 'BEGIN { printf "%.2f", b - a }')
+commits_full=$(metrics_summary)
 seq=$(totals_field '["sequence"]')
 [ "$seq" = "$precincts" ] || die "/v1/totals sequence $seq after pass 1, expected $precincts"
 [ "$(field acked full.out)" = "$precincts" ] || die "pass 1 acked $(field acked full.out) of $precincts"
@@ -84,6 +91,7 @@ say "pass 2: $half_n results at $half/s (half of $max_rate/s)"
 "$CLIENT" ingest --election election.json --pki pki --connect "127.0.0.1:$AGG_PORT" \
 	--window "$window" --rate "$half" --limit "$half_n" --timeout "$timeout" >half.out ||
 	die "bench_client failed in pass 2 (see half.out, $log)"
+commits_half=$(metrics_summary)
 agg_stop
 rm -rf state-half
 
@@ -95,12 +103,17 @@ precincts      $precincts ($regions regions, $regions TLS connections, window $w
 presign_s      $(field presign_seconds full.out)
 ingest_s       $(field seconds full.out)
 acked_per_s    $max_rate
-verify_per_s   $verify (one core; before $(field verify_per_s_before full.out), after $(field verify_per_s_after full.out))
+verify_per_s   $verify (one core, wall clock; before $(field verify_per_s_before full.out), after $(field verify_per_s_after full.out); per CPU second $(field verify_per_cpu_s full.out))
+cpu_per_result $(awk -v c="$agg_cpu" -v n="$precincts" -v v="$(field verify_per_cpu_s full.out)" -v k="$(field client_cpu_seconds full.out)" \
+	'BEGIN { printf "aggregator %.1f us (%.2f CPU s in all), verify alone %.1f us: cpu_ratio %.2f; client %.1f us", c / n * 1e6, c, 1e6 / v, (1e6 / v) / (c / n * 1e6), k / n * 1e6 }')
 full_p50_ms    $(field latency_ms_p50 full.out)
 full_p99_ms    $(field latency_ms_p99 full.out)
+full_commits   $commits_full
 half_rate      $half (achieved $(field acked_per_s half.out); $(field answered half.out) results)
 half_p50_ms    $(field latency_ms_p50 half.out)
 half_p99_ms    $(field latency_ms_p99 half.out)
+half_commits   $commits_half
+election_load  $(field election_load_seconds full.out) s (tally_election_load in the client, same file)
 peak_rss_mb    $rss
 restart_s      $restart_s (peak RSS after restart ${rss_restart} MB; store ${db_mb} MB)
 ratio $ratio

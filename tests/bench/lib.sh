@@ -126,3 +126,25 @@ machine() {
 	disk=$(df -P "$1" | awk 'NR == 2 { print $1 }')
 	echo "nproc $(nproc); cpu '$cpu'; disk $disk ($(findmnt -no FSTYPE -T "$1" 2>/dev/null || echo '?')); load $(cut -d' ' -f1-3 /proc/loadavg)"
 }
+
+# metrics_summary: group commit figures from the aggregator's /metrics:
+# commits, results per commit, mean commit and server-side ack latency.
+metrics_summary() {
+	curl -s --max-time 10 "http://127.0.0.1:$AGG_HTTP/metrics" | awk '
+		/^tally_store_commits_total / { c = $2 }
+		/^tally_submits_received_total / { n = $2 }
+		/^tally_store_commit_duration_seconds_sum / { cs = $2 }
+		/^tally_store_commit_duration_seconds_count / { cc = $2 }
+		/^tally_ingest_ack_duration_seconds_sum / { as = $2 }
+		/^tally_ingest_ack_duration_seconds_count / { ac = $2 }
+		END {
+			if (c == "" || c == 0) { print "no commit metrics"; exit }
+			printf "%d commits, %.1f results per commit, commit %.2f ms mean, server ack %.2f ms mean\n",
+				c, n / c, cc ? cs / cc * 1000 : 0, ac ? as / ac * 1000 : 0
+		}'
+}
+
+# CPU seconds (user + system, all threads) a process has used so far.
+proc_cpu_s() {
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
+}
