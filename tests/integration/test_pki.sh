@@ -8,6 +8,7 @@ src=${TALLY_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 pki=$src/deploy/pki.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+agg_pid="" node_pid=""
 fails=0
 fail() {
 	echo "FAIL: $*"
@@ -157,6 +158,173 @@ old_ca=$(sha256sum <"$out/ca.pem")
 regions=(KZ-10 KZ-11 KZ-15 KZ-19)
 check_certs
 [ "$(ls "$out/regions" | tr "\n" " ")" = "KZ-10 KZ-11 KZ-15 KZ-19 " ] || fail "--force: regions $(ls "$out/regions")"
+
+# End to end with the daemons: this PKI gets a node's results counted; a
+# rotation keeps what the node signed with the old key (still in its
+# outbox) acceptable; the renewed certificate connects; once the old key is
+# removed from trusted/ and the aggregator reloaded, a result signed with
+# it is refused with UNKNOWN_KEY.
+build=${TALLY_BUILD_DIR:-$src/build/test}
+agg_bin=$build/daemon/aggregator/tally-aggregator
+node_bin=$build/daemon/node/tally-node
+ctl_bin=$build/daemon/cli/tallyctl
+pids=()
+stop() { # pid: SIGTERM, wait (bounded), exit status must be 0
+	local pid=$1 rc=0 i
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for i in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$pid" 2>/dev/null && { fail "pid $pid ignored SIGTERM"; kill -KILL "$pid"; }
+	wait "$pid" || rc=$?
+	[ $rc -eq 0 ] || fail "daemon pid $pid exited $rc after SIGTERM"
+}
+cleanup_e2e() {
+	local rc=$? p
+	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+	if [ $rc -ne 0 ] && [ -n "${E:-}" ]; then
+		# A failed wait ends the test at once (set -e): show why.
+		echo "test_pki: stopped at the first failed wait"
+		for p in aggregator node; do
+			[ -f "$E/$p.log" ] && { echo "--- $p log"; tail -15 "$E/$p.log"; }
+		done
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup_e2e EXIT
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+totals() { # python expression over the totals document d
+	curl -fsS "http://127.0.0.1:$http/v1/totals" 2>/dev/null |
+		/usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)" 2>/dev/null || echo "?"
+}
+node_status() { # python expression over the node's status document d
+	"$ctl_bin" status --socket "$E/node.sock" --json 2>/dev/null |
+		/usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)" 2>/dev/null || echo "?"
+}
+wait_for() { # what value command... : up to 60 s for the command to print value
+	local what=$1 want=$2 got i
+	shift 2
+	for i in $(seq 1 300); do
+		got=$("$@" 2>/dev/null || true)
+		[ "$got" = "$want" ] && return 0
+		sleep 0.2
+	done
+	fail "$what: got '$got', want '$want' after 60 s"
+	return 1
+}
+healthz() { curl -fsS -o /dev/null "http://127.0.0.1:$http/healthz" && echo ok; }
+start_agg() {
+	"$agg_bin" --config "$E/aggregator.ini" >>"$E/aggregator.log" 2>&1 &
+	agg_pid=$!
+	pids+=("$agg_pid")
+	wait_for "aggregator up" ok healthz
+}
+start_node() {
+	"$node_bin" --config "$E/node.ini" >>"$E/node.log" 2>&1 &
+	node_pid=$!
+	pids+=("$node_pid")
+	wait_for "node control socket" 0 node_status 'd["rejected_by_aggregator"]'
+}
+drop() { # precinct file names from the results folder into the spool
+	local f
+	for f in "$@"; do
+		cp "$E/res/KZ-10/$f" "$E/spool/$f.tmp"
+		mv "$E/spool/$f.tmp" "$E/spool/$f"
+	done
+}
+
+if [ -x "$agg_bin" ] && [ -x "$node_bin" ] && [ -x "$ctl_bin" ]; then
+	E=$tmp/e2e
+	mkdir -p "$E/spool"
+	/usr/bin/python3 "$src/deploy/election.py" generate --regions 3 --precincts 40 --seed 5 \
+		--election-id pki-e2e --out "$E/election.json"
+	"$pki" --election "$E/election.json" --out "$E/pki" >/dev/null
+	/usr/bin/python3 "$src/deploy/election.py" results --election "$E/election.json" --out-dir "$E/res" \
+		--region KZ-10 --count 8 2>/dev/null
+	mapfile -t files < <(ls "$E/res/KZ-10" | sort -n)
+	[ ${#files[@]} -eq 8 ] || fail "e2e: ${#files[@]} result files, want 8"
+	listen=$(free_port)
+	http=$(free_port)
+	cat >"$E/aggregator.ini" <<EOF2
+[aggregator]
+id = central-pki
+election = election.json
+state_dir = agg-state
+listen = 127.0.0.1:$listen
+http_listen = 127.0.0.1:$http
+trusted_keys = pki/aggregator/trusted
+[tls]
+ca = pki/aggregator/ca.pem
+cert = pki/aggregator/aggregator.pem
+key = pki/aggregator/aggregator.key
+EOF2
+	write_node_ini() { # signing key path
+		cat >"$E/node.ini" <<EOF2
+[node]
+id = node-KZ-10
+region = KZ-10
+election = election.json
+state_dir = node-state
+spool_dir = spool
+control_socket = node.sock
+signing_key = $1
+aggregators = 127.0.0.1:$listen
+[tls]
+ca = pki/regions/KZ-10/ca.pem
+cert = pki/regions/KZ-10/node.pem
+key = pki/regions/KZ-10/node.key
+server_name = localhost
+EOF2
+	}
+	write_node_ini pki/regions/KZ-10/sign.key
+	cp "$E/pki/regions/KZ-10/sign.key" "$E/old-sign.key"
+
+	# A: counted with the first key and certificate.
+	start_agg
+	start_node
+	drop "${files[@]:0:3}"
+	wait_for "A: precincts counted" 3 totals 'd["national"]["precincts_reported"]'
+
+	# B: two results signed with the old key wait in the outbox while the
+	# aggregator is down; then the key is rotated and the certificate renewed.
+	stop "$agg_pid"
+	drop "${files[@]:3:2}"
+	wait_for "B: queued in the outbox" 2 node_status 'd["outbox"]["queued"]'
+	stop "$node_pid"
+	"$pki" rotate-key --out "$E/pki" --region KZ-10 >/dev/null
+	"$pki" renew-cert --out "$E/pki" --region KZ-10 >/dev/null
+	old_trusted=("$E"/pki/aggregator/trusted/KZ-10.*.pem)
+	start_agg
+	start_node
+	drop "${files[@]:5:2}"
+	wait_for "B: old-key and new-key results counted" 7 totals 'd["national"]["precincts_reported"]'
+	wait_for "B: node's acknowledged results" 7 node_status 'd["acknowledged"]["accepted"]'
+
+	# C: the old key leaves trusted/; a result signed with it is refused.
+	rm -f "${old_trusted[@]}"
+	kill -HUP "$agg_pid"
+	sleep 1
+	stop "$node_pid"
+	write_node_ini old-sign.key
+	start_node
+	drop "${files[7]}"
+	wait_for "C: refused by the aggregator" 1 node_status 'd["rejected_by_aggregator"]'
+	wait_for "C: refusal code" UNKNOWN_KEY node_status 'd["rejections"][0]["code"].upper()'
+	[ "$(totals 'd["national"]["precincts_reported"]')" = 7 ] || fail "C: a result signed with a removed key was counted"
+
+	# The counted figures are exactly those of the seven files.
+	want=$(cd "$E/res/KZ-10" && /usr/bin/python3 -c '
+import json, sys
+ps = [json.load(open(f)) for f in sys.argv[1:]]
+print(sum(p["ballots_cast"] for p in ps), sum(p["votes"]["yes"] for p in ps), sum(p["votes"]["no"] for p in ps))
+' "${files[@]:0:7}")
+	got=$(totals '"%d %d %d" % (d["national"]["ballots_cast"], d["national"]["votes"]["yes"], d["national"]["votes"]["no"])')
+	[ "$got" = "$want" ] || fail "e2e totals (cast yes no) '$got', want '$want'"
+	stop "$node_pid"
+	stop "$agg_pid"
+	[ $fails -eq 0 ] || { echo "--- aggregator log"; tail -15 "$E/aggregator.log"; echo "--- node log"; tail -15 "$E/node.log"; }
+	echo "e2e: counted 7 results across a key rotation and a certificate renewal; old key refused after removal"
+else
+	fail "daemons not built in $build (tally-aggregator, tally-node, tallyctl): the end-to-end part cannot run"
+fi
 
 if [ $fails -ne 0 ]; then
 	echo "test_pki: $fails failure(s)"
