@@ -51,12 +51,17 @@ int agg_conf_load(const char *path, struct agg_conf *ret, struct tally_err *err)
 	int r = tally_conf_load(path, agg_keys, sizeof(agg_keys) / sizeof(agg_keys[0]), ret, err);
 	if (r < 0)
 		return r;
-	if (strcmp(ret->store_backend, "sqlite") != 0)
-		return tally_err_set(
-		    err, -EINVAL,
-		    "%s: [store] backend = '%s': expected sqlite (the only backend "
-		    "built in)",
-		    path, ret->store_backend);
+	if (strcmp(ret->store_backend, "sqlite") != 0 &&
+	    strcmp(ret->store_backend, "postgresql") != 0)
+		return tally_err_set(err, -EINVAL,
+		                     "%s: [store] backend = '%s': expected sqlite or postgresql",
+		                     path, ret->store_backend);
+	if (strcmp(ret->store_backend, "postgresql") == 0 && !ret->store_dsn)
+		return tally_err_set(err, -EINVAL,
+		                     "%s: [store] backend = postgresql needs dsn = a libpq "
+		                     "connection string (e.g. host=db1,db2 dbname=tally "
+		                     "target_session_attrs=read-write)",
+		                     path);
 	return 0;
 }
 

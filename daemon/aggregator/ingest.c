@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "follow.h"
 #include "ingest.h"
 #include "session.h"
 #include "store.h"
@@ -105,6 +106,11 @@ void ingest_kick(struct ingest *g)
 size_t ingest_pending(const struct ingest *g)
 {
 	return g->n_items;
+}
+
+bool ingest_in_step(const struct ingest *g)
+{
+	return !g->needs_rebuild;
 }
 
 struct recover_ctx {
@@ -301,6 +307,9 @@ static bool run_batch(struct ingest *g)
 	uint64_t t0 = uv_hrtime();
 	if ((r = agg_store_begin(a->store)) < 0)
 		goto fail;
+	/* A shared store: first apply what other instances logged meanwhile. */
+	if ((r = follow_catch_up(a)) < 0)
+		goto fail_tx;
 	for (struct agg_item *it = g->head; it != end; it = it->next) {
 		if ((r = put_item(a, it)) < 0)
 			goto fail_tx;

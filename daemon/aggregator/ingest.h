@@ -73,6 +73,9 @@ void ingest_enqueue(struct ingest *g, struct agg_item *it);
 void ingest_kick(struct ingest *g);
 /* Items neither answered nor dropped yet. */
 size_t ingest_pending(const struct ingest *g);
+/* False while the in-memory state may be ahead of the store (a failed batch
+ * not yet rebuilt): nothing may be applied on top of it until then. */
+bool ingest_in_step(const struct ingest *g);
 /*
  * Rebuilds totals and the Merkle tree from the store into a (start-up and
  * after a failed commit). 0 or -errno with err saying why.

@@ -260,7 +260,8 @@ int main(int argc, char **argv)
 	a->stats.sessions_by_region = calloc(a->election->n_regions + 1, sizeof(uint32_t));
 	if (!a->stats.sessions_by_region)
 		tally_fatal("out of memory");
-	if (agg_store_sqlite_open(a->conf.state_dir, a->election->election_id, &a->store, &err) < 0)
+	if (agg_store_open(a->conf.store_backend, a->conf.store_dsn, a->conf.state_dir,
+	                   a->election->election_id, a->conf.id, &a->store, &err) < 0)
 		tally_fatal("store: %s", err.msg);
 	if (ingest_recover(a, &err) < 0)
 		tally_fatal("state_dir = %s: %s", a->conf.state_dir, err.msg);

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "follow.h"
 #include "routes.h"
 
 const struct agg_route agg_routes[] = {
@@ -33,6 +34,7 @@ const struct agg_module agg_modules[] = {
     {"events", events_start, events_stop},
     {"export", export_start, export_stop},
     {"log", sth_start, sth_stop},
+    {"follow", follow_start, follow_stop},
 };
 const size_t agg_n_modules = sizeof(agg_modules) / sizeof(agg_modules[0]);
 

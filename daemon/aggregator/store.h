@@ -1,7 +1,7 @@
 /*
  * store.h: the aggregator's durable store, an interface with one backend
- * per file (store_sqlite.c now; store_pg.c later). Only the backends know
- * SQL. Every function runs on the event loop thread.
+ * per file (store_sqlite.c, store_pg.c; store.c picks one). Only the
+ * backends know SQL. Every function runs on the event loop thread.
  *
  * What is kept:
  *  - submissions: every Submit's outcome or reject code and reason, the
@@ -21,6 +21,7 @@
 #ifndef TALLY_AGG_STORE_H
 #define TALLY_AGG_STORE_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -75,6 +76,14 @@ struct agg_history_rec {
 typedef int (*agg_store_leaf_cb)(const struct agg_leaf_rec *leaf, void *data);
 typedef int (*agg_store_history_cb)(const struct agg_history_rec *h, void *data);
 
+struct uv_loop_s;
+/*
+ * A shared store's watcher, called on the loop: status 0 when other writers
+ * may have committed leaves (or the database is reachable again: catch
+ * up), < 0 when the database was lost (s->last_error says why).
+ */
+typedef void (*agg_store_watch_cb)(struct agg_store *s, int status, void *data);
+
 struct agg_store_ops {
 	const char *name;
 	void (*close)(struct agg_store *s);
@@ -90,6 +99,21 @@ struct agg_store_ops {
 	int (*history)(struct agg_store *s, uint32_t precinct, agg_store_history_cb cb, void *data);
 	/* Every stored submission's count; for tests and STATUS. */
 	int (*submission_count)(struct agg_store *s, uint64_t *ret);
+
+	/*
+	 * Backends that several aggregator instances write at once
+	 * (PostgreSQL); NULL where this process is the only writer (SQLite).
+	 * begin() then serializes batches across instances, and log_size()
+	 * says how many leaves are committed: in a transaction, as of its
+	 * begin() (what to catch up on before reconciling), outside one, now.
+	 * watch() reports other writers' commits until unwatch(), which
+	 * closes its handles (the loop must run on for them to finish, and
+	 * before close()).
+	 */
+	int (*log_size)(struct agg_store *s, uint64_t *ret);
+	int (*watch)(struct agg_store *s, struct uv_loop_s *loop, agg_store_watch_cb cb,
+	             void *data);
+	void (*unwatch)(struct agg_store *s);
 };
 
 /* Backends embed this first. */
@@ -105,6 +129,21 @@ struct agg_store {
  */
 int agg_store_sqlite_open(const char *state_dir, const char *election_id, struct agg_store **ret,
                           struct tally_err *err);
+
+/*
+ * Connects to the PostgreSQL database named by dsn (a libpq connection
+ * string), creating and migrating the schema as needed (schema_version),
+ * bound to election_id like the SQLite store. instance (the aggregator id)
+ * is recorded with each submission. 0, -errno with err saying what and the
+ * fix.
+ */
+int agg_store_pg_open(const char *dsn, const char *election_id, const char *instance,
+                      struct agg_store **ret, struct tally_err *err);
+
+/* The backend the configuration names ("sqlite" or "postgresql"). */
+int agg_store_open(const char *backend, const char *dsn, const char *state_dir,
+                   const char *election_id, const char *instance, struct agg_store **ret,
+                   struct tally_err *err);
 
 /* Returns from the wrappers: 0, -EIO (s->last_error says why), -ENOSPC (disk
  * full), -EBUSY (locked), -ENOMEM, -ERANGE (leaf index not next). */
@@ -150,6 +189,21 @@ static inline int agg_store_history(struct agg_store *s, uint32_t precinct, agg_
 static inline int agg_store_submission_count(struct agg_store *s, uint64_t *ret)
 {
 	return s->ops->submission_count(s, ret);
+}
+/* -ENOTSUP from a single-writer backend. */
+static inline int agg_store_log_size(struct agg_store *s, uint64_t *ret)
+{
+	return s->ops->log_size ? s->ops->log_size(s, ret) : -ENOTSUP;
+}
+static inline int agg_store_watch(struct agg_store *s, struct uv_loop_s *loop,
+                                  agg_store_watch_cb cb, void *data)
+{
+	return s->ops->watch ? s->ops->watch(s, loop, cb, data) : -ENOTSUP;
+}
+static inline void agg_store_unwatch(struct agg_store *s)
+{
+	if (s->ops->unwatch)
+		s->ops->unwatch(s);
 }
 
 #endif
