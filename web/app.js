@@ -16,6 +16,11 @@
 	var QUIET_NOTE_MS = 120000; /* "no new results for ..." while counting */
 	var RETRY_MAX_MS = 30000;
 
+	/* "?stale=N" shortens or lengthens the silence (seconds, at least 5) shown as stale. */
+	var staleParam = /[?&]stale=(\d+)/.exec(location.search);
+	if (staleParam)
+		HEARTBEAT_STALE_MS = Math.max(5, Number(staleParam[1])) * 1000;
+
 	var nf = new Intl.NumberFormat("en-US");
 	var state = {
 		doc: null,

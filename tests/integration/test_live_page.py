@@ -3,11 +3,13 @@
 the DevTools protocol on a pipe (tests/integration/pubkit.py), loads the page
 from an aggregator fed with results and shows the exact national counts; a
 new result appears without a reload; the page says when it is disconnected
-and reconnects by itself when the aggregator is back; sorting works; the
+and reconnects by itself when the aggregator is back; it calls the data
+stale when a hung aggregator keeps the connection but sends nothing; sorting works; the
 page throws no error. Screenshots (big screen and phone) are kept in
 $TALLY_BUILD_DIR/artifacts/ to be looked at."""
 import os
 import shutil
+import signal
 import sys
 import time
 
@@ -115,18 +117,40 @@ def main():
             check(text_of(c, sid, "conn").startswith("Disconnected"),
                   "the status reads 'Disconnected…' (%s)" % text_of(c, sid, "conn"))
             agg.start()
+            feed.close()
+            feed.clients = {}  # the old sessions ended with the old process
             c.wait(sid, "document.body.getAttribute('data-state') === 'live'",
                    "the page to reconnect by itself", timeout=30)
             eq(text_of(c, sid, "sequence"), "11", "after the restart the page shows sequence 11")
             eq(c.eval(sid, "window.__noReload"), 42, "reconnected without a reload")
             eq(c.page_errors(), [], "no script errors on the page")
 
+            # A hung aggregator (connection open, nothing sent): the page says stale.
+            sid3 = c.tab()
+            c.send("Page.navigate", {"url": url + "?stale=5"}, sid3)
+            c.wait(sid3, "document.body.getAttribute('data-state') === 'live' && "
+                         "document.body.getAttribute('data-sequence') === '11'",
+                   "a second tab to load")
+            agg.proc.send_signal(signal.SIGSTOP)
+            try:
+                c.wait(sid3, "document.body.getAttribute('data-state') === 'stale'",
+                       "the page to call the data stale", timeout=20)
+                check(text_of(c, sid3, "conn").startswith("Stale: no word from the server"),
+                      "the status reads 'Stale…' (%s)" % text_of(c, sid3, "conn"))
+            finally:
+                agg.proc.send_signal(signal.SIGCONT)
+            ans = feed.submit(r0["id"], [feed.result(r0["id"], r0["precincts"][6])])
+            eq(ans, [("ack", "OUTCOME_ACCEPTED")], "a result after the pause is accepted")
+            c.wait(sid3, "document.body.getAttribute('data-state') === 'live' && "
+                         "document.body.getAttribute('data-sequence') === '12'",
+                   "the page to be live again at sequence 12", timeout=15)
+
             # A phone: nothing wider than the screen but the table's own scroller.
             c2 = pubkit.Chromium(390, 844)
             try:
                 sid2 = c2.tab(mobile=True)
                 c2.send("Page.navigate", {"url": url}, sid2)
-                c2.wait(sid2, "document.body.getAttribute('data-sequence') === '11'",
+                c2.wait(sid2, "document.body.getAttribute('data-sequence') === '12'",
                         "the phone page to load")
                 eq(c2.eval(sid2, "document.documentElement.scrollWidth"), 390,
                    "no horizontal page scroll on a phone")
