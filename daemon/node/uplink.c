@@ -30,6 +30,7 @@
 #define DEFAULT_BACKOFF_MIN  1000
 #define DEFAULT_BACKOFF_MAX  30000
 #define FETCH_BATCH          64
+#define MARK_BATCH           128
 #define READ_CHUNK           65536
 #define PLAIN_CHUNK          16384
 
@@ -341,8 +342,9 @@ static void pump(struct conn *c)
 	struct uplink *u = c->u;
 	struct outbox_item items[FETCH_BATCH];
 
-	while (c->u && u->state == UPLINK_READY && c->n_inflight < u->cfg.window) {
-		size_t want = u->cfg.window - c->n_inflight, n = 0, i;
+	/* Answers not yet recorded hold their window slot (c->marks has window entries). */
+	while (c->u && u->state == UPLINK_READY && c->n_inflight + c->n_marks < u->cfg.window) {
+		size_t want = u->cfg.window - c->n_inflight - c->n_marks, n = 0, i;
 		int e;
 
 		if (want > FETCH_BATCH)
@@ -874,7 +876,13 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	read_plain(c);
 	if (!c->u)
 		return;
-	flush_marks(c);
+	/*
+	 * Answers are recorded in batches, one fsync each: losing some to a
+	 * crash only means sending those entries again (duplicates). Record at
+	 * once when nothing else is in flight, so the outbox is exact at rest.
+	 */
+	if (c->n_marks >= MARK_BATCH || c->n_inflight == 0)
+		flush_marks(c);
 	pump(c);
 	if (c->u)
 		flush_out(c);
@@ -920,9 +928,11 @@ void uplink_tick(struct uplink *u)
 		c->ping_outstanding = true;
 		flush_out(c);
 	}
-	/* Entries a failed fetch left behind, or committed without a kick. */
-	if (c->u)
+	/* Answers waiting for a batch, and entries a failed fetch left behind. */
+	if (c->u) {
+		flush_marks(c);
 		pump(c);
+	}
 }
 
 void uplink_info(const struct uplink *u, struct uplink_info *ret)
