@@ -64,6 +64,22 @@ for u in tally-aggregator tally-node; do
 done
 head -c 4 "$tmp/x/usr/sbin/tally-aggregator" | grep -q ELF || fail "tally-aggregator is not an ELF binary"
 
+# The example configs, as shipped, pass --check-config with the packaged
+# binaries and files laid out as docs/operations.md says (only the node's
+# spool, which the package's tmpfiles.d makes, is moved to a temp folder).
+etc=$tmp/etc
+mkdir -p "$etc/agg" "$etc/node" "$tmp/spool"
+/usr/bin/python3 "$tmp/x/usr/share/tally/election.py" kz-demo --out "$etc/election.json"
+bash "$tmp/x/usr/share/tally/pki.sh" --election "$etc/election.json" --out "$tmp/pki" \
+	--aggregator-name central-1.example >/dev/null
+cp -r "$tmp"/pki/aggregator/* "$etc/election.json" "$tmp/x/usr/share/doc/tally/examples/aggregator.ini" "$etc/agg/"
+cp "$tmp"/pki/regions/KZ-71/* "$etc/election.json" "$etc/node/"
+sed "s|^spool_dir = .*|spool_dir = $tmp/spool|" "$tmp/x/usr/share/doc/tally/examples/node.ini" >"$etc/node/node.ini"
+out=$("$tmp/x/usr/sbin/tally-aggregator" --config "$etc/agg/aggregator.ini" --check-config 2>&1) ||
+	fail "examples/aggregator.ini: $out"
+out=$("$tmp/x/usr/sbin/tally-node" --config "$etc/node/node.ini" --check-config 2>&1) ||
+	fail "examples/node.ini: $out"
+
 dpkg-deb -I "$deb" >"$tmp/info"
 for s in postinst prerm postrm; do grep -q " $s " "$tmp/info" || fail "no $s script"; done
 grep -q '^ Package: tally$' "$tmp/info" || fail "package name"
