@@ -93,7 +93,7 @@ watch_pass() {
 	"$CLIENT" watch --http "127.0.0.1:$AGG_HTTP" --watchers "$watchers" --timeout 60 >"$1.watch" &
 	watch_pid=$!
 	for _ in $(seq 1 1200); do
-		grep -q '^watching' "$1.watch" && break
+		grep -q '^watching' "$1.watch" 2>/dev/null && break
 		kill -0 "$watch_pid" 2>/dev/null || die "watchers failed (see $1.watch)"
 		sleep 0.05
 	done
