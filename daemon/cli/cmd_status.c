@@ -83,7 +83,12 @@ static void print_status(const json_t *s)
 	printf("last problems:\n");
 	json_array_foreach(probs, i, v)
 	{
-		printf("  %s %s: %s\n", str(v, "at"), str(v, "source"), str(v, "text"));
+		long long n = num(v, "count");
+		if (n > 1)
+			printf("  %s %s: %s (%lld times)\n", str(v, "at"), str(v, "source"),
+			       str(v, "text"), n);
+		else
+			printf("  %s %s: %s\n", str(v, "at"), str(v, "source"), str(v, "text"));
 	}
 }
 

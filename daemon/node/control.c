@@ -202,10 +202,12 @@ static json_t *answer_submit(const struct control_config *cfg, json_t *req)
 		log_warning("control: '%s' rejected, nothing queued: %zu problem%s", name,
 		            r.file->n_errors + r.file->n_errors_dropped,
 		            r.file->n_errors + r.file->n_errors_dropped == 1 ? "" : "s");
-		if (r.file->n_errors > 0) {
-			char first[TALLY_REASON_MAX + 160];
-			protocol_error_format(&r.file->errors[0], first, sizeof(first));
-			status_problem(cfg->status, "control", "'%s' rejected: %s", name, first);
+		if (r.error_text) {
+			/* The first problem by line, as the .error file lists them. */
+			const char *nl = strchr(r.error_text, '\n');
+			int len = nl ? (int)(nl - r.error_text) : (int)strlen(r.error_text);
+			status_problem(cfg->status, "control", "'%s' rejected: %.*s", name, len,
+			               r.error_text);
 		}
 		break;
 	}

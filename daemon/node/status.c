@@ -24,14 +24,23 @@ static int64_t now_ms(void)
 
 void status_problem(struct node_status *s, const char *source, const char *fmt, ...)
 {
-	struct status_problem *p = &s->ring[s->next];
+	struct status_problem p, *last;
 	va_list ap;
 
-	p->at_ms = now_ms();
-	snprintf(p->source, sizeof(p->source), "%s", source);
+	p.at_ms = now_ms();
+	p.count = 1;
+	snprintf(p.source, sizeof(p.source), "%s", source);
 	va_start(ap, fmt);
-	vsnprintf(p->text, sizeof(p->text), fmt, ap);
+	vsnprintf(p.text, sizeof(p.text), fmt, ap);
 	va_end(ap);
+	/* A dead aggregator refuses every retry: keep one line, counted. */
+	last = &s->ring[(s->next + STATUS_MAX_PROBLEMS - 1) % STATUS_MAX_PROBLEMS];
+	if (s->n > 0 && strcmp(last->source, p.source) == 0 && strcmp(last->text, p.text) == 0) {
+		last->at_ms = p.at_ms;
+		last->count++;
+		return;
+	}
+	s->ring[s->next] = p;
 	s->next = (s->next + 1) % STATUS_MAX_PROBLEMS;
 	if (s->n < STATUS_MAX_PROBLEMS)
 		s->n++;
@@ -60,7 +69,8 @@ json_t *status_problems_json(const struct node_status *s)
 		json_t *o;
 
 		iso_time(p->at_ms, at, sizeof(at));
-		o = json_pack("{s:s, s:s, s:s}", "at", at, "source", p->source, "text", p->text);
+		o = json_pack("{s:s, s:s, s:s, s:I}", "at", at, "source", p->source, "text",
+		              p->text, "count", (json_int_t)p->count);
 		if (!o) {
 			/* Not UTF-8 (a file name, say): show it as ASCII instead. */
 			char text[sizeof(p->text)];
@@ -68,8 +78,8 @@ json_t *status_problems_json(const struct node_status *s)
 				unsigned char ch = (unsigned char)p->text[j];
 				text[j] = ch >= 0x80 || (ch < 0x20 && ch) ? '?' : (char)ch;
 			}
-			o = json_pack("{s:s, s:s, s:s}", "at", at, "source", p->source, "text",
-			              text);
+			o = json_pack("{s:s, s:s, s:s, s:I}", "at", at, "source", p->source, "text",
+			              text, "count", (json_int_t)p->count);
 		}
 		if (json_array_append_new(a, o) < 0) {
 			json_decref(a);

@@ -16,7 +16,8 @@
 #define STATUS_MAX_PROBLEMS 10
 
 struct status_problem {
-	int64_t at_ms; /* wall clock */
+	int64_t at_ms;  /* wall clock, of the latest occurrence */
+	unsigned count; /* the same problem again and again is held once */
 	char source[16];
 	char text[TALLY_REASON_MAX + 128];
 };
@@ -28,7 +29,10 @@ struct node_status {
 	size_t next; /* where the next one goes */
 };
 
-/* Records a problem (does not log it: the caller logs with more context). */
+/*
+ * Records a problem (does not log it: the caller logs with more context). The
+ * same source and text as the latest problem only counts it again.
+ */
 void status_problem(struct node_status *s, const char *source, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -55,7 +59,7 @@ struct status_sources {
  *  "stale", "conflict"}, "rejected_by_aggregator": N,
  *  "rejections": [{"id", "precinct_id", "revision", "code", "reason",
  *                  "source", "line"}] (latest 5),
- *  "problems": [{"at", "source", "text"}]}
+ *  "problems": [{"at", "source", "text", "count"}]}
  * Returns 0, -ENOMEM, or the outbox's error.
  */
 int status_json(const struct status_sources *src, json_t **ret);

@@ -1,7 +1,7 @@
 /*
  * Tests for the node's last-problems ring (daemon/node/status.c): newest
- * first, at most STATUS_MAX_PROBLEMS kept, and text that is not UTF-8 still
- * makes a valid JSON document.
+ * first, at most STATUS_MAX_PROBLEMS kept, a repeated problem counted on one
+ * entry, and text that is not UTF-8 still makes a valid JSON document.
  */
 #include <stdio.h>
 #include <string.h>
@@ -53,5 +53,27 @@ Test(node_status, empty_ring_is_an_empty_array)
 	a = status_problems_json(&s);
 	cr_assert(json_is_array(a));
 	cr_assert_eq(json_array_size(a), 0);
+	json_decref(a);
+}
+
+Test(node_status, the_same_problem_again_is_counted_not_repeated)
+{
+	struct node_status s;
+	json_t *a;
+
+	memset(&s, 0, sizeof(s));
+	status_problem(&s, "uplink", "connection refused");
+	status_problem(&s, "uplink", "connection refused");
+	status_problem(&s, "spool", "connection refused");
+	status_problem(&s, "spool", "connection refused");
+	status_problem(&s, "spool", "connection refused");
+	status_problem(&s, "uplink", "connection refused");
+	a = status_problems_json(&s);
+	cr_assert_eq(json_array_size(a), 3);
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(a, 0), "count")), 1);
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(a, 1), "count")), 3);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 1), "source")),
+	                 "spool");
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(a, 2), "count")), 2);
 	json_decref(a);
 }
