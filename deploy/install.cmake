@@ -4,7 +4,8 @@
 #
 #   sbin/                     tally-aggregator, tally-node (daemons)
 #   bin/                      tallyctl
-#   lib/systemd/system/       the units (ExecStart= follows the prefix)
+#   lib/systemd/system/       the units (ExecStart= follows the prefix), the
+#                             aggregator's optional .socket
 #   lib/sysusers.d/tally.conf the tally account
 #   lib/tmpfiles.d/tally.conf the node's spool folder
 #   share/tally/              pki.sh, election.py, web/ (the live page)
@@ -40,6 +41,7 @@ foreach(unit tally-aggregator.service tally-node.service)
     list(APPEND CMAKE_INSTALL_MANIFEST_FILES \"\${dest}/${unit}\")
   ")
 endforeach()
+install(FILES ${TALLY_SYSTEMD_SRC}/tally-aggregator.socket DESTINATION lib/systemd/system)
 install(FILES ${TALLY_SYSTEMD_SRC}/tally.sysusers DESTINATION lib/sysusers.d RENAME tally.conf)
 install(FILES ${TALLY_SYSTEMD_SRC}/tally.tmpfiles DESTINATION lib/tmpfiles.d RENAME tally.conf)
 

@@ -6,18 +6,24 @@ NOTIFY_SOCKET pointing at it and WATCHDOG_USEC=1000000 (WATCHDOG_PID set to
 the daemon's own pid), and asserts: READY=1; at least 3 WATCHDOG=1 within
 3 s of it (the daemon pings at half the interval); a STATUS= line; after
 SIGHUP, RELOADING=1 then READY=1 again; after SIGTERM, STOPPING=1 and exit
-status 0. The aggregator runs with a throwaway PKI from deploy/pki.sh and
+status 0. The aggregator also starts with sockets passed as
+tally-aggregator.socket passes them (LISTEN_FDS=2: fd 3 nodes, fd 4 HTTP)
+and serves on them. The aggregator runs with a throwaway PKI from deploy/pki.sh and
 the node connects to it, so the node's STATUS shows a live uplink.
 """
 
+import fcntl
 import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 SRC = os.environ.get("TALLY_SOURCE_DIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("TALLY_BUILD_DIR") or os.path.join(SRC, "build", "test")
@@ -179,6 +185,84 @@ def exercise(name, binary, config, tmp):
             print("--- %s log (tail) ---\n%s" % (name, tail), flush=True)
 
 
+def socket_activation(agg, config_path, tmp, config_http_port):
+    """The aggregator started as tally-aggregator.socket would: two listening
+    sockets at fds 3 (nodes) and 4 (HTTP), LISTEN_PID and LISTEN_FDS set.
+    The config names other ports, where nothing must listen."""
+    nodes = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    http = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    for s in (nodes, http):
+        s.bind(("127.0.0.1", 0))
+        s.listen(64)
+    # Out of the way of 3 and 4, so the shell's redirections cannot clash (bash: dash
+    # takes single-digit fds only).
+    hi_nodes = fcntl.fcntl(nodes.fileno(), fcntl.F_DUPFD, 20)
+    hi_http = fcntl.fcntl(http.fileno(), fcntl.F_DUPFD, 20)
+    http_port = http.getsockname()[1]
+    notify = Notify(os.path.join(tmp, "activation.notify"))
+    env = dict(os.environ)
+    env["NOTIFY_SOCKET"] = notify.path
+    env["LISTEN_FDS"] = "2"
+    env.pop("WATCHDOG_USEC", None)
+    script = ('LISTEN_PID=$$; export LISTEN_PID; exec "$0" --config "$1" 3<&%d 4<&%d %d<&- %d<&-'
+              % (hi_nodes, hi_http, hi_nodes, hi_http))
+    log = open(os.path.join(tmp, "activation.log"), "w")
+    proc = subprocess.Popen(["/bin/bash", "-c", script, agg, config_path], env=env, stdout=log,
+                            stderr=subprocess.STDOUT, pass_fds=(hi_nodes, hi_http))
+    os.close(hi_nodes)
+    os.close(hi_http)
+    try:
+        if notify.wait_for("READY", "1", READY_TIMEOUT, proc=proc) is None:
+            fail("socket activation: no READY=1 (exit %s)" % proc.poll())
+            return
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % http_port, timeout=5) as r:
+                code = r.status
+        except (urllib.error.URLError, OSError) as e:
+            code = str(e)
+        if code != 200:
+            fail("socket activation: /healthz on the inherited socket answered %s" % code)
+        else:
+            print("tally-aggregator: serves HTTP on the inherited socket (fd 4)", flush=True)
+        try:
+            socket.create_connection(("127.0.0.1", config_http_port), timeout=2).close()
+            fail("socket activation: the aggregator also listens on http_listen's port")
+        except OSError:
+            pass
+        # The nodes' socket is fd 3: a node's certificate completes a TLS 1.3
+        # handshake there.
+        pki = os.path.join(tmp, "pki")
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        ctx.load_verify_locations(os.path.join(pki, "ca.pem"))
+        ctx.load_cert_chain(os.path.join(pki, "regions/KZ-10/node.pem"), os.path.join(pki, "regions/KZ-10/node.key"))
+        try:
+            with socket.create_connection(nodes.getsockname(), timeout=10) as raw:
+                with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+                    version = tls.version()
+        except (OSError, ssl.SSLError) as e:
+            version = "failed: %s" % e
+        if version != "TLSv1.3":
+            fail("socket activation: TLS on the inherited fd 3: %s" % version)
+        else:
+            print("tally-aggregator: TLS 1.3 with a node certificate on the inherited socket (fd 3)", flush=True)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            code = proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            code = "still running"
+        if code != 0:
+            fail("socket activation: exit %s after SIGTERM" % code)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        nodes.close()
+        http.close()
+        log.close()
+        notify.close()
+
+
 def main():
     agg = find_binary("tally-aggregator")
     node = find_binary("tally-node")
@@ -230,6 +314,7 @@ server_name = localhost
 """ % (tmp, listen))
 
         exercise("tally-aggregator", agg, os.path.join(tmp, "aggregator.ini"), tmp)
+        socket_activation(agg, os.path.join(tmp, "aggregator.ini"), tmp, http)
 
         # The node against a running aggregator (no notify socket for this one).
         env = dict(os.environ)

@@ -44,6 +44,7 @@ for b in tally-aggregator tally-node; do has -rwxr-xr-x "usr/sbin/$b"; done
 has -rwxr-xr-x usr/bin/tallyctl
 has -rw-r--r-- usr/lib/systemd/system/tally-aggregator.service
 has -rw-r--r-- usr/lib/systemd/system/tally-node.service
+has -rw-r--r-- usr/lib/systemd/system/tally-aggregator.socket
 has -rw-r--r-- usr/lib/sysusers.d/tally.conf
 has -rw-r--r-- usr/lib/tmpfiles.d/tally.conf
 has -rwxr-xr-x usr/share/tally/pki.sh
