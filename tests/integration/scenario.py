@@ -21,6 +21,7 @@ with TALLY_SEED=N. TALLY_KEEP=1 keeps the temporary folder (logs, stores).
 Every wait is bounded; a timeout is a failure that says what it waited for.
 """
 import asyncio
+import atexit
 import csv
 import glob
 import hashlib
@@ -650,6 +651,27 @@ class FaultProxy:
         self.thread.join(5)
 
 
+# ---- PKI ------------------------------------------------------------------------
+
+
+_PKI_CACHE = {}  # tuple of region ids -> a pristine PKI made by deploy/pki.sh
+
+
+def make_pki(election_path, regions, out):
+    """A throwaway PKI for these regions at out. deploy/pki.sh makes one per
+    set of regions and process (it takes seconds); each scenario gets its
+    own copy, so one that rotates keys or renews certificates touches only
+    its own."""
+    key = tuple(regions)
+    if key not in _PKI_CACHE:
+        cache = tempfile.mkdtemp(prefix="tally-pki-cache-")
+        atexit.register(shutil.rmtree, cache, True)
+        sh(["bash", os.path.join(SOURCE, "deploy", "pki.sh"), "--election", election_path,
+            "--out", os.path.join(cache, "pki")], timeout=300)
+        _PKI_CACHE[key] = os.path.join(cache, "pki")
+    shutil.copytree(_PKI_CACHE[key], out, symlinks=True)
+
+
 # ---- the cluster ----------------------------------------------------------------
 
 
@@ -680,8 +702,7 @@ class Cluster:
             self.election = json.load(f)
         self.expected = Expected(self.election)
         self.pki = os.path.join(self.tmp, "pki")
-        sh(["bash", os.path.join(SOURCE, "deploy", "pki.sh"), "--election", self.election_path,
-            "--out", self.pki], timeout=300)
+        make_pki(self.election_path, self.regions(), self.pki)
         return self
 
     def regions(self):
