@@ -187,14 +187,22 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* libpq's messages end in a newline; the log line should not. */
+/* libpq's messages span lines; a log line, STATUS and /healthz should not. */
 static void set_error(struct pg_store *s, const char *what, const char *msg)
 {
-	snprintf(s->base.last_error, sizeof(s->base.last_error), "%s: %s", what,
+	char *e = s->base.last_error;
+	snprintf(e, sizeof(s->base.last_error), "%s: %s", what,
 	         msg && *msg ? msg : "unknown error");
-	size_t n = strlen(s->base.last_error);
-	while (n > 0 && (s->base.last_error[n - 1] == '\n' || s->base.last_error[n - 1] == ' '))
-		s->base.last_error[--n] = '\0';
+	size_t n = 0;
+	for (size_t i = 0; e[i]; i++) {
+		char ch = e[i] == '\n' || e[i] == '\t' ? ' ' : e[i];
+		if (ch == ' ' && n > 0 && e[n - 1] == ' ')
+			continue;
+		e[n++] = ch;
+	}
+	while (n > 0 && e[n - 1] == ' ')
+		n--;
+	e[n] = '\0';
 }
 
 static void disconnect(struct pg_store *s)
@@ -326,6 +334,16 @@ static int exec_ok(struct pg_store *s, PGconn *c, const char *sql, const char *w
 	return r;
 }
 
+/* Server notices ("relation already exists, skipping") are not for stderr. */
+static void on_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	size_t n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		n--;
+	log_debug("store: database notice: %.*s", (int)n, msg);
+}
+
 /*
  * A new connection with our session settings. Defaults come first so the
  * operator's dsn overrides them: a bounded connect, keepalives and a TCP
@@ -353,6 +371,7 @@ static int open_conn(struct pg_store *s, PGconn **ret)
 		PQfinish(c);
 		return -EIO;
 	}
+	PQsetNoticeProcessor(c, on_notice, NULL);
 	/*
 	 * A waiting lock must not freeze the loop for long (another instance
 	 * stuck mid-batch), and a session of ours that hangs mid-transaction

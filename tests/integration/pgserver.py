@@ -2,8 +2,8 @@
 """pgserver.py: a throwaway PostgreSQL server for tests, from Debian's
 postgresql package: initdb in a temporary folder, listening on a Unix socket
 in that folder and on 127.0.0.1 at a free port, stopped and removed at the
-end. PostgreSQL refuses to run as root; under root the server runs as the
-`postgres` user (made by the package), else `nobody`.
+end. PostgreSQL refuses to run as root; under root the server's commands
+run as the `postgres` user (made by the package), else `nobody`.
 
     with pgserver.PgServer() as pg:
         dsn = pg.create_db("one")          # "host=... port=... user=tally dbname=one"
@@ -84,11 +84,18 @@ class PgServer:
         if start:
             self.start()
 
+    def _user_kw(self):
+        """Popen arguments that drop root for the server's own commands (the
+        process itself, not a runuser wrapper, so signals reach postgres)."""
+        if not self.user:
+            return {}
+        pw = pwd.getpwnam(self.user)
+        return {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": [],
+                "env": {"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"}}
+
     def _as_server(self, args, timeout=60):
-        if self.user:
-            args = ["runuser", "-u", self.user, "--"] + args
         r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           timeout=timeout, cwd="/")
+                           timeout=timeout, cwd="/", **self._user_kw())
         if r.returncode != 0:
             raise PgError("%s failed (%d):\n%s" % (" ".join(args), r.returncode, r.stdout[-3000:]))
         return r.stdout
@@ -99,11 +106,9 @@ class PgServer:
                 "-c", "fsync=%s" % ("on" if self.fsync else "off"),
                 "-c", "synchronous_commit=on", "-c", "max_connections=200",
                 "-c", "shared_buffers=64MB", "-c", "log_min_messages=warning"]
-        if self.user:
-            args = ["runuser", "-u", self.user, "--"] + args
         logf = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=logf, stderr=logf, cwd="/",
-                                     start_new_session=True)
+                                     start_new_session=True, **self._user_kw())
         logf.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -121,7 +126,7 @@ class PgServer:
         """SIGINT: fast shutdown (clients cut, a clean checkpoint)."""
         if self.proc is None or self.proc.poll() is not None:
             return
-        os.killpg(self.proc.pid, mode) if mode == signal.SIGKILL else self.proc.send_signal(mode)
+        self.proc.send_signal(mode)
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
