@@ -7,6 +7,7 @@
  * Nothing here logs: loaders describe problems in a struct tally_err.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,31 +97,50 @@ static int check_ed25519(EVP_PKEY *pkey, const char *what, struct tally_err *err
 	                     what, type ? type : "of an unknown type");
 }
 
+/*
+ * Parses PEM text into an Ed25519 EVP_PKEY: a PKCS#8 private key when
+ * `secret`, else a SubjectPublicKeyInfo public key. The caller frees
+ * *ret and clears OpenSSL's error queue.
+ */
+static int pkey_from_pem(const char *pem, size_t len, bool secret, const char *what, EVP_PKEY **ret,
+                         struct tally_err *err)
+{
+	BIO *bio;
+	EVP_PKEY *pkey;
+	int rc;
+
+	bio = BIO_new_mem_buf(pem, (int)len);
+	if (bio == NULL)
+		return -ENOMEM;
+	pkey = secret ? PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL)
+	              : PEM_read_bio_PUBKEY(bio, NULL, no_password, NULL);
+	BIO_free(bio);
+	if (pkey == NULL)
+		return tally_err_set(err, -EINVAL, "%s: not a PEM %s", what,
+		                     secret
+		                         ? "private key (expected \"-----BEGIN PRIVATE KEY-----\" "
+		                           "as written by `openssl genpkey -algorithm ed25519`)"
+		                         : "public key (expected \"-----BEGIN PUBLIC KEY-----\" "
+		                           "as written by `openssl pkey -pubout`)");
+	rc = check_ed25519(pkey, what, err);
+	if (rc < 0) {
+		EVP_PKEY_free(pkey);
+		return rc;
+	}
+	*ret = pkey;
+	return 0;
+}
+
 static int private_from_pem(const char *pem, size_t len, const char *what,
                             struct tally_signing_key *ret, struct tally_err *err)
 {
-	BIO *bio = NULL;
 	EVP_PKEY *pkey = NULL;
 	uint8_t seed[32];
 	size_t seed_len = sizeof(seed);
 	struct tally_signing_key k;
 	int rc;
 
-	bio = BIO_new_mem_buf(pem, (int)len);
-	if (bio == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL);
-	if (pkey == NULL) {
-		rc = tally_err_set(
-		    err, -EINVAL,
-		    "%s: not a PEM private key (expected \"-----BEGIN PRIVATE KEY-----\" "
-		    "as written by `openssl genpkey -algorithm ed25519`)",
-		    what);
-		goto out;
-	}
-	rc = check_ed25519(pkey, what, err);
+	rc = pkey_from_pem(pem, len, true, what, &pkey, err);
 	if (rc < 0)
 		goto out;
 	if (EVP_PKEY_get_raw_private_key(pkey, seed, &seed_len) != 1 || seed_len != sizeof(seed)) {
@@ -137,7 +157,6 @@ out:
 	sodium_memzero(seed, sizeof(seed));
 	sodium_memzero(&k, sizeof(k));
 	EVP_PKEY_free(pkey);
-	BIO_free(bio);
 	/* Leave no stale errors for the next OpenSSL user (the TLS code). */
 	ERR_clear_error();
 	return rc;
@@ -146,27 +165,12 @@ out:
 static int public_from_pem(const char *pem, size_t len, const char *what,
                            struct tally_public_key *ret, struct tally_err *err)
 {
-	BIO *bio = NULL;
 	EVP_PKEY *pkey = NULL;
 	struct tally_public_key k;
 	size_t pk_len = sizeof(k.pk);
 	int rc;
 
-	bio = BIO_new_mem_buf(pem, (int)len);
-	if (bio == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	pkey = PEM_read_bio_PUBKEY(bio, NULL, no_password, NULL);
-	if (pkey == NULL) {
-		rc = tally_err_set(
-		    err, -EINVAL,
-		    "%s: not a PEM public key (expected \"-----BEGIN PUBLIC KEY-----\" "
-		    "as written by `openssl pkey -pubout`)",
-		    what);
-		goto out;
-	}
-	rc = check_ed25519(pkey, what, err);
+	rc = pkey_from_pem(pem, len, false, what, &pkey, err);
 	if (rc < 0)
 		goto out;
 	if (EVP_PKEY_get_raw_public_key(pkey, k.pk, &pk_len) != 1 || pk_len != sizeof(k.pk)) {
@@ -179,7 +183,6 @@ static int public_from_pem(const char *pem, size_t len, const char *what,
 	rc = 0;
 out:
 	EVP_PKEY_free(pkey);
-	BIO_free(bio);
 	ERR_clear_error();
 	return rc;
 }
@@ -294,61 +297,54 @@ static int bio_to_string(BIO *bio, char **ret)
 	return 0;
 }
 
-int tally_sign_private_to_pem(const struct tally_signing_key *k, char **ret)
+/*
+ * Writes pkey (may be NULL: the raw key was refused) as PEM into a malloc'd
+ * string: PKCS#8 through a secure-heap BIO when `secret`, so the buffer
+ * holding the PEM secret is cleansed when freed, else SubjectPublicKeyInfo.
+ */
+static int pkey_to_pem(EVP_PKEY *pkey, bool secret, char **ret)
 {
-	EVP_PKEY *pkey = NULL;
 	BIO *bio = NULL;
-	int rc;
+	int ok, rc;
 
-	/* The first 32 bytes of libsodium's secret key are the RFC 8032 seed. */
-	pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, k->sk, 32);
 	if (pkey == NULL) {
 		rc = -EINVAL;
 		goto out;
 	}
-	/* secmem: the buffer holding the PEM secret is cleansed when freed. */
-	bio = BIO_new(BIO_s_secmem());
+	bio = BIO_new(secret ? BIO_s_secmem() : BIO_s_mem());
 	if (bio == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	if (PEM_write_bio_PKCS8PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) != 1) {
+	ok = secret ? PEM_write_bio_PKCS8PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL)
+	            : PEM_write_bio_PUBKEY(bio, pkey);
+	if (ok != 1) {
 		rc = -EIO;
 		goto out;
 	}
 	rc = bio_to_string(bio, ret);
 out:
 	BIO_free(bio);
-	EVP_PKEY_free(pkey);
 	ERR_clear_error();
+	return rc;
+}
+
+int tally_sign_private_to_pem(const struct tally_signing_key *k, char **ret)
+{
+	/* The first 32 bytes of libsodium's secret key are the RFC 8032 seed. */
+	EVP_PKEY *pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, k->sk, 32);
+	int rc = pkey_to_pem(pkey, true, ret);
+
+	EVP_PKEY_free(pkey);
 	return rc;
 }
 
 int tally_sign_public_to_pem(const struct tally_public_key *k, char **ret)
 {
-	EVP_PKEY *pkey = NULL;
-	BIO *bio = NULL;
-	int rc;
+	EVP_PKEY *pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, k->pk, TALLY_PK_BYTES);
+	int rc = pkey_to_pem(pkey, false, ret);
 
-	pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, k->pk, TALLY_PK_BYTES);
-	if (pkey == NULL) {
-		rc = -EINVAL;
-		goto out;
-	}
-	bio = BIO_new(BIO_s_mem());
-	if (bio == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if (PEM_write_bio_PUBKEY(bio, pkey) != 1) {
-		rc = -EIO;
-		goto out;
-	}
-	rc = bio_to_string(bio, ret);
-out:
-	BIO_free(bio);
 	EVP_PKEY_free(pkey);
-	ERR_clear_error();
 	return rc;
 }
 
