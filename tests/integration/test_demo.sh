@@ -26,7 +26,7 @@ fail() {
 
 # 1. --exit-when-done: exact totals.
 rc=0
-timeout 540 "$src/deploy/demo.sh" --exit-when-done --fast --port 0 --state "$tmp/state" \
+timeout 400 "$src/deploy/demo.sh" --exit-when-done --fast --port 0 --state "$tmp/state" \
 	--build-dir "$build" >"$tmp/out.txt" 2>&1 || rc=$?
 sed 's/^/  | /' "$tmp/out.txt" | tail -45
 [ $rc -eq 0 ] || fail "demo.sh --exit-when-done exited $rc"
