@@ -2,10 +2,13 @@
  * cli.h: the subcommands of tallyctl. Each lives in cmd_<name>.c and takes
  * the arguments after its name (argv[0] is the subcommand). Returns the
  * process exit status: 0 success, 1 a check failed or something was
- * rejected, 2 usage or I/O error.
+ * rejected, 2 usage or I/O error. The option parsing several of them share
+ * is in cli.c.
  */
 #ifndef TALLY_CLI_H
 #define TALLY_CLI_H
+
+#include <stdio.h>
 
 int cmd_submit(int argc, char **argv); /* node control socket: send protocol files */
 int cmd_status(int argc, char **argv); /* node control socket: state of the node */
@@ -14,5 +17,17 @@ int cmd_watch(int argc, char **argv);  /* aggregator HTTP: follow /v1/events */
 int cmd_export(int argc, char **argv); /* aggregator HTTP: log bundle for observers */
 int cmd_verify(int argc, char **argv); /* observer: check a bundle or a live log */
 int cmd_prove(int argc, char **argv);  /* observer: inclusion proof of a precinct */
+
+/*
+ * Parses the options of a subcommand aimed at one place: `--<target> VALUE`
+ * (short form -<letter>), `--json` and `--help`. `usage` prints the
+ * command's usage to the stream it is given. Returns -1 when the command
+ * should go on, with *ret_target set, *ret_json 0 or 1 and optind at the
+ * first operand (checking operands is the caller's); otherwise the exit
+ * status to return at once, usage printed: 0 after --help (to stdout), 2
+ * for an unknown option or a missing target (to stderr).
+ */
+int cli_target_options(int argc, char **argv, const char *target, char letter,
+                       void (*usage)(FILE *f), const char **ret_target, int *ret_json);
 
 #endif

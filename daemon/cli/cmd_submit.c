@@ -133,37 +133,18 @@ static int worst(int a, int b)
 
 int cmd_submit(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"socket", required_argument, NULL, 's'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *socket_path = NULL;
+	const char *socket_path;
 	char err[512];
-	int as_json = 0, c, fd, rc = 0;
+	int as_json, fd, rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:jh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			socket_path = optarg;
-			break;
-		case 'j':
-			as_json = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (!socket_path || optind >= argc) {
+	rc = cli_target_options(argc, argv, "socket", 's', usage, &socket_path, &as_json);
+	if (rc >= 0)
+		return rc;
+	if (optind >= argc) {
 		usage(stderr);
 		return 2;
 	}
+	rc = 0;
 	fd = node_control_connect(socket_path, err, sizeof(err));
 	if (fd < 0) {
 		fprintf(stderr, "tallyctl submit: %s\n", err);

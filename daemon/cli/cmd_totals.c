@@ -25,41 +25,22 @@ static void usage(FILE *f)
 
 int cmd_totals(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"url", required_argument, NULL, 'u'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *url = NULL;
-	int as_json = 0, c, status = 0, rc = 2;
+	const char *url;
+	int as_json, status = 0, rc;
 	char *body = NULL;
 	size_t len = 0;
 	json_t *doc = NULL;
 	json_error_t jerr;
 	struct tally_err err = {{0}};
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "u:jh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'u':
-			url = optarg;
-			break;
-		case 'j':
-			as_json = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (url == NULL || optind != argc) {
+	rc = cli_target_options(argc, argv, "url", 'u', usage, &url, &as_json);
+	if (rc >= 0)
+		return rc;
+	if (optind != argc) {
 		usage(stderr);
 		return 2;
 	}
+	rc = 2;
 
 	if (http_get(url, "/v1/totals", TIMEOUT_MS, &body, &len, &status, &err) < 0) {
 		fprintf(stderr, "tallyctl totals: %s\n", err.msg);
