@@ -41,6 +41,9 @@ import threading
 import time
 import traceback
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pgserver  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.abspath(os.environ.get("TALLY_SOURCE_DIR") or os.path.dirname(os.path.dirname(HERE)))
 BUILD = os.path.abspath(os.environ.get("TALLY_BUILD_DIR") or os.path.join(SOURCE, "build", "rel"))
@@ -286,9 +289,30 @@ class Aggregator(Daemon):
         }
         for sec, kv in (extra or {}).items():
             sections.setdefault(sec, {}).update(kv)
+        # TALLY_STORE_BACKEND=postgresql: a database of its own on a shared test server.
+        if "store" not in sections:
+            store = pgserver.store_section()
+            if store:
+                sections["store"] = store
         config = os.path.join(folder, "aggregator.ini")
         write_ini(config, sections)
+        self.sections = sections
         super().__init__(name, AGGREGATOR_BIN, config, folder)
+
+    def start(self, wait_ready=True, timeout=30):
+        """On the first start only, a port taken by someone else between
+        free_port() and the bind is replaced and the start retried."""
+        for attempt in range(3):
+            try:
+                return super().start(wait_ready, timeout)
+            except Failure:
+                if self.runs > 1 + attempt or "in use" not in self.tail():
+                    raise
+            self.listen_port, self.http_port = free_port(), free_port()
+            self.sections["aggregator"]["listen"] = "127.0.0.1:%d" % self.listen_port
+            self.sections["aggregator"]["http_listen"] = "127.0.0.1:%d" % self.http_port
+            write_ini(self.config, self.sections)
+        return super().start(wait_ready, timeout)
 
     def wait_ready(self, timeout=30):
         super().wait_ready(timeout)
