@@ -236,6 +236,11 @@ static int conn_write(struct http_conn *c, const char *head, size_t head_len,
 
 /* ---- responses ---------------------------------------------------------------- */
 
+/*
+ * Reason phrases of RFC 9110 section 15 for every status this server can
+ * send and a few more. Clients ignore them, but people read them in curl -v
+ * and proxy logs, where "Unknown" looks like a fault.
+ */
 static const char *status_text(int status)
 {
 	switch (status) {
@@ -243,8 +248,12 @@ static const char *status_text(int status)
 		return "OK";
 	case 204:
 		return "No Content";
+	case 304:
+		return "Not Modified";
 	case 400:
 		return "Bad Request";
+	case 403:
+		return "Forbidden";
 	case 404:
 		return "Not Found";
 	case 405:
@@ -253,12 +262,20 @@ static const char *status_text(int status)
 		return "Request Timeout";
 	case 413:
 		return "Content Too Large";
+	case 414:
+		return "URI Too Long";
+	case 429:
+		return "Too Many Requests";
 	case 431:
 		return "Request Header Fields Too Large";
 	case 500:
 		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
 	case 503:
 		return "Service Unavailable";
+	case 505:
+		return "HTTP Version Not Supported";
 	default:
 		return "Unknown";
 	}
