@@ -926,6 +926,13 @@ class Cluster:
                 if want_hash and got_hash and want_hash != got_hash:
                     raise Failure("precinct %d rev %d: counted payload %s, the node signed %s" %
                                   (p, want["revision"], got_hash, want_hash))
+            accepted = {}
+            for h in doc.get("history") or []:
+                if isinstance(h, dict) and h.get("outcome") == "accepted":
+                    accepted[h.get("revision")] = accepted.get(h.get("revision"), 0) + 1
+            twice = {r: n for r, n in accepted.items() if n > 1}
+            if twice:
+                raise Failure("precinct %d: revisions accepted more than once: %s" % (p, twice))
             have = precinct_history_revisions(doc)
             if have is not None:
                 missing = delivered.get(p, set()) - have
