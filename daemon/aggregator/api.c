@@ -70,10 +70,8 @@ void api_region(struct aggregator *a, struct http_request *req)
 	const char *id = tail_id(req, "/v1/regions/");
 	int ri = id ? aggregator_region_index(a, id) : -1;
 	if (ri < 0) {
-		char msg[TALLY_ID_MAX + 64];
-		snprintf(msg, sizeof(msg), "no region '%.*s' in this election", TALLY_ID_MAX,
-		         id ? id : "");
-		http_respond_error(req, 404, msg);
+		http_respond_errorf(req, 404, "no region '%.*s' in this election", TALLY_ID_MAX,
+		                    id ? id : "");
 		return;
 	}
 	const struct tally_region *reg = &e->regions[ri];
@@ -176,10 +174,8 @@ void api_precinct(struct aggregator *a, struct http_request *req)
 	if (id && id[0] >= '0' && id[0] <= '9' && *end == '\0' && v <= UINT32_MAX)
 		pi = tally_election_precinct_index(e, (uint32_t)v);
 	if (pi < 0) {
-		char msg[TALLY_ID_MAX + 64];
-		snprintf(msg, sizeof(msg), "no precinct '%.*s' in this election", TALLY_ID_MAX,
-		         id ? id : "");
-		http_respond_error(req, 404, msg);
+		http_respond_errorf(req, 404, "no precinct '%.*s' in this election", TALLY_ID_MAX,
+		                    id ? id : "");
 		return;
 	}
 	const struct tally_precinct *p = &e->precincts[pi];

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <http_parser.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,6 +358,17 @@ int http_respond_error(struct http_request *req, int status, const char *message
 	int r = respond(req, status, "application/json", extra, NULL, text, strlen(text));
 	free(text);
 	return r;
+}
+
+int http_respond_errorf(struct http_request *req, int status, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return http_respond_error(req, status, msg);
 }
 
 /* ---- streams ---------------------------------------------------------------- */

@@ -116,6 +116,9 @@ int http_respond_body(struct http_request *req, int status, const char *content_
 int http_respond_json(struct http_request *req, int status, const json_t *doc);
 /* {"error": message, "status": status} */
 int http_respond_error(struct http_request *req, int status, const char *message);
+/* Same, the message formatted as by printf (cut at 255 bytes). */
+int http_respond_errorf(struct http_request *req, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* ---- streams (Server-Sent Events) ---------------------------------------- */
 

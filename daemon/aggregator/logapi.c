@@ -56,11 +56,8 @@ static int param_u64(struct http_request *req, const char *name, uint64_t *ret)
 static int two_params(struct http_request *req, const char *n1, uint64_t *v1, const char *n2,
                       uint64_t *v2)
 {
-	char msg[128];
-
 	if (param_u64(req, n1, v1) < 0 || param_u64(req, n2, v2) < 0) {
-		snprintf(msg, sizeof(msg), "expected ?%s=N&%s=N with decimal N", n1, n2);
-		http_respond_error(req, 400, msg);
+		http_respond_errorf(req, 400, "expected ?%s=N&%s=N with decimal N", n1, n2);
 		return -1;
 	}
 	return 0;
@@ -120,17 +117,15 @@ void log_entries(struct aggregator *a, struct http_request *req)
 	uint64_t start, end, size = sth_committed_size(a);
 	struct page p = {0};
 	json_t *doc = NULL;
-	char msg[160];
 	int r;
 
 	if (two_params(req, "start", &start, "end", &end) < 0)
 		return;
 	if (start >= end || start >= size) {
-		snprintf(msg, sizeof(msg),
-		         "bad range start=%" PRIu64 " end=%" PRIu64
-		         ": need start < end and start < %" PRIu64 " (the log size)",
-		         start, end, size);
-		http_respond_error(req, 400, msg);
+		http_respond_errorf(req, 400,
+		                    "bad range start=%" PRIu64 " end=%" PRIu64
+		                    ": need start < end and start < %" PRIu64 " (the log size)",
+		                    start, end, size);
 		return;
 	}
 	/* Cut to the log and to one page; the client asks again from where this ends. */
@@ -201,18 +196,16 @@ void log_proof(struct aggregator *a, struct http_request *req)
 {
 	uint8_t path[TALLY_MERKLE_MAX_PATH][TALLY_HASH_BYTES];
 	uint64_t index, size, log = sth_committed_size(a);
-	char msg[160];
 	size_t n = 0;
 
 	if (two_params(req, "leaf_index", &index, "tree_size", &size) < 0)
 		return;
 	if (size > log || index >= size ||
 	    tally_merkle_inclusion(a->merkle, index, size, path, &n) < 0) {
-		snprintf(msg, sizeof(msg),
-		         "bad proof request leaf_index=%" PRIu64 " tree_size=%" PRIu64
-		         ": need leaf_index < tree_size <= %" PRIu64 " (the log size)",
-		         index, size, log);
-		http_respond_error(req, 400, msg);
+		http_respond_errorf(req, 400,
+		                    "bad proof request leaf_index=%" PRIu64 " tree_size=%" PRIu64
+		                    ": need leaf_index < tree_size <= %" PRIu64 " (the log size)",
+		                    index, size, log);
 		return;
 	}
 	respond_path(req, "leaf_index", index, "tree_size", size, "audit_path", path, n);
@@ -222,18 +215,16 @@ void log_consistency(struct aggregator *a, struct http_request *req)
 {
 	uint8_t path[TALLY_MERKLE_MAX_PATH][TALLY_HASH_BYTES];
 	uint64_t first, second, log = sth_committed_size(a);
-	char msg[160];
 	size_t n = 0;
 
 	if (two_params(req, "first", &first, "second", &second) < 0)
 		return;
 	if (second > log || first == 0 || first > second ||
 	    tally_merkle_consistency(a->merkle, first, second, path, &n) < 0) {
-		snprintf(msg, sizeof(msg),
-		         "bad consistency request first=%" PRIu64 " second=%" PRIu64
-		         ": need 0 < first <= second <= %" PRIu64 " (the log size)",
-		         first, second, log);
-		http_respond_error(req, 400, msg);
+		http_respond_errorf(req, 400,
+		                    "bad consistency request first=%" PRIu64 " second=%" PRIu64
+		                    ": need 0 < first <= second <= %" PRIu64 " (the log size)",
+		                    first, second, log);
 		return;
 	}
 	respond_path(req, "first", first, "second", second, "consistency_path", path, n);
