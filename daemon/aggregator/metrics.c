@@ -50,6 +50,14 @@ static void metric_u64(FILE *f, const char *name, const char *type, const char *
 	fprintf(f, "%s %" PRIu64 "\n", name, v);
 }
 
+/* One sample with one label, e.g. tally_votes{option="yes"} 42. */
+static void labelled(FILE *f, const char *name, const char *label, const char *value, uint64_t v)
+{
+	fprintf(f, "%s{%s=", name, label);
+	put_label(f, value);
+	fprintf(f, "} %" PRIu64 "\n", v);
+}
+
 static void histogram(FILE *f, const char *name, const char *help, const struct agg_histogram *h)
 {
 	uint64_t cum = 0;
@@ -104,11 +112,9 @@ static void sessions(struct aggregator *a, FILE *f)
 	metric_u64(f, "tally_sessions_open", "gauge", "Node connections open, in any state.",
 	           s->sessions_open);
 	header(f, "tally_nodes_connected", "gauge", "Node sessions past Hello/Welcome, by region.");
-	for (size_t i = 0; i < e->n_regions; i++) {
-		fputs("tally_nodes_connected{region=", f);
-		put_label(f, e->regions[i].id);
-		fprintf(f, "} %" PRIu32 "\n", s->sessions_by_region ? s->sessions_by_region[i] : 0);
-	}
+	for (size_t i = 0; i < e->n_regions; i++)
+		labelled(f, "tally_nodes_connected", "region", e->regions[i].id,
+		         s->sessions_by_region ? s->sessions_by_region[i] : 0);
 }
 
 static void precincts(struct aggregator *a, FILE *f)
@@ -123,33 +129,24 @@ static void precincts(struct aggregator *a, FILE *f)
 	metric_u64(f, "tally_precincts_conflicted", "gauge",
 	           "Precincts flagged with conflicting results.", t->national.conflicts);
 	header(f, "tally_region_precincts_total", "gauge", "Precincts in the election, by region.");
-	for (size_t i = 0; i < e->n_regions; i++) {
-		fputs("tally_region_precincts_total{region=", f);
-		put_label(f, e->regions[i].id);
-		fprintf(f, "} %" PRIu32 "\n", t->regions[i].precincts_total);
-	}
+	for (size_t i = 0; i < e->n_regions; i++)
+		labelled(f, "tally_region_precincts_total", "region", e->regions[i].id,
+		         t->regions[i].precincts_total);
 	header(f, "tally_region_precincts_reported", "gauge",
 	       "Precincts with a counted result, by region.");
-	for (size_t i = 0; i < e->n_regions; i++) {
-		fputs("tally_region_precincts_reported{region=", f);
-		put_label(f, e->regions[i].id);
-		fprintf(f, "} %" PRIu32 "\n", t->regions[i].precincts_reported);
-	}
+	for (size_t i = 0; i < e->n_regions; i++)
+		labelled(f, "tally_region_precincts_reported", "region", e->regions[i].id,
+		         t->regions[i].precincts_reported);
 	header(f, "tally_region_precincts_conflicted", "gauge",
 	       "Precincts flagged with conflicting results, by region.");
-	for (size_t i = 0; i < e->n_regions; i++) {
-		fputs("tally_region_precincts_conflicted{region=", f);
-		put_label(f, e->regions[i].id);
-		fprintf(f, "} %" PRIu32 "\n", t->regions[i].conflicts);
-	}
+	for (size_t i = 0; i < e->n_regions; i++)
+		labelled(f, "tally_region_precincts_conflicted", "region", e->regions[i].id,
+		         t->regions[i].conflicts);
 	metric_u64(f, "tally_ballots_cast", "gauge", "Ballots cast in reported precincts.",
 	           t->national.ballots_cast);
 	header(f, "tally_votes", "gauge", "Votes counted nationally, by option.");
-	for (size_t i = 0; i < e->n_options; i++) {
-		fputs("tally_votes{option=", f);
-		put_label(f, e->options[i].id);
-		fprintf(f, "} %" PRIu64 "\n", t->national.votes[i]);
-	}
+	for (size_t i = 0; i < e->n_options; i++)
+		labelled(f, "tally_votes", "option", e->options[i].id, t->national.votes[i]);
 }
 
 static void store(struct aggregator *a, FILE *f)
