@@ -40,6 +40,15 @@ static void skip_ws(struct reader *r)
 		r->p++;
 }
 
+/* Moves past c if it is the next byte, and says whether it was. */
+static bool eat(struct reader *r, char c)
+{
+	if (r->p >= r->end || *r->p != c)
+		return false;
+	r->p++;
+	return true;
+}
+
 static int bad(struct reader *r, const char *what)
 {
 	return tally_err_set(r->err, -EBADMSG, "%s: not a bundle: %s at byte %zu", r->path, what,
@@ -66,14 +75,11 @@ static int read_entries(struct reader *r, const struct bundle_sink *sink)
 {
 	int rc;
 
-	if (r->p >= r->end || *r->p != '[')
+	if (!eat(r, '['))
 		return bad(r, "\"entries\" is not an array");
-	r->p++;
 	skip_ws(r);
-	if (r->p < r->end && *r->p == ']') {
-		r->p++;
+	if (eat(r, ']'))
 		return 0;
-	}
 	for (;;) {
 		json_t *e;
 
@@ -86,14 +92,10 @@ static int read_entries(struct reader *r, const struct bundle_sink *sink)
 		if (rc < 0)
 			return rc;
 		skip_ws(r);
-		if (r->p < r->end && *r->p == ',') {
-			r->p++;
+		if (eat(r, ','))
 			continue;
-		}
-		if (r->p < r->end && *r->p == ']') {
-			r->p++;
+		if (eat(r, ']'))
 			return 0;
-		}
 		return bad(r, "expected ',' or ']' in \"entries\"");
 	}
 }
@@ -103,18 +105,15 @@ static int read_members(struct reader *r, const struct bundle_sink *sink)
 	int rc;
 
 	skip_ws(r);
-	if (r->p >= r->end || *r->p != '{')
+	if (!eat(r, '{'))
 		return bad(r, "expected '{'");
-	r->p++;
 	for (;;) {
 		json_t *key, *v;
 		char name[32];
 
 		skip_ws(r);
-		if (r->p < r->end && *r->p == '}') {
-			r->p++;
+		if (eat(r, '}'))
 			break;
-		}
 		if (r->p >= r->end || *r->p != '"')
 			return bad(r, "expected a member name");
 		rc = value(r, &key);
@@ -123,9 +122,8 @@ static int read_members(struct reader *r, const struct bundle_sink *sink)
 		snprintf(name, sizeof(name), "%s", json_string_value(key));
 		json_decref(key);
 		skip_ws(r);
-		if (r->p >= r->end || *r->p != ':')
+		if (!eat(r, ':'))
 			return bad(r, "expected ':'");
-		r->p++;
 		skip_ws(r);
 		if (strcmp(name, "entries") == 0) {
 			rc = read_entries(r, sink);
@@ -144,14 +142,10 @@ static int read_members(struct reader *r, const struct bundle_sink *sink)
 		if (rc < 0)
 			return rc;
 		skip_ws(r);
-		if (r->p < r->end && *r->p == ',') {
-			r->p++;
+		if (eat(r, ','))
 			continue;
-		}
-		if (r->p < r->end && *r->p == '}') {
-			r->p++;
+		if (eat(r, '}'))
 			break;
-		}
 		return bad(r, "expected ',' or '}'");
 	}
 	skip_ws(r);
