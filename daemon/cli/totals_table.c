@@ -9,26 +9,21 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tally/totals.h"
 #include "totals_table.h"
 
 #define OPTIONS_MAX 32
 
-/* n with thousands separators ("12,482,613") into buf. */
+/* n with thousands separators ("12,482,613") into buf, or "-" if it is no count. */
 static const char *group(json_t *v, char *buf, size_t len)
 {
-	char digits[32];
-	if (!json_is_integer(v) || json_integer_value(v) < 0) {
+	char grouped[TALLY_GROUPED_MAX];
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
 		snprintf(buf, len, "-");
-		return buf;
-	}
-	int n = snprintf(digits, sizeof(digits), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	size_t o = 0;
-	for (int i = 0; i < n && o + 2 < len; i++) {
-		if (i > 0 && (n - i) % 3 == 0)
-			buf[o++] = ',';
-		buf[o++] = digits[i];
-	}
-	buf[o] = '\0';
+	else
+		snprintf(buf, len, "%s",
+		         tally_totals_group((uint64_t)json_integer_value(v), grouped));
 	return buf;
 }
 

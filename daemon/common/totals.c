@@ -209,6 +209,21 @@ static double pct(uint64_t num, uint64_t den)
 	return den ? 100.0 * (double)num / (double)den : 0.0;
 }
 
+const char *tally_totals_group(uint64_t v, char ret[TALLY_GROUPED_MAX])
+{
+	char digits[21];
+	int n = snprintf(digits, sizeof(digits), "%" PRIu64, v);
+	size_t o = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (i > 0 && (n - i) % 3 == 0)
+			ret[o++] = ',';
+		ret[o++] = digits[i];
+	}
+	ret[o] = '\0';
+	return ret;
+}
+
 static void add_reason(char (*reasons)[TALLY_REASON_MAX], size_t n_max, size_t *n, const char *fmt,
                        ...) __attribute__((format(printf, 4, 5)));
 static void add_reason(char (*reasons)[TALLY_REASON_MAX], size_t n_max, size_t *n, const char *fmt,
@@ -237,11 +252,14 @@ static enum tally_decision decide_turnout(const struct tally_totals *t, uint64_t
 	uint64_t reg = f->voters_registered + unreported;
 	double low = pct(f->ballots_cast, reg);
 	double high = pct(f->ballots_cast + unreported, reg);
+	char voters[TALLY_GROUPED_MAX];
+
+	tally_totals_group(unreported, voters);
 	if (low > min) {
 		add_reason(reasons, n_max, n,
-		           "turnout %.2f%% exceeds the required %.2f%% whatever the %" PRIu64
-		           " registered voters of unreported precincts do",
-		           low, min, unreported);
+		           "turnout %.2f%% exceeds the required %.2f%% whatever the %s registered "
+		           "voters of unreported precincts do",
+		           low, min, voters);
 		return TALLY_DECISION_PASSING;
 	}
 	if (!(high > min)) {
@@ -252,9 +270,9 @@ static enum tally_decision decide_turnout(const struct tally_totals *t, uint64_t
 		return TALLY_DECISION_FAILING;
 	}
 	add_reason(reasons, n_max, n,
-	           "turnout undetermined: between %.2f%% and %.2f%% with %" PRIu64
-	           " registered voters in unreported precincts; required more than %.2f%%",
-	           low, high, unreported, min);
+	           "turnout undetermined: between %.2f%% and %.2f%% with %s registered voters "
+	           "in unreported precincts; required more than %.2f%%",
+	           low, high, voters, min);
 	return TALLY_DECISION_UNDETERMINED;
 }
 

@@ -92,6 +92,14 @@ double tally_figures_turnout_pct(const struct tally_figures *f);
 /* Option i's share of valid ballots (cast - invalid) in percent; 0 if none. */
 double tally_figures_option_pct(const struct tally_figures *f, size_t i);
 
+/* Longest tally_totals_group() text: 20 digits, 6 commas and the NUL. */
+#define TALLY_GROUPED_MAX 27
+/*
+ * Writes v in decimal with a comma between groups of three digits
+ * ("2,602,280"), for texts people read, into ret; returns ret.
+ */
+const char *tally_totals_group(uint64_t v, char ret[TALLY_GROUPED_MAX]);
+
 /*
  * The decision under election->rules, with one reason per rule into
  * ret_reasons (array of n_max strings of TALLY_REASON_MAX; *ret_n set).

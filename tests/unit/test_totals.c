@@ -410,6 +410,53 @@ Test(totals, decision_undetermined_then_passing)
 	free_election(e);
 }
 
+Test(totals, group_puts_a_comma_between_thousands)
+{
+	static const struct {
+		uint64_t v;
+		const char *text;
+	} cases[] = {
+	    {0, "0"},
+	    {999, "999"},
+	    {1000, "1,000"},
+	    {2602280, "2,602,280"},
+	    {12482613, "12,482,613"},
+	    {100000000, "100,000,000"},
+	    {UINT64_MAX, "18,446,744,073,709,551,615"},
+	};
+	char buf[TALLY_GROUPED_MAX];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_eq(tally_totals_group(cases[i].v, buf), buf);
+		cr_assert_str_eq(buf, cases[i].text);
+	}
+}
+
+Test(totals, decision_reasons_group_voter_counts)
+{
+	/* 3 regions x 2 precincts x 1,000,000 voters. */
+	struct tally_election *e = mk_election(3, 2, 1000000, 1);
+	struct tally_totals *t = NULL;
+	char reasons[4][TALLY_REASON_MAX];
+	size_t n = 0;
+	cr_assert_eq(tally_totals_new(e, &t), 0);
+	cr_assert_eq(decide(t, &n, reasons), TALLY_DECISION_UNDETERMINED);
+	cr_assert_str_eq(reasons[0], "turnout undetermined: between 0.00% and 100.00% with "
+	                             "6,000,000 registered voters in unreported precincts; "
+	                             "required more than 50.00%");
+
+	/* Five precincts in with 900,000 of 1,000,000 voting: at least 75%. */
+	for (size_t pi = 0; pi < 5; pi++) {
+		struct tally_result r = mk_result(e, pi, 1, 1000000, 900000, 0, 0, 800000);
+		cr_assert_eq(apply(t, &r, 0), TALLY_OUTCOME_ACCEPTED);
+	}
+	cr_assert_eq(decide(t, &n, reasons), TALLY_DECISION_UNDETERMINED);
+	cr_assert_str_eq(reasons[0], "turnout 75.00% exceeds the required 50.00% whatever the "
+	                             "1,000,000 registered voters of unreported precincts do");
+	tally_totals_free(t);
+	free_election(e);
+}
+
 Test(totals, decision_failing_on_turnout)
 {
 	struct tally_election *e = mk_election(3, 2, 100, 1);
