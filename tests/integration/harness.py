@@ -23,6 +23,9 @@ import tempfile
 import shutil
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pgserver  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.environ.get("TALLY_SOURCE_DIR") or os.path.dirname(os.path.dirname(HERE))
 BUILD = os.environ.get("TALLY_BUILD_DIR") or os.path.join(SOURCE, "build", "agg")
@@ -76,6 +79,13 @@ class Aggregator:
         self.proc = None
         self.extra_conf = extra_conf
         self.log_level = log_level
+        # TALLY_STORE_BACKEND=postgresql: a database of its own on a shared test server.
+        self.store = None
+        if "[store]" not in extra_conf:
+            store = self.store = pgserver.store_section()
+            if store:
+                self.extra_conf += "[store]\nbackend = %s\ndsn = %s\n" % (store["backend"],
+                                                                          store["dsn"])
         self.write_config()
 
     def write_config(self):
@@ -158,6 +168,17 @@ class Aggregator:
 
     def db(self):
         return os.path.join(self.state_dir, "tally.db")
+
+    def sql(self, query):
+        """Rows (tuples) of a read-only query on the store, whichever the backend."""
+        if self.store:
+            return pgserver.query(self.store["dsn"], query)
+        import sqlite3
+        db = sqlite3.connect(self.db())
+        try:
+            return db.execute(query).fetchall()
+        finally:
+            db.close()
 
 
 class Workspace:

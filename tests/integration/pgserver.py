@@ -179,6 +179,17 @@ class PgServer:
             return ""
 
 
+def query(dsn, sql, timeout=30):
+    """Rows of sql on the database of dsn, as tuples (integers converted)."""
+    r = subprocess.run([os.path.join(bindir(), "psql"), "-X", "-q", "-A", "-t", "-F", "\t",
+                        "-v", "ON_ERROR_STOP=1", "-d", dsn, "-c", sql],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+    if r.returncode != 0:
+        raise PgError("psql %r: %s" % (sql, r.stderr.strip()))
+    return [tuple(int(v) if v.lstrip("-").isdigit() else v for v in line.split("\t"))
+            for line in r.stdout.splitlines() if line]
+
+
 _shared = None
 
 
@@ -188,6 +199,8 @@ def shared():
     if _shared is None:
         _shared = PgServer()
         atexit.register(_shared.close)
+        print("TALLY_STORE_BACKEND=postgresql: aggregators store in a test PostgreSQL (%s, "
+              "port %d)" % (_shared.bin, _shared.port), flush=True)
     return _shared
 
 

@@ -8,7 +8,6 @@ what was never acknowledged, the totals equal exactly the independent sum
 of everything sent, and nothing is counted twice."""
 import os
 import random
-import sqlite3
 import sys
 import threading
 import time
@@ -116,9 +115,7 @@ def main():
             check(all(a[0] == "ack" for a in acked.values()), "round %d: no Nacks" % round_)
 
             # The store holds every acknowledged Submit with its outcome.
-            db = sqlite3.connect(agg.db())
-            rows = db.execute("SELECT peer_region, seq, outcome FROM submissions").fetchall()
-            db.close()
+            rows = agg.sql("SELECT peer_region, seq, outcome FROM submissions")
             outcome_names = {1: "OUTCOME_ACCEPTED", 2: "OUTCOME_DUPLICATE", 3: "OUTCOME_STALE",
                              4: "OUTCOME_CONFLICT"}
             stored = {}
@@ -155,10 +152,8 @@ def main():
         n_logged = len(set((r.precinct_id, r.revision) for r in everything))
         check(doc["sequence"] == n_logged, "sequence %d == %d results logged once each" %
               (doc["sequence"], n_logged))
-        db = sqlite3.connect(agg.db())
-        dup = db.execute("SELECT count(*) FROM (SELECT precinct, revision FROM log GROUP BY "
-                         "precinct, revision HAVING count(*) > 1)").fetchone()[0]
-        db.close()
+        dup = agg.sql("SELECT count(*) FROM (SELECT precinct, revision FROM log GROUP BY "
+                      "precinct, revision HAVING count(*) > 1) AS d")[0][0]
         check(dup == 0, "no (precinct, revision) logged twice")
         check(agg.stop() == 0, "exit 0 after SIGTERM")
         agg.check_sanitizers()

@@ -8,7 +8,6 @@ error bodies; a clean exit 0 on SIGTERM."""
 import json
 import os
 import socket
-import sqlite3
 import sys
 
 sys.dont_write_bytecode = True
@@ -178,13 +177,11 @@ def main():
         eq((hz["status"], hz["sequence"], hz["sessions"]), ("ok", 4 + len(pa) - 2, 1), "/healthz")
 
         # Every Submit, rejected ones too, is in the store.
-        db_ = sqlite3.connect(agg.db())
-        eq(db_.execute("SELECT count(*) FROM submissions").fetchone()[0], sent[0],
+        eq(agg.sql("SELECT count(*) FROM submissions")[0][0], sent[0],
            "every Submit stored")
-        eq(db_.execute("SELECT count(*) FROM submissions WHERE reject_code != 0").fetchone()[0], 9,
+        eq(agg.sql("SELECT count(*) FROM submissions WHERE reject_code != 0")[0][0], 9,
            "every rejection stored")
-        eq(db_.execute("SELECT count(*) FROM log").fetchone()[0], 4 + len(pa) - 2, "log leaves = sequence")
-        db_.close()
+        eq(agg.sql("SELECT count(*) FROM log")[0][0], 4 + len(pa) - 2, "log leaves = sequence")
 
         c.close()
         rc = agg.stop()
