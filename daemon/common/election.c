@@ -24,8 +24,12 @@ struct loading_precinct {
 	uint32_t id;
 	uint32_t registered;
 	uint32_t region;
-	uint32_t pos; /* index within its region's "precincts" */
+	uint32_t pos : 31;    /* index within its region's "precincts" */
+	uint32_t compact : 1; /* written as [id, registered] */
 };
+
+/* A region's "precincts" longer than this cannot be told apart in `pos`. */
+#define REGION_PRECINCTS_MAX 0x7fffffffu
 
 static const char *type_name(const json_t *j)
 {
@@ -79,7 +83,7 @@ static int get_member(const json_t *obj, const char *path, const char *key, json
 static int get_id(const json_t *obj, const char *path, const char *key, char ret[TALLY_ID_MAX],
                   struct tally_err *err)
 {
-	json_t *j;
+	json_t *j = NULL; /* set when get_member() returns 0 */
 	const char *s;
 	size_t n;
 	int rc;
@@ -110,7 +114,7 @@ static int get_id(const json_t *obj, const char *path, const char *key, char ret
 static int get_name(const json_t *obj, const char *path, const char *key, char **ret,
                     struct tally_err *err)
 {
-	json_t *j;
+	json_t *j = NULL; /* set when get_member() returns 0 */
 	int rc;
 
 	rc = get_member(obj, path, key, JSON_STRING, "a string", &j, err);
@@ -126,7 +130,7 @@ static int get_name(const json_t *obj, const char *path, const char *key, char *
 static int get_u32(const json_t *obj, const char *path, const char *key, uint32_t min,
                    uint32_t *ret, struct tally_err *err)
 {
-	json_t *j;
+	json_t *j = NULL; /* set when get_member() returns 0 */
 	json_int_t v;
 	int rc;
 
@@ -141,6 +145,84 @@ static int get_u32(const json_t *obj, const char *path, const char *key, uint32_
 		                     path, key, v, min);
 	*ret = (uint32_t)v;
 	return 0;
+}
+
+/* j as a uint32 in min..UINT32_MAX: the fast path, which formats nothing. */
+static bool u32_ok(const json_t *j, uint32_t min, uint32_t *ret)
+{
+	json_int_t v;
+
+	if (!json_is_integer(j))
+		return false;
+	v = json_integer_value(j);
+	if (v < (json_int_t)min || v > (json_int_t)UINT32_MAX)
+		return false;
+	*ret = (uint32_t)v;
+	return true;
+}
+
+/* Element `k` of a compact precinct, whose path is ppath[k]. */
+static int get_compact_u32(const json_t *p, const char *ppath, size_t k, const char *what,
+                           uint32_t min, uint32_t *ret, struct tally_err *err)
+{
+	const json_t *j = json_array_get(p, k);
+	json_int_t v;
+
+	if (!json_is_integer(j))
+		return tally_err_set(err, -EINVAL, "%s[%zu]: expected an integer (%s), got %s",
+		                     ppath, k, what, type_name(j));
+	v = json_integer_value(j);
+	if (v < (json_int_t)min || v > (json_int_t)UINT32_MAX)
+		return tally_err_set(err, -EINVAL,
+		                     "%s[%zu]: %" JSON_INTEGER_FORMAT " is out of range (%" PRIu32
+		                     "..4294967295)",
+		                     ppath, k, v, min);
+	*ret = (uint32_t)v;
+	return 0;
+}
+
+/*
+ * One precinct, regions[i].precincts[j], as {"id": N, "registered": M} or
+ * as the compact [N, M]. The path is only formatted once something is
+ * wrong: at a million precincts the snprintf alone was a visible share of
+ * the load. Precinct id 0 is refused: it is what a result that lacks the
+ * field decodes to, and must never match a precinct.
+ */
+static int parse_precinct(const json_t *p, size_t i, size_t j, struct loading_precinct *x,
+                          struct tally_err *err)
+{
+	char ppath[128];
+	int rc;
+
+	if (json_is_array(p)) {
+		x->compact = 1;
+		if (json_array_size(p) == 2 && u32_ok(json_array_get(p, 0), 1, &x->id) &&
+		    u32_ok(json_array_get(p, 1), 0, &x->registered))
+			return 0;
+		snprintf(ppath, sizeof(ppath), "regions[%zu].precincts[%zu]", i, j);
+		if (json_array_size(p) != 2)
+			return tally_err_set(err, -EINVAL,
+			                     "%s: expected [id, registered], got an array of %zu "
+			                     "element%s",
+			                     ppath, json_array_size(p),
+			                     json_array_size(p) == 1 ? "" : "s");
+		rc = get_compact_u32(p, ppath, 0, "id", 1, &x->id, err);
+		if (rc < 0)
+			return rc;
+		return get_compact_u32(p, ppath, 1, "registered", 0, &x->registered, err);
+	}
+	x->compact = 0;
+	if (json_is_object(p) && u32_ok(json_object_get(p, "id"), 1, &x->id) &&
+	    u32_ok(json_object_get(p, "registered"), 0, &x->registered))
+		return 0;
+	snprintf(ppath, sizeof(ppath), "regions[%zu].precincts[%zu]", i, j);
+	if (!json_is_object(p))
+		return tally_err_set(err, -EINVAL, "%s: expected an object, got %s", ppath,
+		                     type_name(p));
+	rc = get_u32(p, ppath, "id", 1, &x->id, err);
+	if (rc < 0)
+		return rc;
+	return get_u32(p, ppath, "registered", 0, &x->registered, err);
 }
 
 static int parse_options(const json_t *root, struct tally_election *e, struct tally_err *err)
@@ -273,6 +355,9 @@ static int parse_regions(const json_t *root, struct tally_election *e,
 		rc = get_member(r, path, "precincts", JSON_ARRAY, "an array", &precincts, err);
 		if (rc < 0)
 			return rc;
+		if (json_array_size(precincts) > REGION_PRECINCTS_MAX)
+			return tally_err_set(err, -EINVAL, "%s.precincts: too many precincts",
+			                     path);
 		total += json_array_size(precincts);
 	}
 	if (total > UINT32_MAX)
@@ -306,19 +391,7 @@ static int parse_regions(const json_t *root, struct tally_election *e,
 		json_array_foreach(precincts, j, p)
 		{
 			struct loading_precinct *x = &lp[n];
-			char ppath[128];
-			snprintf(ppath, sizeof(ppath), "regions[%zu].precincts[%zu]", i, j);
-			if (!json_is_object(p))
-				return tally_err_set(err, -EINVAL, "%s: expected an object, got %s",
-				                     ppath, type_name(p));
-			/*
-			 * Precinct id 0 is refused: it is what a result that lacks
-			 * the field decodes to, and must never match a precinct.
-			 */
-			rc = get_u32(p, ppath, "id", 1, &x->id, err);
-			if (rc < 0)
-				return rc;
-			rc = get_u32(p, ppath, "registered", 0, &x->registered, err);
+			rc = parse_precinct(p, i, j, x, err);
 			if (rc < 0)
 				return rc;
 			x->region = (uint32_t)i;
@@ -327,31 +400,52 @@ static int parse_regions(const json_t *root, struct tally_election *e,
 			e->registered += x->registered;
 			n++;
 		}
+		/*
+		 * The region's precincts are copied out: give their tree back
+		 * now, so that the arrays allocated from here on reuse it rather
+		 * than grow the peak.
+		 */
+		json_array_clear(precincts);
 	}
 	*ret_n = n;
 	return check_region_ids(e, err);
 }
 
-/* Sorts the loaded precincts, rejects duplicates, and builds the indexes. */
+/*
+ * Sorts the loaded precincts, rejects duplicates, and builds the indexes.
+ * Definitions are usually written in ascending id order (election.py does),
+ * and a strictly ascending list has no duplicates: one pass proves it and
+ * saves the sort (and glibc's merge buffer of the whole list, 16 MB at a
+ * million precincts). Otherwise ties sort in document order, so that the
+ * first occurrence is the one reported as first.
+ */
 static int index_precincts(struct tally_election *e, struct loading_precinct *lp, size_t n,
                            struct tally_err *err)
 {
-	qsort(lp, n, sizeof(*lp), cmp_precinct_loading);
-	for (size_t i = 1; i < n; i++) {
-		if (lp[i - 1].id == lp[i].id)
-			return tally_err_set(
-			    err, -EINVAL,
-			    "regions[%" PRIu32 "].precincts[%" PRIu32
-			    "].id: duplicate precinct id %" PRIu32 " (first at regions[%" PRIu32
-			    "].precincts[%" PRIu32 "])",
-			    lp[i].region, lp[i].pos, lp[i].id, lp[i - 1].region, lp[i - 1].pos);
+	size_t i = 1;
+
+	while (i < n && lp[i - 1].id < lp[i].id)
+		i++;
+	if (i < n) {
+		qsort(lp, n, sizeof(*lp), cmp_precinct_loading);
+		for (i = 1; i < n; i++) {
+			if (lp[i - 1].id == lp[i].id)
+				return tally_err_set(err, -EINVAL,
+				                     "regions[%" PRIu32 "].precincts[%" PRIu32
+				                     "]%s: duplicate precinct id %" PRIu32
+				                     " (first at regions[%" PRIu32
+				                     "].precincts[%" PRIu32 "])",
+				                     lp[i].region, (uint32_t)lp[i].pos,
+				                     lp[i].compact ? "[0]" : ".id", lp[i].id,
+				                     lp[i - 1].region, (uint32_t)lp[i - 1].pos);
+		}
 	}
 	e->precincts = malloc((n ? n : 1) * sizeof(*e->precincts));
 	if (e->precincts == NULL)
 		return -ENOMEM;
 	e->n_precincts = n;
 	/* Walking in id order appends to each region's list in ascending id. */
-	for (size_t i = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		struct tally_region *reg = &e->regions[lp[i].region];
 		e->precincts[i].id = lp[i].id;
 		e->precincts[i].registered = lp[i].registered;
@@ -411,20 +505,14 @@ static int parse_rules(const json_t *root, struct tally_rules *rules, struct tal
 	                &rules->region_majority_fraction, err);
 }
 
-int tally_election_parse(const char *json, size_t len, struct tally_election **ret,
-                         struct tally_err *err)
+/* Converts a parsed definition into *ret. Takes `root` over and frees it. */
+static int convert(json_t *root, struct tally_election **ret, struct tally_err *err)
 {
-	json_t *root;
-	json_error_t jerr;
 	struct tally_election *e = NULL;
 	struct loading_precinct *lp = NULL;
 	size_t n = 0;
 	int rc;
 
-	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL)
-		return tally_err_set(err, -EINVAL, "line %d column %d: %s", jerr.line, jerr.column,
-		                     jerr.text);
 	if (!json_is_object(root)) {
 		rc = tally_err_set(err, -EINVAL, "top level: expected an object, got %s",
 		                   type_name(root));
@@ -464,19 +552,59 @@ fail:
 	return rc;
 }
 
+int tally_election_parse(const char *json, size_t len, struct tally_election **ret,
+                         struct tally_err *err)
+{
+	json_t *root;
+	json_error_t jerr;
+
+	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL)
+		return tally_err_set(err, -EINVAL, "line %d column %d: %s", jerr.line, jerr.column,
+		                     jerr.text);
+	return convert(root, ret, err);
+}
+
+/* Feeds jansson from the file, so that no copy of the whole file is held. */
+struct reader {
+	FILE *f;
+	long total;
+	int error; /* errno of a failed read */
+};
+
+static size_t read_chunk(void *buf, size_t len, void *data)
+{
+	struct reader *r = data;
+	size_t n = fread(buf, 1, len, r->f);
+
+	if (n < len && ferror(r->f)) {
+		r->error = errno ? errno : EIO;
+		return (size_t)-1;
+	}
+	r->total += (long)n;
+	/* The file may have grown since it was measured. */
+	if (r->total > ELECTION_FILE_MAX) {
+		r->error = EFBIG;
+		return (size_t)-1;
+	}
+	return n;
+}
+
 int tally_election_load(const char *path, struct tally_election **ret, struct tally_err *err)
 {
-	FILE *f;
-	char *buf = NULL;
+	struct reader r = {0};
+	json_t *root;
+	json_error_t jerr;
 	long size;
 	int rc;
 
-	f = fopen(path, "re");
-	if (f == NULL) {
+	r.f = fopen(path, "re");
+	if (r.f == NULL) {
 		rc = -errno;
 		return tally_err_set(err, rc, "%s: cannot open: %s", path, strerror(-rc));
 	}
-	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+	if (fseek(r.f, 0, SEEK_END) != 0 || (size = ftell(r.f)) < 0 ||
+	    fseek(r.f, 0, SEEK_SET) != 0) {
 		rc = tally_err_set(err, -EIO, "%s: cannot read: %s", path, strerror(errno));
 		goto out;
 	}
@@ -485,16 +613,25 @@ int tally_election_load(const char *path, struct tally_election **ret, struct ta
 		                   path, size);
 		goto out;
 	}
-	buf = malloc((size_t)size + 1);
-	if (buf == NULL) {
-		rc = -ENOMEM;
+	/* jansson asks for 1 KB at a time; read the disk in larger pieces. */
+	setvbuf(r.f, NULL, _IOFBF, 1 << 20);
+	root = json_load_callback(read_chunk, &r, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		if (r.error == EFBIG)
+			rc = tally_err_set(err, -EINVAL,
+			                   "%s: %ld bytes is too large for a definition", path,
+			                   r.total);
+		else if (r.error != 0)
+			rc = tally_err_set(err, -EIO, "%s: cannot read: %s", path,
+			                   strerror(r.error));
+		else if (r.total < size)
+			rc = tally_err_set(err, -EIO, "%s: short read", path);
+		else
+			rc = tally_err_set(err, -EINVAL, "%s: line %d column %d: %s", path,
+			                   jerr.line, jerr.column, jerr.text);
 		goto out;
 	}
-	if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
-		rc = tally_err_set(err, -EIO, "%s: short read", path);
-		goto out;
-	}
-	rc = tally_election_parse(buf, (size_t)size, ret, err);
+	rc = convert(root, ret, err);
 	if (rc < 0 && err != NULL) {
 		/* Prefix the file name: "election.json: regions[3]...". */
 		char msg[TALLY_ERR_MAX];
@@ -502,8 +639,7 @@ int tally_election_load(const char *path, struct tally_election **ret, struct ta
 		tally_err_set(err, rc, "%s: %s", path, msg);
 	}
 out:
-	free(buf);
-	fclose(f);
+	fclose(r.f);
 	return rc;
 }
 

@@ -8,7 +8,6 @@
  *
  *   election_load FILE [ROUNDS]
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
 #include <malloc.h>

@@ -332,3 +332,271 @@ Test(election, bad_rules)
 	                   "rules.min_turnout: unknown rule (known: min_turnout_pct, "
 	                   "region_majority_fraction)");
 }
+
+/* The compact precinct form [id, registered], alone and mixed with objects. */
+
+static struct tally_election *parse_ok(const char *json)
+{
+	struct tally_election *e = NULL;
+	struct tally_err err = {{0}};
+
+	cr_assert_eq(tally_election_parse(json, strlen(json), &e, &err), 0, "%s: %s", err.msg,
+	             json);
+	return e;
+}
+
+/* Two elections hold the same precincts, regions and sums. */
+static void assert_same_election(const struct tally_election *a, const struct tally_election *b)
+{
+	cr_assert_eq(a->n_precincts, b->n_precincts);
+	cr_assert_eq(a->n_regions, b->n_regions);
+	cr_assert_eq(a->registered, b->registered);
+	for (size_t i = 0; i < a->n_precincts; i++) {
+		cr_assert_eq(a->precincts[i].id, b->precincts[i].id);
+		cr_assert_eq(a->precincts[i].registered, b->precincts[i].registered);
+		cr_assert_eq(a->precincts[i].region, b->precincts[i].region);
+	}
+	for (size_t r = 0; r < a->n_regions; r++) {
+		cr_assert_str_eq(a->regions[r].id, b->regions[r].id);
+		cr_assert_eq(a->regions[r].registered, b->regions[r].registered);
+		cr_assert_eq(a->regions[r].n_precincts, b->regions[r].n_precincts);
+		for (size_t k = 0; k < a->regions[r].n_precincts; k++)
+			cr_assert_eq(a->regions[r].precincts[k], b->regions[r].precincts[k]);
+	}
+}
+
+Test(election, compact_precincts_load_like_objects)
+{
+	const char *compact =
+	    "{\"election_id\": \"kz-2026\", \"title\": \"Referendum\", " OPTIONS ", "
+	    "\"regions\": ["
+	    "  {\"id\": \"KZ-71\", \"name\": \"Astana\", \"precincts\": [[30, 1000], "
+	    "[10, 4294967295]]},"
+	    "  {\"id\": \"KZ-10\", \"name\": \"Abai\", \"precincts\": [[20, 500]]},"
+	    "  {\"id\": \"KZ-62\", \"name\": \"Ulytau\", \"precincts\": []}"
+	    "], \"rules\": {\"min_turnout_pct\": 50, \"region_majority_fraction\": 0.6667}}";
+	struct tally_election *a = parse_ok(valid), *b = parse_ok(compact);
+
+	assert_same_election(a, b);
+	cr_assert_eq(b->n_precincts, 3);
+	cr_assert_eq(b->precincts[0].id, 10);
+	cr_assert_eq(b->precincts[0].registered, 4294967295u);
+	cr_assert_eq(b->precincts[0].region, 0);
+	cr_assert_eq(b->regions[0].precincts[1], 2);
+	cr_assert_eq(b->registered, 4294968795ull);
+	cr_assert_eq(tally_election_precinct_index(b, 20), 1);
+	cr_assert_eq(tally_election_precinct_index(b, 21), -ENOENT);
+	tally_election_free(a);
+	tally_election_free(b);
+}
+
+Test(election, mixed_forms_load_in_any_order)
+{
+	/* Unsorted on purpose, so the sort (not the ascending shortcut) runs. */
+	const char *mixed = "{\"election_id\": \"e\", \"title\": \"T\", " OPTIONS ", \"regions\": ["
+	                    "{\"id\": \"A\", \"name\": \"A\", \"precincts\": [[5, 50], {\"id\": 1, "
+	                    "\"registered\": 10, \"note\": \"extra keys are ignored\"}, [3, 30]]},"
+	                    "{\"id\": \"B\", \"name\": \"B\", \"precincts\": [{\"id\": 4, "
+	                    "\"registered\": 40}, [2, 20]]}]}";
+	const char *objects =
+	    "{\"election_id\": \"e\", \"title\": \"T\", " OPTIONS ", \"regions\": ["
+	    "{\"id\": \"A\", \"name\": \"A\", \"precincts\": [{\"id\": 5, "
+	    "\"registered\": 50}, {\"id\": 1, \"registered\": 10}, {\"id\": 3, "
+	    "\"registered\": 30}]},"
+	    "{\"id\": \"B\", \"name\": \"B\", \"precincts\": [{\"id\": 4, "
+	    "\"registered\": 40}, {\"id\": 2, \"registered\": 20}]}]}";
+	struct tally_election *a = parse_ok(mixed), *b = parse_ok(objects);
+
+	assert_same_election(a, b);
+	for (uint32_t i = 0; i < 5; i++) {
+		cr_assert_eq(a->precincts[i].id, i + 1);
+		cr_assert_eq(a->precincts[i].registered, 10 * (i + 1));
+	}
+	cr_assert_eq(a->precincts[1].region, 1);
+	cr_assert_eq(a->regions[0].n_precincts, 3);
+	cr_assert_eq(a->regions[0].precincts[0], 0);
+	cr_assert_eq(a->regions[0].precincts[1], 2);
+	cr_assert_eq(a->regions[0].precincts[2], 4);
+	cr_assert_eq(a->regions[0].registered, 90);
+	cr_assert_eq(a->regions[1].precincts[0], 1);
+	cr_assert_eq(a->regions[1].precincts[1], 3);
+	cr_assert_eq(a->registered, 150);
+	tally_election_free(a);
+	tally_election_free(b);
+}
+
+/* A region "R" whose precincts are `list`. */
+static void expect_precincts_error(const char *list, const char *msg)
+{
+	char regions[1024];
+	snprintf(regions, sizeof(regions), "[{\"id\": \"R\", \"name\": \"R\", \"precincts\": %s}]",
+	         list);
+	expect_regions_error(regions, msg);
+}
+
+Test(election, compact_precinct_of_wrong_arity)
+{
+	expect_precincts_error("[[1, 5], []]",
+	                       "regions[0].precincts[1]: expected [id, registered], got an array "
+	                       "of 0 elements");
+	expect_precincts_error("[[7]]", "regions[0].precincts[0]: expected [id, registered], got "
+	                                "an array of 1 element");
+	expect_precincts_error("[[7, 1, 2]]", "regions[0].precincts[0]: expected [id, registered], "
+	                                      "got an array of 3 elements");
+	/* Not a pair: a flat list of numbers is refused at its first number. */
+	expect_precincts_error("[7, 1]",
+	                       "regions[0].precincts[0]: expected an object, got an integer");
+}
+
+Test(election, compact_precinct_with_a_non_integer)
+{
+	expect_precincts_error(
+	    "[[\"7\", 1]]", "regions[0].precincts[0][0]: expected an integer (id), got a string");
+	expect_precincts_error("[[7, 1.5]]", "regions[0].precincts[0][1]: expected an integer "
+	                                     "(registered), got a number with a fraction");
+	expect_precincts_error("[[1, 1], [2, null]]",
+	                       "regions[0].precincts[1][1]: expected an integer (registered), got "
+	                       "null");
+	expect_precincts_error(
+	    "[[[1], 1]]", "regions[0].precincts[0][0]: expected an integer (id), got an array");
+	expect_precincts_error(
+	    "[[true, 1]]", "regions[0].precincts[0][0]: expected an integer (id), got a boolean");
+}
+
+Test(election, compact_precinct_out_of_range)
+{
+	expect_precincts_error("[[0, 1]]",
+	                       "regions[0].precincts[0][0]: 0 is out of range (1..4294967295)");
+	expect_precincts_error("[[4294967296, 1]]", "regions[0].precincts[0][0]: 4294967296 is out "
+	                                            "of range (1..4294967295)");
+	expect_precincts_error("[[1, -1]]",
+	                       "regions[0].precincts[0][1]: -1 is out of range (0..4294967295)");
+	expect_precincts_error("[[1, 4294967296]]", "regions[0].precincts[0][1]: 4294967296 is out "
+	                                            "of range (0..4294967295)");
+}
+
+Test(election, duplicate_precinct_across_forms_names_both)
+{
+	/* The second copy compact: its path ends in [0], the id's place. */
+	expect_regions_error(
+	    "[{\"id\": \"A\", \"name\": \"A\", \"precincts\": [[1, 1], {\"id\": 2, \"registered\": "
+	    "1}, {\"id\": 4711, \"registered\": 1}]},"
+	    " {\"id\": \"B\", \"name\": \"B\", \"precincts\": [[3, 1], [4711, 1]]}]",
+	    "regions[1].precincts[1][0]: duplicate precinct id 4711 (first at "
+	    "regions[0].precincts[2])");
+	/* The second copy an object: .id, as before. */
+	expect_regions_error("[{\"id\": \"A\", \"name\": \"A\", \"precincts\": [[9, 1]]},"
+	                     " {\"id\": \"B\", \"name\": \"B\", \"precincts\": [{\"id\": 8, "
+	                     "\"registered\": 1}, {\"id\": 9, \"registered\": 2}]}]",
+	                     "regions[1].precincts[1].id: duplicate precinct id 9 (first at "
+	                     "regions[0].precincts[0])");
+	/* Within one region, both compact. */
+	expect_precincts_error("[[9, 1], [9, 2]]", "regions[0].precincts[1][0]: duplicate precinct "
+	                                           "id 9 (first at regions[0].precincts[0])");
+	/* Ascending ids up to the duplicate: the shortcut must not miss it. */
+	expect_precincts_error("[[1, 1], [2, 1], [2, 1]]",
+	                       "regions[0].precincts[2][0]: duplicate precinct id 2 (first at "
+	                       "regions[0].precincts[1])");
+}
+
+/* Writes `text` to a fresh temp file; path[] receives its name. */
+static void write_temp(char path[32], const char *text)
+{
+	strcpy(path, "/tmp/tally-test-election-XXXXXX");
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+Test(election, file_syntax_errors_name_the_file_line_and_column)
+{
+	char path[32], expected[600];
+	struct tally_election *e = NULL;
+	struct tally_err err = {{0}};
+
+	write_temp(path, "{\"election_id\": ");
+	cr_assert_eq(tally_election_load(path, &e, &err), -EINVAL);
+	snprintf(expected, sizeof(expected),
+	         "%s: line 1 column 16: unexpected token near end of file", path);
+	cr_assert_str_eq(err.msg, expected);
+	unlink(path);
+
+	write_temp(path, "{\"election_id\": \"a\",\n \"election_id\": \"b\"}");
+	cr_assert_eq(tally_election_load(path, &e, &err), -EINVAL);
+	snprintf(expected, sizeof(expected),
+	         "%s: line 2 column 14: duplicate object key near '\"election_id\"'", path);
+	cr_assert_str_eq(err.msg, expected);
+	unlink(path);
+	cr_assert_null(e);
+}
+
+Test(election, file_larger_than_jansson_reads_at_once_loads)
+{
+	/* Many 1 KB reads: the file is fed to the parser piece by piece. */
+	size_t cap = 64 * 1024, n;
+	char *json = malloc(cap), path[32];
+	struct tally_election *e = NULL;
+	struct tally_err err = {{0}};
+
+	cr_assert_not_null(json);
+	n = (size_t)snprintf(json, cap,
+	                     "{\"election_id\": \"e\", \"title\": \"T\", " OPTIONS ", \"regions\": "
+	                     "[{\"id\": \"R\", \"name\": \"R\", \"precincts\": [");
+	for (int i = 1; i <= 3000; i++)
+		n += (size_t)snprintf(json + n, cap - n, "%s[%d, %d]", i > 1 ? ", " : "", i, i % 7);
+	snprintf(json + n, cap - n, "]}]}");
+	cr_assert_lt(strlen(json), cap - 1);
+	write_temp(path, json);
+	free(json);
+	cr_assert_eq(tally_election_load(path, &e, &err), 0, "%s", err.msg);
+	unlink(path);
+	cr_assert_eq(e->n_precincts, 3000);
+	cr_assert_eq(e->precincts[2999].id, 3000);
+	/* Sum of i % 7 for i = 1..3000: 428 full cycles of 21, then 1+2+3+4. */
+	cr_assert_eq(e->registered, 428 * 21 + 10);
+	tally_election_free(e);
+}
+
+/* The line after the first "precincts": [ of a generated file. */
+static void first_precinct_line(const char *path, char line[64])
+{
+	FILE *f = fopen(path, "re");
+
+	cr_assert_not_null(f);
+	while (fgets(line, 64, f) != NULL && strstr(line, "\"precincts\"") == NULL)
+		;
+	cr_assert_not_null(fgets(line, 64, f));
+	fclose(f);
+}
+
+Test(election, generated_compact_definition_matches_objects)
+{
+	char cmd[1024], pc[] = "/tmp/tally-test-election-XXXXXX",
+	                po[] = "/tmp/tally-test-election-XXXXXX", line[64];
+	struct tally_election *a = NULL, *b = NULL;
+	struct tally_err err = {{0}};
+
+	close(mkstemp(pc));
+	close(mkstemp(po));
+	snprintf(cmd, sizeof(cmd),
+	         "/usr/bin/python3 %s/deploy/election.py generate --regions 3 --precincts 500 "
+	         "--compact --out %s && /usr/bin/python3 %s/deploy/election.py generate "
+	         "--regions 3 --precincts 500 --out %s",
+	         TALLY_SOURCE_DIR, pc, TALLY_SOURCE_DIR, po);
+	cr_assert_eq(system(cmd), 0);
+	/* --compact writes pairs; without it, 500 precincts are written as objects. */
+	first_precinct_line(pc, line);
+	cr_assert_str_eq(line, "      [1, 221],\n");
+	first_precinct_line(po, line);
+	cr_assert_str_eq(line, "      {\"id\": 1, \"registered\": 221},\n");
+	cr_assert_eq(tally_election_load(pc, &a, &err), 0, "%s", err.msg);
+	cr_assert_eq(tally_election_load(po, &b, &err), 0, "%s", err.msg);
+	unlink(pc);
+	unlink(po);
+	assert_same_election(a, b);
+	cr_assert_eq(a->n_precincts, 500);
+	cr_assert_eq(a->precincts[0].registered, 221);
+	tally_election_free(a);
+	tally_election_free(b);
+}
