@@ -84,6 +84,11 @@ void http_server_stop(struct http_server *s);
 
 /* ---- requests ------------------------------------------------------------ */
 
+/*
+ * True for HEAD. Responses and streams then send their headers only, so a
+ * handler need not care, unless it wants to skip costly work for a body
+ * nobody will get.
+ */
 bool http_request_is_head(const struct http_request *req);
 /* The path without the query, percent-decoding not applied. */
 const char *http_request_path(const struct http_request *req);

@@ -36,7 +36,9 @@
 
 struct audit;
 
+/* A fresh audit that borrows e and k (they must outlive it). 0 or -ENOMEM. */
 int audit_new(const struct tally_election *e, const struct tally_keyring *k, struct audit **ret);
+/* Frees a and everything it collected; takes NULL; returns NULL. */
 struct audit *audit_free(struct audit *a);
 
 /* Only heads signed by this key pass (the key a person got out of band). */

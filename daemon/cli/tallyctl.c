@@ -1,6 +1,7 @@
 /*
  * tallyctl.c: the operators' and observers' command-line tool. This file
- * only dispatches to cmd_<name>.c; each subcommand parses its own options.
+ * only dispatches to cmd_<name>.c; each subcommand parses its own options,
+ * the ones several share through cli.c.
  */
 #include <stdio.h>
 #include <string.h>

@@ -60,6 +60,7 @@ int intake_take(const struct intake *in, const char *name, const uint8_t *data, 
                 struct intake_report *ret);
 void intake_report_clear(struct intake_report *r);
 
+/* The fate's name as the control socket says it ("queued", ...); "unknown" if none. */
 const char *intake_fate_str(enum intake_fate f);
 
 #endif

@@ -113,10 +113,12 @@ int outbox_mark_delivered(struct outbox *o, int64_t id, enum tally_outcome outco
 int outbox_mark_rejected(struct outbox *o, int64_t id, enum tally_reject_code code,
                          const char *reason, bool *ret_changed);
 
+/* Counts entries by state (delivered ones also by outcome) and files taken. */
 int outbox_stats(struct outbox *o, struct outbox_stats *ret);
 /* The `max` latest rejected entries, newest first. */
 int outbox_rejections(struct outbox *o, size_t max, struct outbox_record *ret, size_t *ret_n);
 
+/* The state's name for logs and the status document; "unknown" if none. */
 const char *outbox_state_str(enum outbox_state s);
 
 #endif

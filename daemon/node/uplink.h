@@ -86,6 +86,7 @@ void uplink_info(const struct uplink *u, struct uplink_info *ret);
 /* Closes the connection and handles; frees u, then calls cb (may be NULL). */
 void uplink_close(struct uplink *u, void (*cb)(void *arg), void *arg);
 
+/* The state's name for logs and the status document; "unknown" if none. */
 const char *uplink_state_str(enum uplink_state s);
 
 #endif

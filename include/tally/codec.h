@@ -64,7 +64,9 @@ struct tally_tree_head {
 	uint8_t totals_hash[TALLY_HASH_BYTES];
 };
 
+/* The message type's name for logs ("hello", ...); "unknown" if none. */
 const char *tally_msg_type_str(enum tally_msg_type t);
+/* Frees what a decoded message owns (a result's payload) and zeroes it. Takes NULL. */
 void tally_msg_clear(struct tally_msg *m);
 
 /* Frame body (no length prefix). */

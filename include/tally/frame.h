@@ -26,7 +26,9 @@ struct tally_frame_decoder {
 	int failed; /* sticky: after an error the decoder refuses further input */
 };
 
+/* Ready to read frames of at most max body bytes (0: TALLY_FRAME_DEFAULT_MAX). */
 void tally_frame_decoder_init(struct tally_frame_decoder *d, uint32_t max);
+/* Frees the buffer and zeroes d; init again to reuse it. Takes NULL. */
 void tally_frame_decoder_clear(struct tally_frame_decoder *d);
 
 /*

@@ -21,6 +21,11 @@ enum tally_log_level tally_log_get_level(void);
 /* "err", "warning", "notice", "info", "debug" -> level; -EINVAL otherwise. */
 int tally_log_level_parse(const char *s, enum tally_log_level *ret);
 
+/*
+ * Writes one line "<level>message" to stderr unless level is above the set
+ * one. Newlines inside the message become spaces (one message, one journal
+ * entry); a message too long for a line is cut. Keeps errno.
+ */
 void tally_log(enum tally_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

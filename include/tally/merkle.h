@@ -18,9 +18,12 @@
 
 struct tally_merkle; /* opaque */
 
+/* An empty tree. 0 or -ENOMEM. */
 int tally_merkle_new(struct tally_merkle **ret);
+/* Takes NULL; returns NULL. */
 struct tally_merkle *tally_merkle_free(struct tally_merkle *m);
 
+/* RFC 9162 leaf hash SHA-256(0x00 || leaf) and node hash SHA-256(0x01 || left || right). */
 void tally_merkle_leaf_hash(const uint8_t *leaf, size_t len, uint8_t ret[TALLY_HASH_BYTES]);
 void tally_merkle_node_hash(const uint8_t left[TALLY_HASH_BYTES],
                             const uint8_t right[TALLY_HASH_BYTES], uint8_t ret[TALLY_HASH_BYTES]);

@@ -31,7 +31,9 @@ struct tally_precinct_state {
 	int64_t leaf_index; /* log leaf of the counted result, -1 if none */
 };
 
+/* A precinct with nothing counted (revision 0, leaf_index -1). */
 void tally_reconcile_state_init(struct tally_precinct_state *st);
+/* Frees the conflict hashes and leaves st as after init. Takes NULL. */
 void tally_reconcile_state_clear(struct tally_precinct_state *st);
 
 /* The outcome for (revision, payload hash) given st. Does not change st. */

@@ -48,12 +48,14 @@ int tally_sign_generate(struct tally_signing_key *ret);
 int tally_sign_private_to_pem(const struct tally_signing_key *k, char **ret);
 int tally_sign_public_to_pem(const struct tally_public_key *k, char **ret);
 
+/* k's Ed25519 signature over msg[0..len). Cannot fail. */
 void tally_sign_sign(const struct tally_signing_key *k, const uint8_t *msg, size_t len,
                      uint8_t ret_sig[TALLY_SIG_BYTES]);
 /* 0 if sig (sig_len must be 64) is k's signature over msg; -EBADMSG if not. */
 int tally_sign_verify(const struct tally_public_key *k, const uint8_t *msg, size_t len,
                       const uint8_t *sig, size_t sig_len);
 
+/* Overwrites the secret (and the rest of k) with zeros. Takes NULL. */
 void tally_sign_key_wipe(struct tally_signing_key *k);
 
 /* SHA-256 helper used for payload and totals hashes. */

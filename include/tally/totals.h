@@ -51,7 +51,9 @@ struct tally_totals {
 	uint64_t *reported_definition_registered;
 };
 
+/* Zero totals with no precinct reported, borrowing e (it must outlive them). 0 or -ENOMEM. */
 int tally_totals_new(const struct tally_election *e, struct tally_totals **ret);
+/* Takes NULL; returns NULL. */
 struct tally_totals *tally_totals_free(struct tally_totals *t);
 
 /*
