@@ -232,7 +232,14 @@ out:
 	return rc;
 }
 
-int tally_sign_load_private(const char *path, struct tally_signing_key *ret, struct tally_err *err)
+/*
+ * Reads the PEM file at path as a private key into *ret_private when that
+ * is given, else as a public key into *ret_public. The file's bytes are
+ * wiped for either kind: a private key given where a public one belongs (a
+ * mistaken path) is still a secret.
+ */
+static int load_pem(const char *path, struct tally_signing_key *ret_private,
+                    struct tally_public_key *ret_public, struct tally_err *err)
 {
 	char *pem;
 	size_t len;
@@ -241,24 +248,23 @@ int tally_sign_load_private(const char *path, struct tally_signing_key *ret, str
 	rc = read_pem_file(path, &pem, &len, err);
 	if (rc < 0)
 		return rc;
-	rc = private_from_pem(pem, len, path, ret, err);
+	if (ret_private != NULL)
+		rc = private_from_pem(pem, len, path, ret_private, err);
+	else
+		rc = public_from_pem(pem, len, path, ret_public, err);
 	OPENSSL_cleanse(pem, len);
 	free(pem);
 	return rc;
 }
 
+int tally_sign_load_private(const char *path, struct tally_signing_key *ret, struct tally_err *err)
+{
+	return load_pem(path, ret, NULL, err);
+}
+
 int tally_sign_load_public(const char *path, struct tally_public_key *ret, struct tally_err *err)
 {
-	char *pem;
-	size_t len;
-	int rc;
-
-	rc = read_pem_file(path, &pem, &len, err);
-	if (rc < 0)
-		return rc;
-	rc = public_from_pem(pem, len, path, ret, err);
-	free(pem);
-	return rc;
+	return load_pem(path, NULL, ret, err);
 }
 
 int tally_sign_private_from_pem(const char *pem, struct tally_signing_key *ret,
