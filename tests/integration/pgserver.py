@@ -100,12 +100,14 @@ class PgServer:
             raise PgError("%s failed (%d):\n%s" % (" ".join(args), r.returncode, r.stdout[-3000:]))
         return r.stdout
 
-    def start(self, timeout=30):
-        args = [os.path.join(self.bin, "postgres"), "-D", self.data, "-k", self.dir,
-                "-p", str(self.port), "-c", "listen_addresses=127.0.0.1",
+    def options(self):
+        return ["-k", self.dir, "-p", str(self.port), "-c", "listen_addresses=127.0.0.1",
                 "-c", "fsync=%s" % ("on" if self.fsync else "off"),
                 "-c", "synchronous_commit=on", "-c", "max_connections=200",
                 "-c", "shared_buffers=64MB", "-c", "log_min_messages=warning"]
+
+    def start(self, timeout=30):
+        args = [os.path.join(self.bin, "postgres"), "-D", self.data] + self.options()
         logf = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=logf, stderr=logf, cwd="/",
                                      start_new_session=True, **self._user_kw())
@@ -210,3 +212,57 @@ def store_section():
     if backend() != "postgresql":
         return None
     return {"backend": "postgresql", "dsn": shared().create_db()}
+
+
+def _cli(argv):
+    """For tests in other languages (tests/unit/test_store_pg.c):
+      pgserver.py start          a detached server: prints its folder, then a dsn
+                                 for database "postgres"
+      pgserver.py stop DIR       fast shutdown, the folder kept
+      pgserver.py restart DIR    start it again on the same port
+      pgserver.py remove DIR     stop and delete
+    Exit 77 from start when the server binaries are missing."""
+    import sys
+    if not argv:
+        sys.stderr.write(_cli.__doc__)
+        return 2
+    if argv[0] == "start":
+        if not available():
+            return 77
+        s = PgServer(start=False)
+        with open(os.path.join(s.dir, "port"), "w") as f:
+            f.write(str(s.port))
+        s._as_server([os.path.join(s.bin, "pg_ctl"), "-D", s.data, "-l", s.log_path, "-w",
+                      "-t", "60", "-o", " ".join(s.options()), "start"], timeout=90)
+        print(s.dir)
+        print(s.dsn("postgres"))
+        return 0
+    d = argv[1]
+    s = PgServer.__new__(PgServer)
+    s.bin, s.dir, s.data, s.log_path, s.fsync = bindir(), d, os.path.join(d, "data"), \
+        os.path.join(d, "postgres.log"), False
+    with open(os.path.join(d, "port")) as f:
+        s.port = int(f.read())
+    st = os.stat(d)
+    s.user = pwd.getpwuid(st.st_uid).pw_name if os.geteuid() == 0 else None
+    pg_ctl = os.path.join(s.bin, "pg_ctl")
+    if argv[0] in ("stop", "remove"):
+        try:
+            s._as_server([pg_ctl, "-D", s.data, "-m", "fast", "-w", "stop"], timeout=60)
+        except PgError:
+            if argv[0] == "stop":
+                raise
+        if argv[0] == "remove":
+            shutil.rmtree(d, ignore_errors=True)
+        return 0
+    if argv[0] == "restart":
+        s._as_server([pg_ctl, "-D", s.data, "-l", s.log_path, "-w", "-t", "60", "-o",
+                      " ".join(s.options()), "start"], timeout=90)
+        return 0
+    sys.stderr.write(_cli.__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(_cli(sys.argv[1:]))
