@@ -15,8 +15,8 @@ int agg_store_open(const char *backend, const char *dsn, const char *state_dir,
 	if (!backend || strcmp(backend, "sqlite") == 0)
 		return agg_store_sqlite_open(state_dir, election_id, ret, err);
 	if (strcmp(backend, "postgresql") != 0)
-		return tally_err_set(err, -EINVAL,
-		                     "[store] backend = '%s': expected sqlite or postgresql", backend);
+		return tally_err_set(
+		    err, -EINVAL, "[store] backend = '%s': expected sqlite or postgresql", backend);
 	/* With the results in PostgreSQL, state_dir still holds the log key. */
 	if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
 		return tally_err_set(err, -errno, "state_dir '%s': cannot create it: %s", state_dir,

@@ -275,7 +275,7 @@ Test(store_pg, history_reads_back_and_text_is_made_storable, .init = setup, .fin
 	cr_assert_eq(agg_store_commit(s), 0, "%s", s->last_error);
 	cr_assert_eq(agg_store_history(s, 42, on_history, &x), 0, "%s", s->last_error);
 	cr_assert_eq(x.n, 1);
-	cr_assert_str_eq(x.node, "n?" "?-\xc3\xa9");
+	cr_assert_str_eq(x.node, "n\?\?-\xc3\xa9"); /* (\? keeps ??- from being a trigraph) */
 	cr_assert_str_eq(x.reason, "bad ??? bytes");
 	cr_assert_eq(x.leaf, -1);
 	x.n = 0;
