@@ -11,6 +11,21 @@
  * nationally. Errors name the JSON path and the problem, e.g.
  * `regions[3].precincts[17].id: duplicate precinct id 4711 (first at
  * regions[0].precincts[2])`.
+ *
+ * A precinct may also be written in the compact form [id, registered]
+ * (exactly two integers), in any mix with objects: [4711, 1234] is
+ * {"id": 4711, "registered": 1234}. jansson holds an array in less than
+ * half the memory of an object, so large definitions should use it
+ * (`deploy/election.py generate` does above 250,000 precincts). Errors in
+ * it name the element: `regions[3].precincts[17][0]: 0 is out of range
+ * (1..4294967295)`, `regions[3].precincts[17]: expected [id, registered],
+ * got an array of 3 elements`, and a duplicate id written compactly is
+ * reported at `regions[3].precincts[17][0]`.
+ *
+ * Memory: tally_election_load() streams the file into jansson (no copy of
+ * the whole file), frees each region's tree as soon as it is converted,
+ * and with glibc calls malloc_trim(0) before returning, so the process
+ * does not keep the parser's freed heap resident.
  */
 #ifndef TALLY_ELECTION_H
 #define TALLY_ELECTION_H
