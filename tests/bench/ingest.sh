@@ -23,7 +23,9 @@
 # Environment: BENCH_PRECINCTS (override the size), BENCH_WINDOW (Submits in
 # flight per connection, default 128), BENCH_FLOOR_SECONDS (default 3),
 # BENCH_PERF=1 (record a perf profile of the aggregator during pass 1 into
-# the work folder: perf report -i build/bench/ingest-N/perf.data).
+# the work folder: perf report -i build/bench/ingest-N/perf.data),
+# BENCH_STORE=postgresql (the store in a PostgreSQL server started in the
+# work folder, fsync on; default sqlite).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -40,14 +42,15 @@ BENCH_DIR=$BUILD/ingest-$precincts
 bench_election "$BENCH_DIR" "$regions" "$precincts"
 cd "$BENCH_DIR"
 rm -rf state-full state-half
-trap 'agg_stop' EXIT
+trap 'agg_stop; bench_pg_stop' EXIT
+bench_pg_start "$BENCH_DIR"
 log=$BENCH_DIR/aggregator.log
 : >"$log"
 
 say "machine: $(machine "$BENCH_DIR")"
 
 # ---- pass 1: full speed -------------------------------------------------
-agg_config "$BENCH_DIR" "$BENCH_DIR/state-full"
+agg_config "$BENCH_DIR" "$BENCH_DIR/state-full" "$(bench_store_conf state_full)"
 agg_start "$BENCH_DIR" "$log"
 perf_pid=
 if [ "${BENCH_PERF:-0}" = 1 ]; then
@@ -70,7 +73,7 @@ seq=$(totals_field '["sequence"]')
 agg_stop
 
 # ---- restart on the full store ------------------------------------------
-agg_config "$BENCH_DIR" "$BENCH_DIR/state-full"
+agg_config "$BENCH_DIR" "$BENCH_DIR/state-full" "$(bench_store_conf state_full)"
 t0=$(date +%s.%N)
 "$AGG_BIN" --config "$BENCH_DIR/aggregator.ini" 2>>"$log" &
 AGG_PID=$!
@@ -78,13 +81,13 @@ AGG_PID=$!
 	>restart.out || die "restarted aggregator did not serve totals (see $log)"
 restart_s=$(awk -v a="$t0" -v b="$(field served_at restart.out)" 'BEGIN { printf "%.3f", b - a }')
 rss_restart=$(peak_rss_mb "$AGG_PID")
-db_mb=$(du -sm "$BENCH_DIR/state-full" | cut -f1)
+db_mb=$(bench_store_mb state_full "$BENCH_DIR/state-full")
 agg_stop
 
 # ---- pass 2: half the maximum rate --------------------------------------
 max_rate=$(field acked_per_s full.out)
 half=$(awk -v r="$max_rate" 'BEGIN { printf "%.0f", r / 2 }')
-agg_config "$BENCH_DIR" "$BENCH_DIR/state-half"
+agg_config "$BENCH_DIR" "$BENCH_DIR/state-half" "$(bench_store_conf state_half)"
 agg_start "$BENCH_DIR" "$log"
 half_n=${BENCH_HALF_RESULTS:-$((precincts < 100000 ? precincts : 100000))}
 say "pass 2: $half_n results at $half/s (half of $max_rate/s)"
@@ -100,6 +103,7 @@ ratio=$(field ratio full.out)
 cat <<EOF
 machine        $(machine "$BENCH_DIR")
 precincts      $precincts ($regions regions, $regions TLS connections, window $window)
+store          $BENCH_STORE
 presign_s      $(field presign_seconds full.out)
 ingest_s       $(field seconds full.out)
 acked_per_s    $max_rate

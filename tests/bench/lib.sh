@@ -148,3 +148,55 @@ metrics_summary() {
 proc_cpu_s() {
 	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
 }
+
+# BENCH_STORE=postgresql: the aggregator stores in a PostgreSQL server that
+# bench_pg_start runs in DIR/pg (fsync on, as SQLite's synchronous=FULL
+# syncs), a database per state folder; bench_store_conf NAME prints the
+# [store] lines for agg_config's EXTRA (nothing for the default, SQLite).
+BENCH_STORE=${BENCH_STORE:-sqlite}
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+PG_DIR=
+
+pg_as() {
+	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+bench_pg_start() {
+	[ "$BENCH_STORE" = postgresql ] || return 0
+	[ -x "$PG_BIN/initdb" ] || die "BENCH_STORE=postgresql needs Debian's postgresql package"
+	PG_DIR=$1/pg
+	rm -rf "$PG_DIR"
+	mkdir -p "$PG_DIR"
+	[ "$(id -u)" = 0 ] && chown postgres: "$PG_DIR"
+	PG_PORT=$(free_port)
+	pg_as "$PG_BIN/initdb" -D "$PG_DIR/data" -U tally -A trust -E UTF8 --no-locale \
+		>"$1/pg-initdb.log" 2>&1 || die "initdb failed, see $1/pg-initdb.log"
+	pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t 60 -o \
+		"-k $PG_DIR -p $PG_PORT -c listen_addresses='' -c fsync=on -c synchronous_commit=on -c shared_buffers=256MB" \
+		start >/dev/null || die "PostgreSQL did not start, see $PG_DIR/postgres.log"
+	say "PostgreSQL $("$PG_BIN/postgres" --version | awk '{ print $3 }') in $PG_DIR, port $PG_PORT, fsync on"
+}
+
+bench_pg_stop() {
+	[ -n "$PG_DIR" ] || return 0
+	pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+	PG_DIR=
+}
+
+bench_store_conf() {
+	[ "$BENCH_STORE" = postgresql ] || return 0
+	"$PG_BIN/psql" -X -q -h "$PG_DIR" -p "$PG_PORT" -U tally -d postgres \
+		-c "CREATE DATABASE \"$1\"" >/dev/null 2>&1 || true
+	printf '[store]\nbackend = postgresql\ndsn = host=%s port=%s user=tally dbname=%s\n' \
+		"$PG_DIR" "$PG_PORT" "$1"
+}
+
+# bench_store_mb NAME STATE_DIR: the size of the store in MB.
+bench_store_mb() {
+	if [ "$BENCH_STORE" = postgresql ]; then
+		"$PG_BIN/psql" -X -q -A -t -h "$PG_DIR" -p "$PG_PORT" -U tally -d "$1" \
+			-c "SELECT pg_database_size(current_database()) / 1048576"
+	else
+		du -sm "$2" | cut -f1
+	fi
+}
