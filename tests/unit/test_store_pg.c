@@ -8,7 +8,7 @@
  * back, with text a peer sent that is not UTF-8 made storable; a stopped
  * server makes calls fail at once, naming the database, and a restarted one
  * is reconnected to without help; a dsn that leads nowhere fails open with
- * a message naming the fix.
+ * a message naming the fix; the configuration selects the backend.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "aggregator.h"
 #include "store.h"
 
 #define PGSERVER "/usr/bin/python3 " TALLY_SOURCE_DIR "/tests/integration/pgserver.py"
@@ -322,4 +323,43 @@ Test(store_pg, a_dsn_that_leads_nowhere_fails_open_naming_the_fix)
 	cr_assert_null(s);
 	cr_assert(strstr(err.msg, "check [store] dsn"), "%s", err.msg);
 	cr_assert(strstr(err.msg, "/nonexistent-tally"), "%s", err.msg);
+}
+
+/* [store] backend and dsn, as agg_conf_load() checks them (conf.c). */
+static int load_conf(const char *store, struct agg_conf *c, struct tally_err *err)
+{
+	char path[] = "/tmp/tally-conf-test-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	fprintf(f,
+	        "[aggregator]\nid = a\nelection = e.json\nstate_dir = st\n"
+	        "listen = 127.0.0.1:7443\nhttp_listen = 127.0.0.1:8080\ntrusted_keys = t\n"
+	        "[tls]\nca = ca.pem\ncert = c.pem\nkey = c.key\n%s",
+	        store);
+	fclose(f);
+	int r = agg_conf_load(path, c, err);
+	unlink(path);
+	return r;
+}
+
+Test(store_pg, configuration_selects_the_backend)
+{
+	struct agg_conf c;
+	struct tally_err err = {{0}};
+	cr_assert_eq(load_conf("", &c, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(c.store_backend, "sqlite");
+	agg_conf_free(&c);
+	cr_assert_eq(
+	    load_conf("[store]\nbackend = postgresql\ndsn = host=db dbname=tally\n", &c, &err), 0,
+	    "%s", err.msg);
+	cr_assert_str_eq(c.store_backend, "postgresql");
+	cr_assert_str_eq(c.store_dsn, "host=db dbname=tally");
+	agg_conf_free(&c);
+	cr_assert_eq(load_conf("[store]\nbackend = postgresql\n", &c, &err), -EINVAL);
+	cr_assert(strstr(err.msg, "backend = postgresql needs dsn"), "%s", err.msg);
+	agg_conf_free(&c);
+	cr_assert_eq(load_conf("[store]\nbackend = mysql\n", &c, &err), -EINVAL);
+	cr_assert(strstr(err.msg, "expected sqlite or postgresql"), "%s", err.msg);
+	agg_conf_free(&c);
 }
