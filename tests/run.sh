@@ -4,6 +4,7 @@
 # Criterion, integration tests with the real daemons on loopback), then the
 # fuzz targets for a short smoke run and the style check.
 #   TALLY_FUZZ_SECONDS=N   seconds per fuzz target (default 10; 0 skips)
+#   TALLY_TEST_JOBS=N      tests ctest runs at once (default 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -18,7 +19,11 @@ cmake --build "$build" -j"$(nproc)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 status=0
-(cd "$build" && ctest --output-on-failure -j2 --timeout 600) || status=$?
+jobs=${TALLY_TEST_JOBS:-3}
+set +e
+(cd "$build" && ctest --output-on-failure -j"$jobs" --timeout 600) 2>&1 | tee "$build/ctest.out"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+set -e
 
 echo
 echo "== Criterion synthesis, per suite"
@@ -38,7 +43,8 @@ else
 fi
 
 echo
-(cd "$build" && ctest -N | tail -1)
+echo "== ctest summary"
+grep -E '^[0-9]+% tests passed|^Total Test time' "$build/ctest.out" || echo "ctest printed no summary"
 if [ $status -ne 0 ]; then
   echo "tests/run.sh: FAILED"
 fi
