@@ -1330,7 +1330,8 @@ if __name__ == "__main__":
     sp.add_argument("--module", action="append", help="file that defines scenarios")
     args = ap.parse_args()
     modules = args.module or [os.path.join(HERE, "test_scenario_crash.py")]
-    names = args.scenario or ["aggregator-crash-loop", "node-crash-loop", "both-crash-loop"]
+    names = args.scenario or ["aggregator-crash-loop", "node-crash-loop", "both-crash-loop",
+                              "aggregator-crash-in-recovery", "twin-nodes-one-region"]
     # The scenario files import this file as the module `scenario`: run the
     # soak from that module, so they and it share one registry.
     sys.dont_write_bytecode = True
