@@ -341,7 +341,7 @@ def connections(c, rng):
             break
         if time.monotonic() - t0 > 15:
             break
-    if dropped is None or dropped > 3 + 4:
+    if dropped is None or dropped > 3 + 8:
         raise Failure("a handshake trickled at 1 byte/s was not dropped in time (%s)" % dropped)
     log("  trickled handshake dropped after %.1f s" % dropped)
 
