@@ -1,7 +1,8 @@
 /*
  * aggregator.c: small services on the daemon's shared state that several
- * files need: the committed totals snapshot, commit observers, the STATUS
- * line, trusted key references, clocks.
+ * files need: the committed totals snapshot (rebuilt lazily: a commit only
+ * marks it stale, a reader or ingest's timer rebuilds it), commit
+ * observers, the STATUS line, trusted key references, clocks.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -12,6 +13,7 @@
 
 #include "aggregator.h"
 #include "http.h"
+#include "ingest.h"
 #include "tally/log.h"
 #include "tally/notify.h"
 #include "tally/sign.h"
@@ -111,6 +113,43 @@ fail:
 	json_decref(doc);
 	snapshot_free(s);
 	return r;
+}
+
+void aggregator_snapshot_mark(struct aggregator *a, const struct agg_commit *c)
+{
+	struct agg_commit *u = &a->unpublished;
+	if (!a->snapshot_dirty) {
+		*u = *c;
+		a->snapshot_dirty = true;
+		return;
+	}
+	/* previous_sequence stays that of the first unpublished batch. */
+	u->sequence = c->sequence;
+	u->n_submissions += c->n_submissions;
+	u->n_rejected += c->n_rejected;
+	u->n_logged = u->sequence - u->previous_sequence;
+}
+
+int aggregator_snapshot_publish(struct aggregator *a)
+{
+	if (!a->snapshot_dirty)
+		return 0;
+	/* After a failed commit the totals may hold what the store refused. */
+	if (a->ingest && !ingest_in_step(a->ingest))
+		return 0;
+	/* Someone else (follow.c) may have published this sequence already. */
+	if (!a->snapshot || a->snapshot->sequence != a->totals->sequence) {
+		int r = aggregator_snapshot_refresh(a);
+		if (r < 0)
+			return r;
+	}
+	struct agg_commit c = a->unpublished;
+	c.sequence = a->totals->sequence;
+	c.n_logged = c.sequence - c.previous_sequence;
+	a->snapshot_dirty = false;
+	memset(&a->unpublished, 0, sizeof(a->unpublished));
+	aggregator_notify_commit(a, &c);
+	return 0;
 }
 
 void aggregator_snapshot_free(struct aggregator *a)

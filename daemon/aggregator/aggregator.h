@@ -157,9 +157,11 @@ struct agg_commit {
 };
 
 /*
- * Called on the loop after each successfully committed batch, after the
- * snapshot was replaced and every Ack/Nack of the batch was queued. Not
- * called for a batch that changed nothing.
+ * Called on the loop after successfully committed batches, once the
+ * snapshot was replaced (so a->snapshot->sequence == c->sequence) and every
+ * Ack/Nack of the batches was queued. Not called for a batch that changed
+ * nothing. Batches committed close together are reported in one call
+ * (c covers them all), at most ~100 ms after the first one.
  */
 typedef void (*agg_commit_cb)(struct aggregator *a, const struct agg_commit *c, void *data);
 
@@ -202,6 +204,13 @@ struct aggregator {
 	struct tally_merkle *merkle; /* leaves == totals->sequence once recovered */
 	struct agg_store *store;
 	struct agg_snapshot *snapshot;
+	/*
+	 * Set by a commit that moved the sequence until the snapshot is
+	 * rebuilt by aggregator_snapshot_publish(); `unpublished` sums the
+	 * batches committed since the last publication.
+	 */
+	bool snapshot_dirty;
+	struct agg_commit unpublished;
 	struct listener *listener;
 	struct http_server *http;
 	struct ingest *ingest;
@@ -230,6 +239,21 @@ uint64_t agg_now_ms(void);
 
 /* Replaces a->snapshot from a->totals (after a commit or recovery). 0 or -ENOMEM. */
 int aggregator_snapshot_refresh(struct aggregator *a);
+/*
+ * Records a committed batch that moved the sequence: the snapshot is stale
+ * until aggregator_snapshot_publish(). Rebuilding the document after every
+ * commit cost the loop more than the commits at moderate rates.
+ */
+void aggregator_snapshot_mark(struct aggregator *a, const struct agg_commit *c);
+/*
+ * If a commit made the snapshot stale, rebuilds it from a->totals and then
+ * runs the commit observers once for all batches since the last
+ * publication. Called by readers that must see the latest commit
+ * (/v1/totals) and from ingest's publication timer (at most ~100 ms after
+ * a commit). Does nothing while the in-memory totals may be ahead of the
+ * store (ingest_in_step() false). 0 or -ENOMEM (the old snapshot stays).
+ */
+int aggregator_snapshot_publish(struct aggregator *a);
 void aggregator_snapshot_free(struct aggregator *a);
 /* Runs the observers for a committed batch. */
 void aggregator_notify_commit(struct aggregator *a, const struct agg_commit *c);

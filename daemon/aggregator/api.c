@@ -2,7 +2,8 @@
  * api.c: the aggregator's own read-only JSON endpoints: /v1/totals (the
  * committed snapshot, served without building anything per request),
  * /v1/regions/{id}, /v1/precincts/{id} and /healthz. Commits happen on this
- * same loop between requests, so everything served here is committed state.
+ * same loop between requests, so everything served here is committed state;
+ * /v1/totals first rebuilds a snapshot a commit left stale.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -13,10 +14,17 @@
 #include "routes.h"
 #include "store.h"
 #include "tally/codec.h"
+#include "tally/log.h"
 #include "tally/sign.h"
 
 void api_totals(struct aggregator *a, struct http_request *req)
 {
+	/* A client that got its Ack must find its result here: rebuild now if
+	 * a commit made the snapshot stale (at most once per commit). */
+	if (aggregator_snapshot_publish(a) < 0)
+		log_warning(
+		    "out of memory refreshing the totals snapshot; serving sequence %" PRIu64,
+		    a->snapshot ? a->snapshot->sequence : 0);
 	if (!a->snapshot) {
 		http_respond_error(req, 503, "totals not available yet");
 		return;

@@ -11,6 +11,10 @@
  * batch in), the daemon is marked degraded (/healthz, STATUS) and the same
  * items are tried again every commit_retry seconds, reconciled afresh.
  *
+ * A commit only marks the totals snapshot stale; it is rebuilt (and the
+ * commit observers run) when /v1/totals is asked for or INGEST_PUBLISH_MS
+ * later, whichever comes first.
+ *
  * It owns the item queue and the batch; sessions own their sockets, the
  * store its SQL.
  */
@@ -29,8 +33,9 @@
 
 struct ingest {
 	struct aggregator *a;
-	uv_check_t check; /* runs a batch after the loop's I/O phase */
-	uv_timer_t retry; /* re-arms after a failed commit */
+	uv_check_t check;   /* runs a batch after the loop's I/O phase */
+	uv_timer_t retry;   /* re-arms after a failed commit */
+	uv_timer_t publish; /* rebuilds a snapshot commits left stale */
 	struct agg_item *head, *tail;
 	size_t n_items;
 	bool blocked;       /* waiting for the retry timer */
@@ -67,6 +72,10 @@ void agg_item_free(struct agg_item *it)
 
 static void on_check(uv_check_t *h);
 static void on_retry(uv_timer_t *t);
+static void on_publish(uv_timer_t *t);
+
+/* Longest a commit stays unpublished when nobody asks for /v1/totals. */
+#define INGEST_PUBLISH_MS 100
 
 int ingest_new(struct aggregator *a, struct ingest **ret)
 {
@@ -76,8 +85,10 @@ int ingest_new(struct aggregator *a, struct ingest **ret)
 	g->a = a;
 	uv_check_init(a->loop, &g->check);
 	uv_timer_init(a->loop, &g->retry);
+	uv_timer_init(a->loop, &g->publish);
 	g->check.data = g;
 	g->retry.data = g;
+	g->publish.data = g;
 	uv_check_start(&g->check, on_check);
 	/* The check handle must not keep the loop alive on its own. */
 	uv_unref((uv_handle_t *)&g->check);
@@ -357,17 +368,16 @@ static bool run_batch(struct ingest *g)
 		g->tail = NULL;
 
 	if (a->totals->sequence != prev_seq) {
-		if (aggregator_snapshot_refresh(a) < 0)
-			log_warning(
-			    "out of memory refreshing the totals snapshot; /v1/totals stays at "
-			    "sequence %" PRIu64,
-			    a->snapshot ? a->snapshot->sequence : 0);
+		/* Published lazily: by the next /v1/totals request or the timer,
+		 * whichever comes first, once for all batches committed meanwhile. */
 		struct agg_commit c = {.previous_sequence = prev_seq,
 		                       .sequence = a->totals->sequence,
 		                       .n_submissions = n,
 		                       .n_rejected = n_rejected,
 		                       .n_logged = a->totals->sequence - prev_seq};
-		aggregator_notify_commit(a, &c);
+		aggregator_snapshot_mark(a, &c);
+		if (!uv_is_active((uv_handle_t *)&g->publish))
+			uv_timer_start(&g->publish, on_publish, INGEST_PUBLISH_MS, 0);
 	}
 	return true;
 
@@ -417,6 +427,20 @@ static void on_retry(uv_timer_t *t)
 		run_batch(g);
 }
 
+static void on_publish(uv_timer_t *t)
+{
+	struct ingest *g = t->data;
+	struct aggregator *a = g->a;
+	if (aggregator_snapshot_publish(a) < 0)
+		log_warning("out of memory refreshing the totals snapshot; /v1/totals stays at "
+		            "sequence %" PRIu64 ", retrying in %d ms",
+		            a->snapshot ? a->snapshot->sequence : 0, INGEST_PUBLISH_MS);
+	/* Still stale (no memory, or waiting for a rebuild after a failed
+	 * commit): come back. */
+	if (a->snapshot_dirty && !a->stopping)
+		uv_timer_start(&g->publish, on_publish, INGEST_PUBLISH_MS, 0);
+}
+
 static void on_closed(uv_handle_t *h)
 {
 	struct ingest *g = h->data;
@@ -435,7 +459,8 @@ void ingest_close(struct ingest *g)
 	}
 	g->tail = NULL;
 	g->n_items = 0;
-	g->closing = 2;
+	g->closing = 3;
 	uv_close((uv_handle_t *)&g->check, on_closed);
 	uv_close((uv_handle_t *)&g->retry, on_closed);
+	uv_close((uv_handle_t *)&g->publish, on_closed);
 }
