@@ -1230,6 +1230,13 @@ def run_one(name, seed, keep=False, audit=False):
                 except Exception as e:  # noqa: an audit that cannot run is a failure
                     log("audit failed: %r" % (e,))
                     c.stats["lost"] = c.stats.get("lost", 0) + 1
+        # Every daemon must stop cleanly (exit 0 after SIGTERM), which also
+        # runs LeakSanitizer over everything the scenario threw at it, and
+        # no daemon may have logged a sanitizer report.
+        for d in c.daemons:
+            d.stop()
+        for d in c.daemons:
+            d.check_sanitizers()
     except Skip as e:
         status = "skip"
         log("scenario %s: SKIPPED: %s" % (name, e))
