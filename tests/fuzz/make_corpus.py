@@ -9,9 +9,11 @@ by protoc into a temporary folder), so they follow the wire contract. Files
 named crash-*, leak-*, timeout-* or repro-* are reproducers of bugs found and
 are never touched here.
 """
+import atexit
 import importlib
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -23,6 +25,7 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 
 def load_pb():
     out = tempfile.mkdtemp(prefix="tally-pb-")
+    atexit.register(shutil.rmtree, out, True)
     subprocess.run(["protoc", "--proto_path=" + os.path.join(TOP, "proto"),
                     "--python_out=" + out, "tally.proto"], check=True)
     sys.path.insert(0, out)

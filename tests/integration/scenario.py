@@ -1041,6 +1041,7 @@ def pb():
     if _PB is None:
         import importlib
         out = tempfile.mkdtemp(prefix="tally-pb-")
+        atexit.register(shutil.rmtree, out, True)
         sh(["protoc", "--proto_path=" + os.path.join(SOURCE, "proto"), "--python_out=" + out,
             os.path.join(SOURCE, "proto", "tally.proto")])
         sys.path.insert(0, out)
