@@ -2,9 +2,11 @@
 # The test command: installs what is missing, builds with warnings as errors
 # under ASan+UBSan, and runs every test through ctest (unit tests with
 # Criterion, integration tests with the real daemons on loopback), then the
-# fuzz targets for a short smoke run and the style check.
+# fuzz targets for a short smoke run, a ThreadSanitizer run of the
+# aggregator's thread pool, and the style check.
 #   TALLY_FUZZ_SECONDS=N   seconds per fuzz target (default 10; 0 skips)
 #   TALLY_TEST_JOBS=N      tests ctest runs at once (default 3)
+#   TALLY_TSAN=0           skip the ThreadSanitizer run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -31,6 +33,13 @@ grep -h -E '^\[=+\] Synthesis:' "$build/Testing/Temporary/LastTest.log" | sed 's
 
 if [ -x tests/fuzz/smoke.sh ]; then
   ./tests/fuzz/smoke.sh || status=$?
+fi
+
+# The aggregator's signature checks run on libuv's thread pool: a
+# ThreadSanitizer build streams results through it (TALLY_TSAN=0 skips).
+if [ "${TALLY_TSAN:-1}" != 0 ]; then
+  echo
+  ./tests/tsan.sh || status=1
 fi
 
 echo
