@@ -145,6 +145,15 @@ int agg_store_open(const char *backend, const char *dsn, const char *state_dir,
                    const char *election_id, const char *instance, struct agg_store **ret,
                    struct tally_err *err);
 
+/*
+ * The counted figures of a log leaf as both backends keep them on disk:
+ * n 32-bit numbers, little-endian whatever the host (4 * n bytes).
+ * Recovery reads them back without decoding the leaf.
+ */
+#define AGG_STORE_MAX_FIGURES (4 + TALLY_MAX_OPTIONS)
+void agg_store_figures_pack(const uint32_t *figures, size_t n, uint8_t *ret);
+void agg_store_figures_unpack(const uint8_t *bytes, size_t n, uint32_t *ret);
+
 /* Returns from the wrappers: 0, -EIO (s->last_error says why), -ENOSPC (disk
  * full), -EBUSY (locked), -ENOMEM, -ERANGE (leaf index not next). */
 static inline void agg_store_close(struct agg_store *s)

@@ -716,7 +716,7 @@ static int pg_put_leaf(struct agg_store *base, const struct agg_leaf_rec *rec)
 {
 	struct pg_store *s = pq(base);
 	char idx[24], precinct[16], revision[16], outcome[8];
-	uint8_t fig[4 * (4 + TALLY_MAX_OPTIONS)];
+	uint8_t fig[4 * AGG_STORE_MAX_FIGURES];
 	size_t n = rec->n_figures;
 	if (!s->conn || !s->in_tx) {
 		snprintf(s->base.last_error, sizeof(s->base.last_error),
@@ -729,16 +729,9 @@ static int pg_put_leaf(struct agg_store *base, const struct agg_leaf_rec *rec)
 		         s->leaves);
 		return -ERANGE;
 	}
-	if (n > 4 + TALLY_MAX_OPTIONS)
+	if (n > AGG_STORE_MAX_FIGURES)
 		return -EINVAL;
-	/* Little-endian, as the SQLite store keeps them. */
-	for (size_t i = 0; i < n; i++) {
-		uint32_t x = rec->figures[i];
-		fig[4 * i] = (uint8_t)x;
-		fig[4 * i + 1] = (uint8_t)(x >> 8);
-		fig[4 * i + 2] = (uint8_t)(x >> 16);
-		fig[4 * i + 3] = (uint8_t)(x >> 24);
-	}
+	agg_store_figures_pack(rec->figures, n, fig);
 	snprintf(idx, sizeof(idx), "%" PRIu64, rec->leaf_index);
 	snprintf(precinct, sizeof(precinct), "%" PRIu32, rec->precinct);
 	snprintf(revision, sizeof(revision), "%" PRIu32, rec->revision);
@@ -764,7 +757,7 @@ static int pg_leaves(struct agg_store *base, uint64_t start, uint64_t end, int w
                      agg_store_leaf_cb cb, void *data)
 {
 	struct pg_store *s = pq(base);
-	uint32_t fig[4 + TALLY_MAX_OPTIONS];
+	uint32_t fig[AGG_STORE_MAX_FIGURES];
 	char from[24], to[24], limit[16];
 	int r = s->pipelined ? pipe_end(s) : 0;
 	if (r < 0 || (r = ensure(s)) < 0)
@@ -786,17 +779,14 @@ static int pg_leaves(struct agg_store *base, uint64_t start, uint64_t end, int w
 			const uint8_t *f = (const uint8_t *)PQgetvalue(res, i, 6);
 			if (PQgetlength(res, i, 4) != TALLY_HASH_BYTES ||
 			    PQgetlength(res, i, 5) != TALLY_HASH_BYTES || flen % 4 != 0 ||
-			    flen / 4 > 4 + TALLY_MAX_OPTIONS) {
+			    flen / 4 > AGG_STORE_MAX_FIGURES) {
 				snprintf(s->base.last_error, sizeof(s->base.last_error),
 				         "log leaf %" PRId64 " has a damaged row",
 				         col_int(res, i, 0));
 				r = -EIO;
 				break;
 			}
-			for (int k = 0; k < flen / 4; k++)
-				fig[k] = (uint32_t)f[4 * k] | (uint32_t)f[4 * k + 1] << 8 |
-				         (uint32_t)f[4 * k + 2] << 16 |
-				         (uint32_t)f[4 * k + 3] << 24;
+			agg_store_figures_unpack(f, (size_t)flen / 4, fig);
 			rec.leaf_index = (uint64_t)col_int(res, i, 0);
 			rec.precinct = (uint32_t)col_int(res, i, 1);
 			rec.revision = (uint32_t)col_int(res, i, 2);

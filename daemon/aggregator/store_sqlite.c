@@ -218,18 +218,11 @@ static int sqlite_put_leaf(struct agg_store *base, const struct agg_leaf_rec *re
 		         (unsigned long long)rec->leaf_index, (unsigned long long)s->leaves);
 		return -ERANGE;
 	}
-	uint8_t fig[4 * (4 + TALLY_MAX_OPTIONS)];
+	uint8_t fig[4 * AGG_STORE_MAX_FIGURES];
 	size_t n = rec->n_figures;
-	if (n > 4 + TALLY_MAX_OPTIONS)
+	if (n > AGG_STORE_MAX_FIGURES)
 		return -EINVAL;
-	/* Little-endian on disk, whatever the host. */
-	for (size_t i = 0; i < n; i++) {
-		uint32_t v = rec->figures[i];
-		fig[4 * i] = (uint8_t)v;
-		fig[4 * i + 1] = (uint8_t)(v >> 8);
-		fig[4 * i + 2] = (uint8_t)(v >> 16);
-		fig[4 * i + 3] = (uint8_t)(v >> 24);
-	}
+	agg_store_figures_pack(rec->figures, n, fig);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)rec->leaf_index);
 	sqlite3_bind_int64(st, 2, rec->precinct);
 	sqlite3_bind_int64(st, 3, rec->revision);
@@ -249,7 +242,7 @@ static int sqlite_leaves(struct agg_store *base, uint64_t start, uint64_t end, i
 {
 	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = s->st[with_bytes ? ST_LEAVES_BYTES : ST_LEAVES];
-	uint32_t fig[4 + TALLY_MAX_OPTIONS];
+	uint32_t fig[AGG_STORE_MAX_FIGURES];
 	int r = 0, rc;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)start);
 	sqlite3_bind_int64(st, 2, end > INT64_MAX ? INT64_MAX : (sqlite3_int64)end);
@@ -259,16 +252,14 @@ static int sqlite_leaves(struct agg_store *base, uint64_t start, uint64_t end, i
 		const uint8_t *f = sqlite3_column_blob(st, 6);
 		size_t flen = (size_t)sqlite3_column_bytes(st, 6);
 		if (ph_len != TALLY_HASH_BYTES || lh_len != TALLY_HASH_BYTES || flen % 4 != 0 ||
-		    flen / 4 > 4 + TALLY_MAX_OPTIONS) {
+		    flen / 4 > AGG_STORE_MAX_FIGURES) {
 			snprintf(s->base.last_error, sizeof(s->base.last_error),
 			         "log leaf %lld has a damaged row",
 			         (long long)sqlite3_column_int64(st, 0));
 			r = -EIO;
 			break;
 		}
-		for (size_t i = 0; i < flen / 4; i++)
-			fig[i] = (uint32_t)f[4 * i] | (uint32_t)f[4 * i + 1] << 8 |
-			         (uint32_t)f[4 * i + 2] << 16 | (uint32_t)f[4 * i + 3] << 24;
+		agg_store_figures_unpack(f, flen / 4, fig);
 		rec.leaf_index = (uint64_t)sqlite3_column_int64(st, 0);
 		rec.precinct = (uint32_t)sqlite3_column_int64(st, 1);
 		rec.revision = (uint32_t)sqlite3_column_int64(st, 2);
