@@ -29,10 +29,12 @@ import http.client
 import json
 import os
 import random
+import select
 import shutil
 import signal
 import socket
 import sqlite3
+import ssl
 import struct
 import subprocess
 import sys
@@ -1093,7 +1095,6 @@ class Peer:
 
     def __init__(self, port, cert_dir=None, cert=None, key=None, ca=None, tls=True,
                  timeout=10, max_version=None, ciphers=None, server_name="localhost"):
-        import ssl
         self.raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.sock = self.raw
         if tls:
@@ -1117,27 +1118,37 @@ class Peer:
         body = frame.SerializeToString()
         self.sock.sendall(struct.pack(">I", len(body)) + body)
 
+    def _buffered_frame(self):
+        """The next whole Frame already read, or None."""
+        if len(self.buf) < 4:
+            return None
+        n = struct.unpack(">I", self.buf[:4])[0]
+        if len(self.buf) < 4 + n:
+            return None
+        f = pb().Frame()
+        f.ParseFromString(self.buf[4:4 + n])
+        self.buf = self.buf[4 + n:]
+        return f
+
     def recv(self, timeout=10):
         """The next Frame, or None if the peer closed the connection."""
-        m = pb()
         self.sock.settimeout(timeout)
         while True:
-            if len(self.buf) >= 4:
-                n = struct.unpack(">I", self.buf[:4])[0]
-                if len(self.buf) >= 4 + n:
-                    f = m.Frame()
-                    f.ParseFromString(self.buf[4:4 + n])
-                    self.buf = self.buf[4 + n:]
-                    return f
+            f = self._buffered_frame()
+            if f is not None:
+                return f
             try:
                 d = self.sock.recv(65536)
-            except (ConnectionResetError, BrokenPipeError):
+            except (ConnectionResetError, BrokenPipeError) as e:
+                self.closed_by = "%s" % e
                 return None
             except OSError as e:
                 if "timed out" in str(e) or isinstance(e, socket.timeout):
                     raise Failure("no frame within %.0f s" % timeout)
+                self.closed_by = "%s: %s" % (type(e).__name__, e)
                 return None
             if not d:
+                self.closed_by = "end of stream"
                 return None
             self.buf += d
 
@@ -1162,7 +1173,12 @@ class Peer:
         """(kind, seq, outcome-or-code, reason) of the next Ack/Nack."""
         f = self.recv(timeout)
         if f is None:
-            raise Failure("connection closed while waiting for an answer")
+            raise Failure("connection closed while waiting for an answer (%s)"
+                          % getattr(self, "closed_by", "?"))
+        return self._answer_of(f)
+
+    @staticmethod
+    def _answer_of(f):
         kind = f.WhichOneof("body")
         if kind == "ack":
             return ("ack", f.ack.seq, f.ack.outcome, "")
@@ -1171,6 +1187,44 @@ class Peer:
         if kind == "pong":
             return ("pong", f.pong.nonce, 0, "")
         raise Failure("unexpected frame %s" % kind)
+
+    def pipeline(self, data, answers, timeout=60):
+        """Sends data while reading answers, in this one thread: an SSL
+        object must never be read and written by two threads at once.
+        Returns the first `answers` answers as answer() would."""
+        again = (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+        out, got = memoryview(data), []
+        deadline = time.monotonic() + timeout
+        self.sock.setblocking(False)
+        try:
+            while len(got) < answers:
+                if time.monotonic() > deadline:
+                    raise Failure("%d of %d answers within %.0f s" % (len(got), answers, timeout))
+                if out:
+                    try:
+                        out = out[self.sock.send(out[:16384]):]
+                    except again:
+                        pass
+                while True:
+                    try:
+                        d = self.sock.recv(65536)
+                    except again:
+                        break
+                    except OSError as e:
+                        raise Failure("connection closed while waiting for an answer (%s: %s)"
+                                      % (type(e).__name__, e))
+                    if not d:
+                        raise Failure("connection closed while waiting for an answer "
+                                      "(end of stream)")
+                    self.buf += d
+                f = self._buffered_frame()
+                while f is not None:
+                    got.append(self._answer_of(f))
+                    f = self._buffered_frame()
+                select.select([self.sock], [self.sock] if out else [], [], 0.05)
+        finally:
+            self.sock.setblocking(True)
+        return got[:answers]
 
     def closed_within(self, timeout):
         """True if the server closes the connection within timeout (data

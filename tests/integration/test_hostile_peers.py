@@ -13,7 +13,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import threading
 import time
 
 sys.dont_write_bytecode = True
@@ -204,15 +203,11 @@ def replays(c, rng):
         body.submit.seq = 100000 + i
         b = body.SerializeToString()
         frames.append(len(b).to_bytes(4, "big") + b)
-    sender = threading.Thread(target=peer.send_raw, args=(b"".join(frames),))
-    sender.start()
     seen = {}
-    for _ in range(n):
-        kind, got_seq, outcome, _ = peer.answer(timeout=60)
+    for kind, got_seq, outcome, _ in peer.pipeline(b"".join(frames), n, timeout=60):
         seen[got_seq] = seen.get(got_seq, 0) + 1
         if (kind, outcome) != ("ack", m.OUTCOME_DUPLICATE):
             raise Failure("flood: %s outcome %d" % (kind, outcome))
-    sender.join(30)
     if sorted(seen) != list(range(100000, 100000 + n)) or set(seen.values()) != {1}:
         raise Failure("flood: answers do not match the %d seqs one to one" % n)
     t = w.expect_totals()
