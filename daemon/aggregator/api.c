@@ -192,10 +192,12 @@ void api_precinct(struct aggregator *a, struct http_request *req)
 	struct counted_ctx cc = {0};
 	if (!history)
 		goto oom;
-	if (agg_store_history(a->store, p->id, on_history, history) < 0)
+	/* The reader: a batch may be being written on the committer thread. */
+	struct agg_store *rd = agg_store_reader(a->store);
+	if (agg_store_history(rd, p->id, on_history, history) < 0)
 		goto fail;
 	if (st->leaf_index >= 0 &&
-	    agg_store_leaves(a->store, (uint64_t)st->leaf_index, (uint64_t)st->leaf_index + 1, 1,
+	    agg_store_leaves(rd, (uint64_t)st->leaf_index, (uint64_t)st->leaf_index + 1, 1,
 	                     on_counted_leaf, &cc) < 0)
 		goto fail;
 	json_t *doc = json_pack(

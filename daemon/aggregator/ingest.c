@@ -1,15 +1,23 @@
 /*
- * ingest.c: group commit. Verified items are reconciled in arrival order,
- * written with the log leaves they make in ONE transaction per batch, and
- * answered only after the commit returned. Everything verified since the
- * last commit joins the next batch, so under load a batch grows to what
- * arrived during one commit.
+ * ingest.c: group commit. Verified items are taken off the queue in arrival
+ * order as one batch, decided (accepted, duplicate, stale, conflict) on top
+ * of the committed totals without changing them (tally/pending.h), written
+ * with the log leaves they make in ONE transaction, and only once that
+ * transaction is committed applied to the totals and the Merkle tree and
+ * answered. Everything verified meanwhile joins the next batch, so under
+ * load a batch grows to what arrived during one commit.
+ *
+ * With SQLite the transaction runs on the committer thread (committer.c)
+ * while the loop goes on with TLS, verification and HTTP; one batch at a
+ * time, so the totals, the Merkle tree and the published snapshot only
+ * ever hold committed results. With a shared store (PostgreSQL) the batch
+ * runs on the loop, because it first catches up on other instances inside
+ * the transaction (follow.c).
  *
  * Failure: if the store refuses the batch (disk full, I/O error), the
- * transaction is rolled back, nothing is acknowledged, the in-memory totals
- * and Merkle tree are rebuilt from the store (they had already taken the
- * batch in), the daemon is marked degraded (/healthz, STATUS) and the same
- * items are tried again every commit_retry seconds, reconciled afresh.
+ * transaction is rolled back, nothing is acknowledged, the daemon is marked
+ * degraded (/healthz, STATUS) and the same items are tried again every
+ * commit_retry seconds, decided afresh.
  *
  * A commit only marks the totals snapshot stale; it is rebuilt (and the
  * commit observers run) when /v1/totals is asked for or INGEST_PUBLISH_MS
@@ -23,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "committer.h"
 #include "follow.h"
 #include "ingest.h"
 #include "session.h"
@@ -30,17 +39,32 @@
 #include "tally/codec.h"
 #include "tally/log.h"
 #include "tally/merkle.h"
+#include "tally/pending.h"
+
+/* The batch being written: off the queue, owned by the committer thread
+ * from committer_run() until on_written(). */
+struct ingest_batch {
+	struct agg_item *head; /* arrival order, NULL-terminated */
+	size_t n, n_rejected;
+	struct agg_store *store;
+	size_t stride; /* figures per leaf */
+	bool begun;    /* the loop began the transaction (shared store) */
+	uint64_t t0;
+};
 
 struct ingest {
 	struct aggregator *a;
-	uv_check_t check;   /* runs a batch after the loop's I/O phase */
-	uv_timer_t retry;   /* re-arms after a failed commit */
-	uv_timer_t publish; /* rebuilds a snapshot commits left stale */
-	struct agg_item *head, *tail;
-	size_t n_items;
-	bool blocked;       /* waiting for the retry timer */
-	bool needs_rebuild; /* in-memory state is ahead of the store */
-	unsigned closing;   /* handles still to close */
+	uv_check_t check;            /* runs a batch after the loop's I/O phase */
+	uv_timer_t retry;            /* re-arms after a failed commit */
+	uv_timer_t publish;          /* rebuilds a snapshot commits left stale */
+	struct committer *committer; /* NULL: batches run on the loop */
+	struct tally_pending *pending;
+	struct ingest_batch batch;
+	struct agg_item *head, *tail; /* waiting, arrival order */
+	size_t n_items;               /* waiting and in the batch */
+	bool blocked;                 /* waiting for the retry timer */
+	bool needs_rebuild;           /* in-memory state is out of step with the store */
+	unsigned closing;             /* handles still to close */
 };
 
 struct agg_item *agg_item_new(struct session *s, uint64_t seq, struct tally_signed_result *sr)
@@ -80,9 +104,17 @@ static void on_publish(uv_timer_t *t);
 int ingest_new(struct aggregator *a, struct ingest **ret)
 {
 	struct ingest *g = calloc(1, sizeof(*g));
+	int r;
 	if (!g)
 		return -ENOMEM;
 	g->a = a;
+	if ((r = tally_pending_new(&g->pending)) < 0 ||
+	    (agg_store_writes_off_loop(a->store) &&
+	     (r = committer_new(a->loop, &g->committer)) < 0)) {
+		tally_pending_free(g->pending);
+		free(g);
+		return r;
+	}
 	uv_check_init(a->loop, &g->check);
 	uv_timer_init(a->loop, &g->retry);
 	uv_timer_init(a->loop, &g->publish);
@@ -156,12 +188,14 @@ int ingest_recover(struct aggregator *a, struct tally_err *err)
 	if (r < 0 || (r = tally_merkle_new(&c.merkle)) < 0)
 		goto fail;
 	c.stride = (uint32_t)tally_totals_stride(c.totals);
-	r = agg_store_leaves(a->store, 0, UINT64_MAX, 0, on_recover_leaf, &c);
+	/* Never while a batch is being written: the reader sees what is committed. */
+	struct agg_store *rd = agg_store_reader(a->store);
+	r = agg_store_leaves(rd, 0, UINT64_MAX, 0, on_recover_leaf, &c);
 	if (r < 0) {
 		tally_err_set(err, r, "rebuilding totals from the store: %s",
 		              r == -EINVAL ? "a log leaf names a precinct or options not in this "
 		                             "election"
-		                           : a->store->last_error);
+		                           : rd->last_error);
 		goto fail;
 	}
 	if (c.mismatches)
@@ -185,8 +219,33 @@ fail:
 	return r;
 }
 
-/* Reconciles and stores one item inside the open transaction. */
-static int put_item(struct aggregator *a, struct agg_item *it)
+/*
+ * Decides what each item of the batch becomes, on top of the committed
+ * totals, without changing them; logged items get the next leaf indexes.
+ */
+static int decide_batch(struct ingest *g)
+{
+	struct aggregator *a = g->a;
+	int64_t next = (int64_t)a->totals->sequence;
+	int r;
+	tally_pending_reset(g->pending);
+	for (struct agg_item *it = g->batch.head; it; it = it->next) {
+		it->outcome = TALLY_OUTCOME_UNSPECIFIED;
+		it->leaf_index = -1;
+		if (it->code != TALLY_REJECT_NONE)
+			continue;
+		r = tally_pending_decide(g->pending, a->totals, it->precinct_index, it->revision,
+		                         it->payload_hash, next, &it->outcome);
+		if (r < 0)
+			return r;
+		if (it->outcome == TALLY_OUTCOME_ACCEPTED || it->outcome == TALLY_OUTCOME_CONFLICT)
+			it->leaf_index = next++;
+	}
+	return 0;
+}
+
+/* Stores one decided item inside the open transaction. */
+static int store_item(struct agg_store *st, const struct agg_item *it, size_t stride)
 {
 	struct agg_submission_rec rec = {
 	    .received_ms = it->received_ms,
@@ -195,49 +254,62 @@ static int put_item(struct aggregator *a, struct agg_item *it)
 	    .seq = it->seq,
 	    .precinct = it->precinct,
 	    .revision = it->revision,
-	    .outcome = TALLY_OUTCOME_UNSPECIFIED,
+	    .outcome = it->outcome,
 	    .code = it->code,
 	    .reason = it->reason ? it->reason : "",
-	    .leaf_index = -1,
+	    .leaf_index = it->leaf_index,
 	    .signed_bytes = it->leaf,
 	    .signed_len = it->leaf_len,
 	};
 	int r;
-	it->outcome = TALLY_OUTCOME_UNSPECIFIED;
-	it->leaf_index = -1;
-	if (it->code == TALLY_REJECT_NONE) {
-		uint64_t next = a->totals->sequence;
-		r = tally_totals_apply_figures(a->totals, it->precinct_index, it->revision,
-		                               it->payload_hash, (int64_t)next, it->figures,
-		                               &it->outcome);
-		if (r < 0)
+	if (it->leaf_index >= 0) {
+		struct agg_leaf_rec leaf = {
+		    .leaf_index = (uint64_t)it->leaf_index,
+		    .precinct = it->precinct,
+		    .revision = it->revision,
+		    .outcome = it->outcome,
+		    .payload_hash = it->payload_hash,
+		    .leaf_hash = it->leaf_hash,
+		    .figures = it->figures,
+		    .n_figures = stride,
+		    .leaf = it->leaf,
+		    .leaf_len = it->leaf_len,
+		};
+		rec.signed_bytes = NULL; /* the log row holds them */
+		rec.signed_len = 0;
+		if ((r = agg_store_put_leaf(st, &leaf)) < 0)
 			return r;
-		rec.outcome = it->outcome;
-		if (it->outcome == TALLY_OUTCOME_ACCEPTED ||
-		    it->outcome == TALLY_OUTCOME_CONFLICT) {
-			struct agg_leaf_rec leaf = {
-			    .leaf_index = next,
-			    .precinct = it->precinct,
-			    .revision = it->revision,
-			    .outcome = it->outcome,
-			    .payload_hash = it->payload_hash,
-			    .leaf_hash = it->leaf_hash,
-			    .figures = it->figures,
-			    .n_figures = tally_totals_stride(a->totals),
-			    .leaf = it->leaf,
-			    .leaf_len = it->leaf_len,
-			};
-			it->leaf_index = (int64_t)next;
-			rec.leaf_index = it->leaf_index;
-			rec.signed_bytes = NULL; /* the log row holds them */
-			rec.signed_len = 0;
-			if ((r = agg_store_put_leaf(a->store, &leaf)) < 0)
-				return r;
-			if ((r = tally_merkle_append(a->merkle, it->leaf_hash)) < 0)
-				return r;
-		}
 	}
-	return agg_store_put_submission(a->store, &rec);
+	return agg_store_put_submission(st, &rec);
+}
+
+/*
+ * Writes the decided batch in one transaction: on the committer thread
+ * (it touches only the store and the batch's items, which the loop leaves
+ * alone until called back) or, for a shared store, on the loop inside the
+ * transaction run_batch() began.
+ */
+static int write_batch(struct ingest_batch *b)
+{
+	int r = 0;
+	if (!b->begun && (r = agg_store_begin(b->store)) < 0)
+		return r;
+	for (const struct agg_item *it = b->head; it; it = it->next)
+		if ((r = store_item(b->store, it, b->stride)) < 0)
+			goto fail;
+	if ((r = agg_store_commit(b->store)) < 0)
+		goto fail;
+	return 0;
+fail:
+	agg_store_rollback(b->store);
+	return r;
+}
+
+/* The committer thread's job: g->batch only. */
+static int write_job(void *arg)
+{
+	struct ingest *g = arg;
+	return write_batch(&g->batch);
 }
 
 /* Tells each item's session what became of it, after the commit. */
@@ -281,7 +353,7 @@ static void answer(struct aggregator *a, struct agg_item *it, uint64_t now_ns)
 	}
 }
 
-static void enter_degraded(struct ingest *g, int err, const char *why)
+static void enter_degraded(struct ingest *g, const char *why)
 {
 	struct aggregator *a = g->a;
 	bool was = a->degraded;
@@ -296,52 +368,61 @@ static void enter_degraded(struct ingest *g, int err, const char *why)
 		log_warning("%s; still holding %zu results, retrying in %" PRIu32 " s",
 		            a->degraded_reason, g->n_items, a->conf.commit_retry);
 	aggregator_status(a);
-	(void)err;
 }
 
-/* One batch: the prefix of verified items. Returns true if it committed. */
-static bool run_batch(struct ingest *g)
+/*
+ * The committed batch enters the totals and the Merkle tree, in order, as
+ * decided. A different outcome or no memory leaves them out of step with
+ * the store: they are then rebuilt from it before anything else.
+ */
+static void apply_batch(struct ingest *g)
 {
 	struct aggregator *a = g->a;
-	struct agg_item *end = g->head;
-	size_t n = 0, n_rejected = 0;
+	for (struct agg_item *it = g->batch.head; it; it = it->next) {
+		if (it->code != TALLY_REJECT_NONE)
+			continue;
+		enum tally_outcome o;
+		int r =
+		    tally_totals_apply_figures(a->totals, it->precinct_index, it->revision,
+		                               it->payload_hash, it->leaf_index, it->figures, &o);
+		if (r == 0 && o != it->outcome) {
+			log_err("precinct %" PRIu32 " revision %" PRIu32 " was stored as %s but "
+			        "applies as %s; rebuilding the totals from the store",
+			        it->precinct, it->revision, tally_outcome_str(it->outcome),
+			        tally_outcome_str(o));
+			r = -EPROTO;
+		}
+		if (r == 0 && it->leaf_index >= 0)
+			r = tally_merkle_append(a->merkle, it->leaf_hash);
+		if (r < 0) {
+			if (r == -ENOMEM)
+				log_err("out of memory applying a committed batch; rebuilding the "
+				        "totals from the store");
+			g->needs_rebuild = true;
+			g->blocked = true;
+			uv_timer_start(&g->retry, on_retry, 0, 0);
+			return;
+		}
+	}
+}
+
+/* The batch is committed: into the totals, answered, published, released. */
+static void finish_batch(struct ingest *g, uint64_t t1)
+{
+	struct aggregator *a = g->a;
 	uint64_t prev_seq = a->totals->sequence;
-	int r;
-
-	while (end && end->verified) {
-		end = end->next;
-		n++;
-	}
-	if (n == 0)
-		return false;
-
-	uint64_t t0 = uv_hrtime();
-	if ((r = agg_store_begin(a->store)) < 0)
-		goto fail;
-	/* A shared store: first apply what other instances logged meanwhile. */
-	if ((r = follow_catch_up(a)) < 0)
-		goto fail_tx;
-	for (struct agg_item *it = g->head; it != end; it = it->next) {
-		if ((r = put_item(a, it)) < 0)
-			goto fail_tx;
-		n_rejected += it->code != TALLY_REJECT_NONE;
-	}
-	if ((r = agg_store_commit(a->store)) < 0)
-		goto fail_tx;
-	uint64_t t1 = uv_hrtime();
-	agg_histogram_observe(&a->stats.commit_latency, (double)(t1 - t0) / 1e9);
+	agg_histogram_observe(&a->stats.commit_latency, (double)(t1 - g->batch.t0) / 1e9);
 	a->stats.commits++;
-
-	if (a->degraded) {
+	if (a->degraded && strncmp(a->degraded_reason, "store commit failed", 19) == 0) {
 		a->degraded = false;
 		a->degraded_reason[0] = '\0';
 		log_notice("store commits again; acknowledging resumes");
 	}
+	apply_batch(g);
 
-	/* Committed: answer, newest state first published, then release. */
 	struct session *flush_list[64];
 	size_t n_flush = 0;
-	for (struct agg_item *it = g->head; it != end;) {
+	for (struct agg_item *it = g->batch.head; it;) {
 		struct agg_item *next = it->next;
 		answer(a, it, t1);
 		if (it->session && session_open(it->session)) {
@@ -363,48 +444,117 @@ static bool run_batch(struct ingest *g)
 	}
 	for (size_t k = 0; k < n_flush; k++)
 		session_flush(flush_list[k]);
-	g->head = end;
-	if (!end)
-		g->tail = NULL;
 
 	if (a->totals->sequence != prev_seq) {
 		/* Published lazily: by the next /v1/totals request or the timer,
 		 * whichever comes first, once for all batches committed meanwhile. */
 		struct agg_commit c = {.previous_sequence = prev_seq,
 		                       .sequence = a->totals->sequence,
-		                       .n_submissions = n,
-		                       .n_rejected = n_rejected,
+		                       .n_submissions = g->batch.n,
+		                       .n_rejected = g->batch.n_rejected,
 		                       .n_logged = a->totals->sequence - prev_seq};
 		aggregator_snapshot_mark(a, &c);
 		if (!uv_is_active((uv_handle_t *)&g->publish))
 			uv_timer_start(&g->publish, on_publish, INGEST_PUBLISH_MS, 0);
 	}
-	return true;
+}
 
-fail_tx:
-	agg_store_rollback(a->store);
-fail:;
+/*
+ * The batch failed before or at its commit: nothing of it is acknowledged.
+ * Its items go back to the front of the queue, to be decided afresh on the
+ * next try, commit_retry seconds later.
+ */
+static void fail_batch(struct ingest *g, int r)
+{
+	struct aggregator *a = g->a;
 	char why[TALLY_REASON_MAX];
 	snprintf(why, sizeof(why), "%s", r == -ENOMEM ? "out of memory" : a->store->last_error);
-	/* The in-memory state took part of the batch in: rebuild it from what
-	 * the store really holds before anything else is reconciled. */
-	struct tally_err err = {{0}};
-	if (ingest_recover(a, &err) < 0) {
-		g->needs_rebuild = true;
-		log_err("%s", err.msg);
-	} else {
-		g->needs_rebuild = false;
+	struct agg_item *last = g->batch.head;
+	while (last && last->next)
+		last = last->next;
+	if (last) {
+		last->next = g->head;
+		g->head = g->batch.head;
+		if (!g->tail)
+			g->tail = last;
+	}
+	if (!agg_store_writes_off_loop(a->store)) {
+		/* A shared store's catch-up may have half applied a leaf of
+		 * another instance: rebuild from what the store holds. */
+		struct tally_err err = {{0}};
+		if (ingest_recover(a, &err) < 0) {
+			g->needs_rebuild = true;
+			log_err("%s", err.msg);
+		}
 	}
 	g->blocked = true;
 	uv_timer_start(&g->retry, on_retry, (uint64_t)a->conf.commit_retry * 1000u, 0);
-	enter_degraded(g, r, why);
-	return false;
+	enter_degraded(g, why);
+}
+
+/* Back on the loop once the batch was written (or not). */
+static void on_written(void *arg, int r)
+{
+	struct ingest *g = arg;
+	uint64_t t1 = uv_hrtime();
+	if (r < 0)
+		fail_batch(g, r);
+	else
+		finish_batch(g, t1);
+	memset(&g->batch, 0, sizeof(g->batch));
+}
+
+/* One batch: the prefix of verified items, taken off the queue. */
+static void run_batch(struct ingest *g)
+{
+	struct aggregator *a = g->a;
+	struct ingest_batch *b = &g->batch;
+	struct agg_item *last = NULL, *end = g->head;
+	int r;
+
+	memset(b, 0, sizeof(*b));
+	while (end && end->verified) {
+		b->n_rejected += end->code != TALLY_REJECT_NONE;
+		b->n++;
+		last = end;
+		end = end->next;
+	}
+	if (!last)
+		return;
+	b->head = g->head;
+	last->next = NULL;
+	g->head = end;
+	if (!end)
+		g->tail = NULL;
+	b->store = a->store;
+	b->stride = tally_totals_stride(a->totals);
+	b->t0 = uv_hrtime();
+
+	if (g->committer) {
+		if ((r = decide_batch(g)) < 0 ||
+		    (r = committer_run(g->committer, write_job, on_written, g)) < 0)
+			on_written(g, r);
+		return;
+	}
+	/* A shared store: begin, then apply what other instances logged
+	 * meanwhile, all before deciding, on the loop. */
+	if ((r = agg_store_begin(a->store)) < 0) {
+		on_written(g, r);
+		return;
+	}
+	b->begun = true;
+	if ((r = follow_catch_up(a)) < 0 || (r = decide_batch(g)) < 0) {
+		agg_store_rollback(a->store);
+		on_written(g, r);
+		return;
+	}
+	on_written(g, write_batch(b));
 }
 
 static void on_check(uv_check_t *h)
 {
 	struct ingest *g = h->data;
-	if (g->blocked || !g->head || !g->head->verified)
+	if (g->blocked || g->batch.head || !g->head || !g->head->verified)
 		return;
 	run_batch(g);
 }
@@ -423,7 +573,7 @@ static void on_retry(uv_timer_t *t)
 		g->needs_rebuild = false;
 	}
 	g->blocked = false;
-	if (g->head && g->head->verified)
+	if (!g->batch.head && g->head && g->head->verified)
 		run_batch(g);
 }
 
@@ -452,6 +602,17 @@ void ingest_close(struct ingest *g)
 {
 	if (!g)
 		return;
+	/* A batch being written finishes first (committed or not), unanswered:
+	 * its nodes send it again and hear DUPLICATE if it was committed. */
+	committer_close(g->committer);
+	g->committer = NULL;
+	while (g->batch.head) {
+		struct agg_item *next = g->batch.head->next;
+		agg_item_free(g->batch.head);
+		g->batch.head = next;
+	}
+	tally_pending_free(g->pending);
+	g->pending = NULL;
 	while (g->head) {
 		struct agg_item *next = g->head->next;
 		agg_item_free(g->head);

@@ -142,10 +142,12 @@ void log_entries(struct aggregator *a, struct http_request *req)
 	/* set_new takes the array even when it fails. */
 	if (json_object_set_new(doc, "entries", p.entries) < 0)
 		goto fail;
-	r = agg_store_leaves(a->store, start, end, 1, add_entry, &p);
+	/* The reader: a batch may be being written on the committer thread. */
+	struct agg_store *rd = agg_store_reader(a->store);
+	r = agg_store_leaves(rd, start, end, 1, add_entry, &p);
 	if (r < 0 || p.err < 0) {
 		log_err("log: reading leaves %" PRIu64 "..%" PRIu64 " for %s: %s", start, end,
-		        http_request_peer(req), a->store->last_error);
+		        http_request_peer(req), rd->last_error);
 		json_decref(doc);
 		http_respond_error(req, 500, "cannot read the log");
 		return;

@@ -1,7 +1,15 @@
 /*
  * store.h: the aggregator's durable store, an interface with one backend
  * per file (store_sqlite.c, store_pg.c; store.c picks one). Only the
- * backends know SQL. Every function runs on the event loop thread.
+ * backends know SQL.
+ *
+ * Threads: a store object is used by one thread at a time. A backend with
+ * ops->writes_off_loop (SQLite) lets ingest.c run a batch (begin, puts,
+ * commit or rollback) on the committer thread; meanwhile the event loop
+ * reads through agg_store_reader(s), a second, read-only connection that
+ * sees what is committed. Other backends (PostgreSQL, whose batches need
+ * follow.c's catch-up inside the transaction) run everything on the loop
+ * and are their own reader.
  *
  * What is kept:
  *  - submissions: every Submit's outcome or reject code and reason, the
@@ -22,6 +30,7 @@
 #define TALLY_AGG_STORE_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -86,6 +95,7 @@ typedef void (*agg_store_watch_cb)(struct agg_store *s, int status, void *data);
 
 struct agg_store_ops {
 	const char *name;
+	bool writes_off_loop; /* batches may run on the committer thread */
 	void (*close)(struct agg_store *s);
 	int (*begin)(struct agg_store *s);
 	int (*commit)(struct agg_store *s);
@@ -120,6 +130,7 @@ struct agg_store_ops {
 struct agg_store {
 	const struct agg_store_ops *ops;
 	char last_error[TALLY_REASON_MAX]; /* why the last call failed */
+	struct agg_store *reader;          /* NULL: the store reads itself */
 };
 
 /*
@@ -198,6 +209,16 @@ static inline int agg_store_history(struct agg_store *s, uint32_t precinct, agg_
 static inline int agg_store_submission_count(struct agg_store *s, uint64_t *ret)
 {
 	return s->ops->submission_count(s, ret);
+}
+/* Where the event loop reads (leaves, history, counts) while a batch may be
+ * open on the committer thread; closed with s. */
+static inline struct agg_store *agg_store_reader(struct agg_store *s)
+{
+	return s->reader ? s->reader : s;
+}
+static inline bool agg_store_writes_off_loop(const struct agg_store *s)
+{
+	return s->ops->writes_off_loop;
 }
 /* -ENOTSUP from a single-writer backend. */
 static inline int agg_store_log_size(struct agg_store *s, uint64_t *ret)

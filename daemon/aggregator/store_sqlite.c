@@ -8,6 +8,11 @@
  * COMMIT (disk full, I/O error) may leave the transaction open; rollback()
  * ends it. The statements are prepared once, on open, with bound
  * parameters only.
+ *
+ * Two connections: the writer (this store, used by ingest.c's committer
+ * thread during a batch) and a read-only one (s->base.reader) for the event
+ * loop's reads, which WAL lets run while a batch is being written and which
+ * see only committed rows.
  */
 #include <errno.h>
 #include <sqlite3.h>
@@ -139,6 +144,8 @@ static int run(struct sqlite_store *s, enum stmt_id id, const char *what)
 static void sqlite_close(struct agg_store *base)
 {
 	struct sqlite_store *s = sq(base);
+	if (s->base.reader)
+		sqlite_close(s->base.reader);
 	if (s->in_tx)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	for (int i = 0; i < ST_COUNT; i++)
@@ -337,6 +344,7 @@ static int sqlite_history(struct agg_store *base, uint32_t precinct, agg_store_h
 
 static const struct agg_store_ops sqlite_ops = {
     .name = "sqlite",
+    .writes_off_loop = true,
     .close = sqlite_close,
     .begin = sqlite_begin,
     .commit = sqlite_commit,
@@ -447,6 +455,43 @@ static int bind_election(struct sqlite_store *s, const char *path, const char *e
 	return 0;
 }
 
+static int prepare(struct sqlite_store *s, const char *path, struct tally_err *err)
+{
+	for (int i = 0; i < ST_COUNT; i++) {
+		int rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+		                            &s->st[i], NULL);
+		if (rc != SQLITE_OK)
+			return tally_err_set(err, -EIO, "%s: preparing '%s': %s", path, stmt_sql[i],
+			                     sqlite3_errmsg(s->db));
+	}
+	return 0;
+}
+
+/* The event loop's read-only connection to the same file. */
+static int open_reader(const char *path, struct agg_store **ret, struct tally_err *err)
+{
+	int r;
+	struct sqlite_store *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->base.ops = &sqlite_ops;
+	int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		r = tally_err_set(err, -EACCES, "%s: cannot open for reading: %s", path,
+		                  s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	sqlite3_extended_result_codes(s->db, 1);
+	if ((r = prepare(s, path, err)) < 0)
+		goto fail;
+	*ret = &s->base;
+	return 0;
+fail:
+	sqlite_close(&s->base);
+	return r;
+}
+
 int agg_store_sqlite_open(const char *state_dir, const char *election_id, struct agg_store **ret,
                           struct tally_err *err)
 {
@@ -476,20 +521,15 @@ int agg_store_sqlite_open(const char *state_dir, const char *election_id, struct
 	    (r = exec(s, "PRAGMA synchronous = FULL", "setting synchronous = FULL", err)) < 0 ||
 	    (r = migrate(s, path, err)) < 0 || (r = bind_election(s, path, election_id, err)) < 0)
 		goto fail;
-	for (int i = 0; i < ST_COUNT; i++) {
-		rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-		                        &s->st[i], NULL);
-		if (rc != SQLITE_OK) {
-			r = tally_err_set(err, -EIO, "%s: preparing '%s': %s", path, stmt_sql[i],
-			                  sqlite3_errmsg(s->db));
-			goto fail;
-		}
-	}
+	if ((r = prepare(s, path, err)) < 0)
+		goto fail;
 	if ((r = count(s, ST_LEAF_COUNT, &s->leaves)) < 0) {
 		tally_err_set(err, r, "%s: %s", path, s->base.last_error);
 		goto fail;
 	}
 	s->leaves_committed = s->leaves;
+	if ((r = open_reader(path, &s->base.reader, err)) < 0)
+		goto fail;
 	*ret = &s->base;
 	return 0;
 fail:

@@ -213,3 +213,38 @@ Test(store_sqlite, history_reads_back_outcomes_and_rejections, .init = setup, .f
 	cr_assert_eq(n, 0);
 	agg_store_close(s);
 }
+
+/* The loop's reader, while a batch is open on the writer (as on the
+ * committer thread): it sees only what is committed, and cannot write. */
+Test(store_sqlite, reader_sees_only_committed_rows, .init = setup, .fini = teardown)
+{
+	struct agg_store *s = open_store("e1");
+	struct agg_store *rd = agg_store_reader(s);
+	cr_assert_neq(rd, s);
+	cr_assert(agg_store_writes_off_loop(s));
+	cr_assert_eq(agg_store_begin(s), 0);
+	put(s, 0, 11);
+	put(s, 1, 12);
+	cr_assert_eq(leaves(rd), 0);
+	uint64_t sum = 0;
+	cr_assert_eq(agg_store_leaves(rd, 0, UINT64_MAX, 1, on_leaf, &sum), 0);
+	cr_assert_eq(sum, 0);
+	cr_assert_eq(agg_store_commit(s), 0);
+	cr_assert_eq(leaves(rd), 2);
+	cr_assert_eq(agg_store_begin(s), 0);
+	put(s, 2, 13);
+	cr_assert_eq(agg_store_leaves(rd, 0, UINT64_MAX, 1, on_leaf, &sum), 0);
+	cr_assert_eq(sum, 1 + 2);
+	cr_assert_eq(agg_store_rollback(s), 0);
+	cr_assert_eq(leaves(rd), 2);
+	/* Read-only: a write through the reader is refused, nothing changes. */
+	struct agg_submission_rec rec = {
+	    .peer_region = "KZ-10", .peer_node = "n", .reason = "", .leaf_index = -1};
+	cr_assert_eq(agg_store_put_submission(rd, &rec), -EACCES);
+	cr_assert_str_eq(rd->last_error,
+	                 "storing a submission: attempt to write a readonly database");
+	uint64_t subs = 0;
+	cr_assert_eq(agg_store_submission_count(rd, &subs), 0);
+	cr_assert_eq(subs, 2);
+	agg_store_close(s);
+}

@@ -1,0 +1,201 @@
+/*
+ * test_pending.c: a batch decided ahead of its commit. Over random batches
+ * with corrections, duplicates, stale copies and conflicts, the decided
+ * outcomes equal what applying the same results to the totals gives
+ * afterwards, and deciding never changes the totals.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "election_fixture.h"
+#include "tally/pending.h"
+#include "tally/totals.h"
+
+static void hash_of(uint8_t tag, uint32_t revision, uint8_t ret[TALLY_HASH_BYTES])
+{
+	memset(ret, tag, TALLY_HASH_BYTES);
+	memcpy(ret, &revision, sizeof(revision));
+}
+
+static const uint32_t figures[6] = {1000, 600, 10, 0, 350, 240};
+
+struct fixture {
+	struct tally_election *e;
+	struct tally_totals *t;
+	struct tally_pending *p;
+};
+
+static struct fixture setup(size_t regions, size_t per_region)
+{
+	struct fixture f;
+	f.e = mk_election(regions, per_region, 1000, 0);
+	cr_assert_eq(tally_totals_new(f.e, &f.t), 0);
+	cr_assert_eq(tally_pending_new(&f.p), 0);
+	return f;
+}
+
+static void teardown(struct fixture *f)
+{
+	tally_pending_free(f->p);
+	tally_totals_free(f->t);
+	free_election(f->e);
+}
+
+static enum tally_outcome decide(struct fixture *f, size_t pi, uint32_t revision, uint8_t tag,
+                                 int64_t leaf)
+{
+	uint8_t h[TALLY_HASH_BYTES];
+	enum tally_outcome o = TALLY_OUTCOME_UNSPECIFIED;
+	hash_of(tag, revision, h);
+	cr_assert_eq(tally_pending_decide(f->p, f->t, pi, revision, h, leaf, &o), 0);
+	return o;
+}
+
+static enum tally_outcome apply(struct fixture *f, size_t pi, uint32_t revision, uint8_t tag,
+                                int64_t leaf)
+{
+	uint8_t h[TALLY_HASH_BYTES];
+	enum tally_outcome o = TALLY_OUTCOME_UNSPECIFIED;
+	hash_of(tag, revision, h);
+	cr_assert_eq(tally_totals_apply_figures(f->t, pi, revision, h, leaf, figures, &o), 0);
+	return o;
+}
+
+static bool logged(enum tally_outcome o)
+{
+	return o == TALLY_OUTCOME_ACCEPTED || o == TALLY_OUTCOME_CONFLICT;
+}
+
+Test(pending, one_precinct_many_times_in_one_batch)
+{
+	struct fixture f = setup(1, 3);
+	struct {
+		uint32_t revision;
+		uint8_t tag;
+		enum tally_outcome want;
+	} steps[] = {
+	    {1, 1, TALLY_OUTCOME_ACCEPTED}, {1, 1, TALLY_OUTCOME_DUPLICATE},
+	    {1, 2, TALLY_OUTCOME_CONFLICT}, {1, 2, TALLY_OUTCOME_DUPLICATE},
+	    {1, 3, TALLY_OUTCOME_CONFLICT}, {2, 4, TALLY_OUTCOME_ACCEPTED},
+	    {1, 1, TALLY_OUTCOME_STALE},    {2, 4, TALLY_OUTCOME_DUPLICATE},
+	    {2, 2, TALLY_OUTCOME_CONFLICT},
+	};
+	int64_t leaf = 0;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		enum tally_outcome o = decide(&f, 1, steps[i].revision, steps[i].tag, leaf);
+		cr_assert_eq(o, steps[i].want, "step %zu: %s, want %s", i, tally_outcome_str(o),
+		             tally_outcome_str(steps[i].want));
+		leaf += logged(o);
+	}
+	cr_assert_eq(leaf, 5);
+	cr_assert_eq(tally_pending_size(f.p), 9);
+	/* Nothing reached the totals. */
+	cr_assert_eq(f.t->sequence, 0);
+	cr_assert_eq(f.t->precincts[1].revision, 0);
+	cr_assert_eq(f.t->national.precincts_reported, 0);
+	/* Applied in order afterwards: the same outcomes. */
+	leaf = 0;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		enum tally_outcome o = apply(&f, 1, steps[i].revision, steps[i].tag, leaf);
+		cr_assert_eq(o, steps[i].want, "step %zu", i);
+		leaf += logged(o);
+	}
+	cr_assert_eq(f.t->sequence, 5);
+	cr_assert_eq(f.t->national.conflicts, 1);
+	cr_assert_eq(f.t->precincts[1].revision, 2);
+	/* After a reset the batch starts from the (now updated) totals. */
+	tally_pending_reset(f.p);
+	cr_assert_eq(tally_pending_size(f.p), 0);
+	cr_assert_eq(decide(&f, 1, 2, 2, 5), TALLY_OUTCOME_DUPLICATE);
+	cr_assert_eq(decide(&f, 1, 2, 9, 5), TALLY_OUTCOME_CONFLICT);
+	cr_assert_eq(decide(&f, 1, 2, 9, 6), TALLY_OUTCOME_DUPLICATE);
+	teardown(&f);
+}
+
+Test(pending, conflicts_held_by_the_totals_are_copied_not_shared)
+{
+	struct fixture f = setup(1, 2);
+	cr_assert_eq(apply(&f, 0, 3, 1, 0), TALLY_OUTCOME_ACCEPTED);
+	cr_assert_eq(apply(&f, 0, 3, 2, 1), TALLY_OUTCOME_CONFLICT);
+	uint8_t(*held)[TALLY_HASH_BYTES] = f.t->precincts[0].conflict_hashes;
+	cr_assert_eq(decide(&f, 0, 3, 2, 2), TALLY_OUTCOME_DUPLICATE);
+	for (uint8_t tag = 3; tag < 40; tag++)
+		cr_assert_eq(decide(&f, 0, 3, tag, 2 + tag), TALLY_OUTCOME_CONFLICT);
+	cr_assert_eq(decide(&f, 0, 3, 17, 50), TALLY_OUTCOME_DUPLICATE);
+	cr_assert_eq(f.t->precincts[0].n_conflicts, 1);
+	cr_assert_eq(f.t->precincts[0].conflict_hashes, held);
+	cr_assert_eq(decide(&f, 0, 4, 1, 51), TALLY_OUTCOME_ACCEPTED);
+	cr_assert_eq(f.t->precincts[0].n_conflicts, 1);
+	cr_assert_eq(f.t->precincts[0].revision, 3);
+	teardown(&f);
+}
+
+Test(pending, a_batch_over_thousands_of_precincts)
+{
+	struct fixture f = setup(4, 1000);
+	for (size_t pi = 0; pi < 4000; pi++)
+		cr_assert_eq(decide(&f, pi, 1, 1, (int64_t)pi), TALLY_OUTCOME_ACCEPTED);
+	for (size_t pi = 0; pi < 4000; pi += 7)
+		cr_assert_eq(decide(&f, pi, 1, 1, 4000), TALLY_OUTCOME_DUPLICATE);
+	for (size_t pi = 0; pi < 4000; pi += 3)
+		cr_assert_eq(decide(&f, pi, 1, 2, 4000), TALLY_OUTCOME_CONFLICT, "precinct %zu",
+		             pi);
+	cr_assert_eq(f.t->sequence, 0);
+	teardown(&f);
+}
+
+Test(pending, unknown_precinct_and_revision_zero_are_refused)
+{
+	struct fixture f = setup(1, 2);
+	uint8_t h[TALLY_HASH_BYTES] = {0};
+	enum tally_outcome o = TALLY_OUTCOME_UNSPECIFIED;
+	cr_assert_eq(tally_pending_decide(f.p, f.t, 2, 1, h, 0, &o), -ERANGE);
+	cr_assert_eq(tally_pending_decide(f.p, f.t, 0, 0, h, 0, &o), -EINVAL);
+	cr_assert_eq(o, TALLY_OUTCOME_UNSPECIFIED);
+	cr_assert_eq(tally_pending_size(f.p), 0);
+	teardown(&f);
+}
+
+Test(pending, decided_equals_applied_over_random_batches)
+{
+	for (unsigned seed = 1; seed <= 40; seed++) {
+		struct fixture f = setup(2, 15);
+		srand(seed);
+		int64_t leaf = 0;
+		for (int batch = 0; batch < 60; batch++) {
+			size_t n = 1 + (size_t)rand() % 40;
+			size_t pis[40];
+			uint32_t revs[40];
+			uint8_t tags[40];
+			enum tally_outcome want[40];
+			uint8_t before[TALLY_HASH_BYTES], after[TALLY_HASH_BYTES];
+			tally_totals_digest(f.t, before);
+			uint64_t seq = f.t->sequence;
+			tally_pending_reset(f.p);
+			int64_t next = leaf;
+			for (size_t i = 0; i < n; i++) {
+				pis[i] = (size_t)rand() % 30;
+				revs[i] = 1 + (uint32_t)rand() % 4;
+				tags[i] = (uint8_t)(1 + rand() % 3);
+				want[i] = decide(&f, pis[i], revs[i], tags[i], next);
+				next += logged(want[i]);
+			}
+			tally_totals_digest(f.t, after);
+			cr_assert_eq(memcmp(before, after, sizeof(before)), 0, "seed %u", seed);
+			cr_assert_eq(f.t->sequence, seq);
+			for (size_t i = 0; i < n; i++) {
+				enum tally_outcome o = apply(&f, pis[i], revs[i], tags[i], leaf);
+				cr_assert_eq(o, want[i],
+				             "seed %u batch %d item %zu: decided %s, applied %s",
+				             seed, batch, i, tally_outcome_str(want[i]),
+				             tally_outcome_str(o));
+				leaf += logged(o);
+			}
+			cr_assert_eq(leaf, next);
+			cr_assert_eq(f.t->sequence, (uint64_t)leaf);
+		}
+		teardown(&f);
+	}
+}
