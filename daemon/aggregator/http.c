@@ -292,17 +292,24 @@ static int respond(struct http_request *req, int status, const char *ctype, cons
 	c->responded = true;
 	size_t blen = body ? body->len : len;
 	bool keep = c->keep_alive && !c->closing;
+	/* A 304 has no body and must not claim a length other than the 200's
+	 * (RFC 9110, 8.6): it carries no Content-Length at all. */
+	char length[48] = "";
+	if (status != 304)
+		snprintf(length, sizeof(length), "Content-Length: %zu\r\n", blen);
+	else
+		blen = 0;
 	int n = snprintf(head, sizeof(head),
-	                 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+	                 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%s"
 	                 "Connection: %s\r\nX-Content-Type-Options: nosniff\r\n%s\r\n",
-	                 status, status_text(status), ctype, blen, keep ? "keep-alive" : "close",
+	                 status, status_text(status), ctype, length, keep ? "keep-alive" : "close",
 	                 extra ? extra : "");
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return -EINVAL;
 	if (!keep)
 		c->closing = true;
 	int r;
-	if (req->head)
+	if (req->head || status == 304)
 		r = conn_write(c, head, (size_t)n, NULL, NULL, 0);
 	else
 		r = conn_write(c, head, (size_t)n, body, data, body ? 0 : len);

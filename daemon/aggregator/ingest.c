@@ -50,6 +50,7 @@ struct ingest_batch {
 	size_t stride; /* figures per leaf */
 	bool begun;    /* the loop began the transaction (shared store) */
 	uint64_t t0;
+	uint64_t prev_seq; /* totals->sequence before the batch (and any catch-up) */
 };
 
 struct ingest {
@@ -60,11 +61,12 @@ struct ingest {
 	struct committer *committer; /* NULL: batches run on the loop */
 	struct tally_pending *pending;
 	struct ingest_batch batch;
-	struct agg_item *head, *tail; /* waiting, arrival order */
-	size_t n_items;               /* waiting and in the batch */
-	bool blocked;                 /* waiting for the retry timer */
-	bool needs_rebuild;           /* in-memory state is out of step with the store */
-	unsigned closing;             /* handles still to close */
+	struct agg_item *head, *tail;   /* waiting, arrival order */
+	size_t n_items;                 /* waiting and in the batch */
+	bool blocked;                   /* waiting for the retry timer */
+	bool needs_rebuild;             /* in-memory state is out of step with the store */
+	struct tally_log_limit notices; /* rejected, conflict and stale lines */
+	unsigned closing;               /* handles still to close */
 };
 
 struct agg_item *agg_item_new(struct session *s, uint64_t seq, struct tally_signed_result *sr)
@@ -312,9 +314,28 @@ static int write_job(void *arg)
 	return write_batch(&g->batch);
 }
 
-/* Tells each item's session what became of it, after the commit. */
-static void answer(struct aggregator *a, struct agg_item *it, uint64_t now_ns)
+/* Lines a second for the outcomes a node can cause at will (rejections,
+ * conflicts, stale copies); the rest are counted in /metrics only. */
+#define INGEST_NOTICES_PER_S 50
+
+/* Whether the next notice about an outcome may be logged. */
+static bool notice_passes(struct ingest *g)
 {
+	uint64_t held = 0;
+	if (!tally_log_limit_pass(&g->notices, uv_now(g->a->loop), INGEST_NOTICES_PER_S, &held))
+		return false;
+	if (held)
+		log_notice("%" PRIu64
+		           " more rejections, conflicts and stale copies were not logged "
+		           "(over %d a second; all are counted in /metrics)",
+		           held, INGEST_NOTICES_PER_S);
+	return true;
+}
+
+/* Tells each item's session what became of it, after the commit. */
+static void answer(struct ingest *g, struct agg_item *it, uint64_t now_ns)
+{
+	struct aggregator *a = g->a;
 	struct tally_msg m;
 	memset(&m, 0, sizeof(m));
 	m.seq = it->seq;
@@ -328,24 +349,27 @@ static void answer(struct aggregator *a, struct agg_item *it, uint64_t now_ns)
 		snprintf(rej.reason, sizeof(rej.reason), "%s", m.reason);
 		agg_stats_add_rejection(&a->stats, &rej);
 		a->stats.rejects[it->code]++;
-		log_notice("rejected region=%s node='%s' seq=%" PRIu64 " precinct=%" PRIu32
-		           " code=%s: %s",
-		           it->peer_region, it->peer_node, it->seq, it->precinct,
-		           tally_reject_code_str(it->code), m.reason);
+		if (notice_passes(g))
+			log_notice("rejected region=%s node='%s' seq=%" PRIu64 " precinct=%" PRIu32
+			           " code=%s: %s",
+			           it->peer_region, it->peer_node, it->seq, it->precinct,
+			           tally_reject_code_str(it->code), m.reason);
 	} else {
 		m.type = TALLY_MSG_ACK;
 		m.outcome = it->outcome;
 		a->stats.outcomes[it->outcome]++;
-		if (it->outcome == TALLY_OUTCOME_CONFLICT || it->outcome == TALLY_OUTCOME_STALE)
-			log_notice("%s region=%s node='%s' seq=%" PRIu64 " precinct=%" PRIu32
-			           " revision=%" PRIu32,
-			           tally_outcome_str(it->outcome), it->peer_region, it->peer_node,
-			           it->seq, it->precinct, it->revision);
-		else
+		if (it->outcome == TALLY_OUTCOME_CONFLICT || it->outcome == TALLY_OUTCOME_STALE) {
+			if (notice_passes(g))
+				log_notice("%s region=%s node='%s' seq=%" PRIu64
+				           " precinct=%" PRIu32 " revision=%" PRIu32,
+				           tally_outcome_str(it->outcome), it->peer_region,
+				           it->peer_node, it->seq, it->precinct, it->revision);
+		} else {
 			log_debug("%s region=%s seq=%" PRIu64 " precinct=%" PRIu32
 			          " revision=%" PRIu32,
 			          tally_outcome_str(it->outcome), it->peer_region, it->seq,
 			          it->precinct, it->revision);
+		}
 	}
 	if (it->session && session_open(it->session)) {
 		session_answer(it->session, &m);
@@ -406,11 +430,33 @@ static void apply_batch(struct ingest *g)
 	}
 }
 
+/*
+ * Marks the snapshot stale if the sequence moved since the batch began: by
+ * the batch itself or, on a shared store, by other instances' leaves caught
+ * up on inside its transaction (even when the batch itself failed or
+ * logged nothing). Published lazily: by the next /v1/totals request or the
+ * timer, whichever comes first, once for all batches committed meanwhile.
+ */
+static void mark_changed(struct ingest *g)
+{
+	struct aggregator *a = g->a;
+	uint64_t prev = g->batch.prev_seq;
+	if (a->totals->sequence == prev)
+		return;
+	struct agg_commit c = {.previous_sequence = prev,
+	                       .sequence = a->totals->sequence,
+	                       .n_submissions = g->batch.n,
+	                       .n_rejected = g->batch.n_rejected,
+	                       .n_logged = a->totals->sequence - prev};
+	aggregator_snapshot_mark(a, &c);
+	if (!uv_is_active((uv_handle_t *)&g->publish))
+		uv_timer_start(&g->publish, on_publish, INGEST_PUBLISH_MS, 0);
+}
+
 /* The batch is committed: into the totals, answered, published, released. */
 static void finish_batch(struct ingest *g, uint64_t t1)
 {
 	struct aggregator *a = g->a;
-	uint64_t prev_seq = a->totals->sequence;
 	agg_histogram_observe(&a->stats.commit_latency, (double)(t1 - g->batch.t0) / 1e9);
 	a->stats.commits++;
 	if (a->degraded && strncmp(a->degraded_reason, "store commit failed", 19) == 0) {
@@ -424,7 +470,7 @@ static void finish_batch(struct ingest *g, uint64_t t1)
 	size_t n_flush = 0;
 	for (struct agg_item *it = g->batch.head; it;) {
 		struct agg_item *next = it->next;
-		answer(a, it, t1);
+		answer(g, it, t1);
 		if (it->session && session_open(it->session)) {
 			bool seen = false;
 			for (size_t k = 0; k < n_flush; k++)
@@ -445,18 +491,7 @@ static void finish_batch(struct ingest *g, uint64_t t1)
 	for (size_t k = 0; k < n_flush; k++)
 		session_flush(flush_list[k]);
 
-	if (a->totals->sequence != prev_seq) {
-		/* Published lazily: by the next /v1/totals request or the timer,
-		 * whichever comes first, once for all batches committed meanwhile. */
-		struct agg_commit c = {.previous_sequence = prev_seq,
-		                       .sequence = a->totals->sequence,
-		                       .n_submissions = g->batch.n,
-		                       .n_rejected = g->batch.n_rejected,
-		                       .n_logged = a->totals->sequence - prev_seq};
-		aggregator_snapshot_mark(a, &c);
-		if (!uv_is_active((uv_handle_t *)&g->publish))
-			uv_timer_start(&g->publish, on_publish, INGEST_PUBLISH_MS, 0);
-	}
+	mark_changed(g);
 }
 
 /*
@@ -485,6 +520,9 @@ static void fail_batch(struct ingest *g, int r)
 		if (ingest_recover(a, &err) < 0) {
 			g->needs_rebuild = true;
 			log_err("%s", err.msg);
+		} else {
+			g->batch.n = g->batch.n_rejected = 0; /* none of ours committed */
+			mark_changed(g);
 		}
 	}
 	g->blocked = true;
@@ -529,6 +567,7 @@ static void run_batch(struct ingest *g)
 	b->store = a->store;
 	b->stride = tally_totals_stride(a->totals);
 	b->t0 = uv_hrtime();
+	b->prev_seq = a->totals->sequence;
 
 	if (g->committer) {
 		if ((r = decide_batch(g)) < 0 ||

@@ -96,6 +96,24 @@ void tally_log(enum tally_log_level level, const char *fmt, ...)
 	errno = saved;
 }
 
+bool tally_log_limit_pass(struct tally_log_limit *l, uint64_t now_ms, uint32_t burst,
+                          uint64_t *ret_held)
+{
+	*ret_held = 0;
+	if (now_ms < l->window_ms || now_ms - l->window_ms >= 1000) {
+		l->window_ms = now_ms;
+		l->passed = 0;
+	}
+	if (l->passed >= burst) {
+		l->held++;
+		return false;
+	}
+	l->passed++;
+	*ret_held = l->held;
+	l->held = 0;
+	return true;
+}
+
 void tally_fatal(const char *fmt, ...)
 {
 	va_list ap;

@@ -7,6 +7,9 @@
 #ifndef TALLY_LOG_H
 #define TALLY_LOG_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 enum tally_log_level {
 	TALLY_LOG_ERR = 3,
 	TALLY_LOG_WARNING = 4,
@@ -34,6 +37,26 @@ void tally_log(enum tally_log_level level, const char *fmt, ...)
 #define log_notice(...)  tally_log(TALLY_LOG_NOTICE, __VA_ARGS__)
 #define log_info(...)    tally_log(TALLY_LOG_INFO, __VA_ARGS__)
 #define log_debug(...)   tally_log(TALLY_LOG_DEBUG, __VA_ARGS__)
+
+/*
+ * A budget of lines per second for messages an outsider can cause at will
+ * (a node sending bad results in a loop must not flood the journal): the
+ * first `burst` in each one-second window pass, the rest are counted.
+ * Pure (the caller gives the time); zero-initialize it.
+ */
+struct tally_log_limit {
+	uint64_t window_ms; /* start of the current window */
+	uint32_t passed;    /* lines passed in it */
+	uint64_t held;      /* lines held back since the last report */
+};
+/*
+ * True if a line may be written at now_ms. *ret_held is set to the lines
+ * held back before this one that were not reported yet (0 most of the
+ * time): the caller says so in a line of its own, then they count as
+ * reported.
+ */
+bool tally_log_limit_pass(struct tally_log_limit *l, uint64_t now_ms, uint32_t burst,
+                          uint64_t *ret_held);
 
 /* Logs at TALLY_LOG_ERR and exits 1. For start-up only. */
 void tally_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

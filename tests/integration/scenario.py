@@ -338,6 +338,19 @@ class Aggregator(Daemon):
     def totals(self):
         return self.get_json("/v1/totals")
 
+    def metric(self, name, **labels):
+        """The value of one series of /metrics (None if absent)."""
+        status, body = self.get("/metrics")
+        if status != 200:
+            raise Failure("GET /metrics: %d" % status)
+        want = name + ("{" + ",".join('%s="%s"' % kv for kv in sorted(labels.items())) + "}"
+                       if labels else "")
+        for line in body.decode().splitlines():
+            key, _, value = line.rpartition(" ")
+            if key == want:
+                return float(value)
+        return None
+
     def status_text(self):
         s = self.notify.statuses()
         return s[-1] if s else ""

@@ -9,6 +9,7 @@ TLS 1.2, weak ciphers, no certificate and a foreign CA refused (checked with
 openssl s_client too). Throughout, an honest session keeps being served, the
 daemon stays up, and the totals hold exactly what was accepted."""
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -213,6 +214,46 @@ def replays(c, rng):
     t = w.expect_totals()
     if t["sequence"] != seq_before:
         raise Failure("duplicates moved the sequence: %d -> %d" % (seq_before, t["sequence"]))
+    w.alive(peer)
+    peer.close()
+
+
+@scenario("hostile-reject-flood")
+def reject_flood(c, rng):
+    """A node sending bad results in a loop: every one is answered and
+    counted, but the journal gets at most 50 lines a second of them and one
+    line saying how many it held back."""
+    w = World(c)
+    m = pb()
+    A, sA = w.A, w.signer[w.A]
+    peer = w.peer(A)
+    n = 300
+    good = make_result(w.eid, A, w.precinct(A))
+    bad = sA.sign(good.SerializeToString())
+    bad.signature = bytes([bad.signature[0] ^ 1]) + bad.signature[1:]
+    body = m.Frame(submit=m.Submit(seq=0, result=bad))
+    frames = []
+    for i in range(n):
+        body.submit.seq = 5000 + i
+        b = body.SerializeToString()
+        frames.append(len(b).to_bytes(4, "big") + b)
+    answers = peer.pipeline(b"".join(frames), n, timeout=60)
+    if sorted(a[1] for a in answers) != list(range(5000, 5000 + n)) or \
+            {(a[0], a[2]) for a in answers} != {("nack", m.REJECT_CODE_BAD_SIGNATURE)}:
+        raise Failure("flood of bad signatures: answers do not match the seqs one to one")
+    # A second later, one more: it is logged, with the count held back.
+    time.sleep(1.1)
+    expect_nack(peer, bad, m.REJECT_CODE_BAD_SIGNATURE, "one more after a second")
+    text = w.agg.logs()
+    logged = len(re.findall(r"rejected region=%s node='[^']*' seq=5\d\d\d " % A, text))
+    held = sum(int(x) for x in re.findall(
+        r"(\d+) more rejections, conflicts and stale copies were not logged", text))
+    log("  %d bad results: %d logged, %d reported as held back" % (n, logged, held))
+    if logged + held != n or not 50 <= logged < n or held < n - 150:
+        raise Failure("log lines for %d rejections: %d logged + %d held back" % (n, logged, held))
+    counted = w.agg.metric("tally_rejects_total", code="BAD_SIGNATURE")
+    if counted != n + 1:
+        raise Failure("/metrics counts %s BAD_SIGNATURE rejections, want %d" % (counted, n + 1))
     w.alive(peer)
     peer.close()
 
@@ -452,6 +493,7 @@ def tls_refusals(c, rng):
 if __name__ == "__main__":
     ALL = ["hostile-reject-codes",
            "hostile-replays-and-floods",
+           "hostile-reject-flood",
            "hostile-framing",
            "hostile-connections",
            "hostile-tls"]

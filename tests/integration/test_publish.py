@@ -318,8 +318,10 @@ def test_export(agg, feed, el):
     eq(hdr.get("x-tally-sequence"), str(seq), "a cached export says its sequence")
     etag = hdr.get("etag")
     check(bool(etag), "a cached export has an ETag")
-    st, _, _ = agg.get("/v1/export/nist-1500-100.json", headers={"If-None-Match": etag})
+    st, hdr304, body304 = agg.get("/v1/export/nist-1500-100.json", headers={"If-None-Match": etag})
     eq(st, 304, "If-None-Match with the current ETag: 304")
+    eq((hdr304.get("content-length"), body304, hdr304.get("etag")), (None, b"", etag),
+       "a 304 has no Content-Length, no body, and the ETag")
 
     st, _, body = agg.get("/v1/export/nist-1500-100.json?format=summary")
     sdoc = json.loads(body)
@@ -345,8 +347,10 @@ def test_page(agg):
         with open(os.path.join(harness.SOURCE, "web", "index.html" if path == "/" else path[1:]),
                   "rb") as f:
             eq(body, f.read(), "%s is the file from web/ byte for byte" % path)
-        st, _, _ = agg.get(path, headers={"If-None-Match": hdr.get("etag")})
+        st, hdr304, body304 = agg.get(path, headers={"If-None-Match": hdr.get("etag")})
         eq(st, 304, "%s with its ETag: 304" % path)
+        eq((hdr304.get("content-length"), body304), (None, b""),
+           "%s: a 304 has no Content-Length and no body" % path)
     _, _, html = agg.get("/")
     check(b"<script>" not in html and b" style=" not in html and b"http://" not in html
           and b"https://" not in html, "no inline code and nothing from another host in the page")

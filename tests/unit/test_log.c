@@ -55,3 +55,29 @@ Test(log, fatal_exits_1, .exit_code = 1, .init = cr_redirect_stderr)
 {
 	tally_fatal("config: %s", "missing [tls] ca");
 }
+
+Test(log, limit_passes_a_burst_a_second_and_reports_what_it_held)
+{
+	struct tally_log_limit l = {0};
+	uint64_t held = 99;
+	for (int i = 0; i < 3; i++) {
+		cr_assert(tally_log_limit_pass(&l, 1000, 3, &held), "line %d", i);
+		cr_assert_eq(held, 0);
+	}
+	cr_assert_not(tally_log_limit_pass(&l, 1000, 3, &held));
+	cr_assert_not(tally_log_limit_pass(&l, 1500, 3, &held));
+	cr_assert_not(tally_log_limit_pass(&l, 1999, 3, &held));
+	cr_assert_eq(held, 0);
+	/* A new second: the first line passes and carries the three held. */
+	cr_assert(tally_log_limit_pass(&l, 2000, 3, &held));
+	cr_assert_eq(held, 3);
+	cr_assert(tally_log_limit_pass(&l, 2001, 3, &held));
+	cr_assert_eq(held, 0);
+	/* A clock that went back starts a new window rather than holding all. */
+	cr_assert(tally_log_limit_pass(&l, 10, 3, &held));
+	cr_assert(tally_log_limit_pass(&l, 11, 3, &held));
+	cr_assert(tally_log_limit_pass(&l, 12, 3, &held));
+	cr_assert_not(tally_log_limit_pass(&l, 13, 3, &held));
+	cr_assert(tally_log_limit_pass(&l, 5000, 3, &held));
+	cr_assert_eq(held, 1);
+}
