@@ -100,6 +100,9 @@ static void on_check(uv_check_t *h);
 static void on_retry(uv_timer_t *t);
 static void on_publish(uv_timer_t *t);
 
+/* How a->degraded_reason starts while batches fail to commit. */
+#define COMMIT_FAILED "store commit failed"
+
 /* Longest a commit stays unpublished when nobody asks for /v1/totals. */
 #define INGEST_PUBLISH_MS 100
 
@@ -139,13 +142,6 @@ void ingest_enqueue(struct ingest *g, struct agg_item *it)
 		g->head = it;
 	g->tail = it;
 	g->n_items++;
-}
-
-void ingest_kick(struct ingest *g)
-{
-	/* The check handle runs every loop turn; nothing to do here but keep
-	 * the hook for callers that might one day need a wakeup. */
-	(void)g;
 }
 
 size_t ingest_pending(const struct ingest *g)
@@ -382,8 +378,7 @@ static void enter_degraded(struct ingest *g, const char *why)
 	struct aggregator *a = g->a;
 	bool was = a->degraded;
 	a->degraded = true;
-	snprintf(a->degraded_reason, sizeof(a->degraded_reason), "store commit failed: %.200s",
-	         why);
+	snprintf(a->degraded_reason, sizeof(a->degraded_reason), COMMIT_FAILED ": %.200s", why);
 	a->stats.commit_failures++;
 	if (!was)
 		log_err("%s; %zu results held unacknowledged, retrying every %" PRIu32 " s",
@@ -459,7 +454,9 @@ static void finish_batch(struct ingest *g, uint64_t t1)
 	struct aggregator *a = g->a;
 	agg_histogram_observe(&a->stats.commit_latency, (double)(t1 - g->batch.t0) / 1e9);
 	a->stats.commits++;
-	if (a->degraded && strncmp(a->degraded_reason, "store commit failed", 19) == 0) {
+	/* Only our own mark: a lost database is follow.c's to clear. */
+	if (a->degraded &&
+	    strncmp(a->degraded_reason, COMMIT_FAILED, sizeof(COMMIT_FAILED) - 1) == 0) {
 		a->degraded = false;
 		a->degraded_reason[0] = '\0';
 		log_notice("store commits again; acknowledging resumes");

@@ -55,8 +55,8 @@ void agg_item_free(struct agg_item *it);
 
 /*
  * verify.c: checks n items on the thread pool (the array is copied), then
- * marks them verified and kicks ingest. 0 or -ENOMEM (the items are then
- * marked MALFORMED-free... see verify.c: they are verified inline).
+ * marks them verified on the loop, where ingest's check handle batches
+ * them. Without memory for a job they are checked inline instead. Returns 0.
  */
 int verify_submit(struct aggregator *a, struct agg_item **items, size_t n);
 /* Verify jobs still running. */
@@ -69,8 +69,6 @@ void verify_item(const struct tally_election *e, const struct tally_keyring *key
 int ingest_new(struct aggregator *a, struct ingest **ret);
 /* Appends a new item in arrival order (before it is verified). */
 void ingest_enqueue(struct ingest *g, struct agg_item *it);
-/* Something was verified: run a batch from the loop's check phase. */
-void ingest_kick(struct ingest *g);
 /* Items neither answered nor dropped yet. */
 size_t ingest_pending(const struct ingest *g);
 /* False while the in-memory state may be ahead of the store (a failed batch

@@ -455,6 +455,21 @@ static int bind_election(struct sqlite_store *s, const char *path, const char *e
 	return 0;
 }
 
+/* Opens one connection to path, as every connection of the store is set up. */
+static int connect_db(struct sqlite_store *s, const char *path, int flags, struct tally_err *err)
+{
+	int rc = sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK)
+		return tally_err_set(err, -EACCES,
+		                     "%s: cannot open%s: %s (check state_dir's permissions)", path,
+		                     flags & SQLITE_OPEN_READONLY ? " for reading" : "",
+		                     s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+	sqlite3_busy_timeout(s->db, 5000);
+	sqlite3_extended_result_codes(s->db, 1);
+	return 0;
+}
+
+/* The statements, once the schema is there. */
 static int prepare(struct sqlite_store *s, const char *path, struct tally_err *err)
 {
 	for (int i = 0; i < ST_COUNT; i++) {
@@ -467,7 +482,8 @@ static int prepare(struct sqlite_store *s, const char *path, struct tally_err *e
 	return 0;
 }
 
-/* The event loop's read-only connection to the same file. */
+/* The event loop's read-only connection to the same file (writes through
+ * it fail with SQLITE_READONLY). */
 static int open_reader(const char *path, struct agg_store **ret, struct tally_err *err)
 {
 	int r;
@@ -475,15 +491,8 @@ static int open_reader(const char *path, struct agg_store **ret, struct tally_er
 	if (!s)
 		return -ENOMEM;
 	s->base.ops = &sqlite_ops;
-	int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		r = tally_err_set(err, -EACCES, "%s: cannot open for reading: %s", path,
-		                  s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-		goto fail;
-	}
-	sqlite3_busy_timeout(s->db, 5000);
-	sqlite3_extended_result_codes(s->db, 1);
-	if ((r = prepare(s, path, err)) < 0)
+	if ((r = connect_db(s, path, SQLITE_OPEN_READONLY, err)) < 0 ||
+	    (r = prepare(s, path, err)) < 0)
 		goto fail;
 	*ret = &s->base;
 	return 0;
@@ -507,17 +516,8 @@ int agg_store_sqlite_open(const char *state_dir, const char *election_id, struct
 		goto fail;
 	}
 	snprintf(path, sizeof(path), "%s/tally.db", state_dir);
-	int rc = sqlite3_open_v2(
-	    path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		r = tally_err_set(err, -EACCES,
-		                  "%s: cannot open: %s (check state_dir's permissions)", path,
-		                  s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-		goto fail;
-	}
-	sqlite3_busy_timeout(s->db, 5000);
-	sqlite3_extended_result_codes(s->db, 1);
-	if ((r = exec(s, "PRAGMA journal_mode = WAL", "enabling WAL", err)) < 0 ||
+	if ((r = connect_db(s, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err)) < 0 ||
+	    (r = exec(s, "PRAGMA journal_mode = WAL", "enabling WAL", err)) < 0 ||
 	    (r = exec(s, "PRAGMA synchronous = FULL", "setting synchronous = FULL", err)) < 0 ||
 	    (r = migrate(s, path, err)) < 0 || (r = bind_election(s, path, election_id, err)) < 0)
 		goto fail;

@@ -1123,6 +1123,7 @@ class Peer:
             self.sock = ctx.wrap_socket(self.raw, server_hostname=server_name)
         self.buf = b""
         self.seq = 0
+        self.closed_by = "?"  # why the last read found the connection closed
 
     def send_raw(self, data):
         self.sock.sendall(data)
@@ -1187,7 +1188,7 @@ class Peer:
         f = self.recv(timeout)
         if f is None:
             raise Failure("connection closed while waiting for an answer (%s)"
-                          % getattr(self, "closed_by", "?"))
+                          % self.closed_by)
         return self._answer_of(f)
 
     @staticmethod
