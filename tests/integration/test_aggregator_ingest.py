@@ -183,6 +183,18 @@ def main():
            "every rejection stored")
         eq(agg.sql("SELECT count(*) FROM log")[0][0], 4 + len(pa) - 2, "log leaves = sequence")
 
+        # Verification runs below the loop's CPU priority (verify.c).
+        pid = agg.proc.pid
+        nice = {}
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                nice[int(tid)] = int(f.read().rsplit(")", 1)[1].split()[16])
+        base = nice.pop(pid)
+        eq(sorted(set(nice.values()) | {base}), [base, min(19, base + 5)],
+           "the loop and the committer at the process's nice, verify threads 5 below")
+        if os.environ.get("TALLY_STORE_BACKEND", "sqlite") == "sqlite":
+            check(list(nice.values()).count(base) >= 1, "the committer thread keeps the loop's priority")
+
         c.close()
         rc = agg.stop()
         eq(rc, 0, "exit 0 after SIGTERM")
