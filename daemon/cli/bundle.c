@@ -84,6 +84,9 @@ static int read_entries(struct reader *r, const struct bundle_sink *sink)
 		json_t *e;
 
 		skip_ws(r);
+		if (r->p < r->end && *r->p == ']')
+			return bad(r,
+			           "a ',' before ']' in \"entries\" (JSON has no trailing commas)");
 		rc = value(r, &e);
 		if (rc < 0)
 			return rc;
@@ -104,16 +107,22 @@ static int read_members(struct reader *r, const struct bundle_sink *sink)
 {
 	int rc;
 
+	static const char *const known[] = {"tree_head", "log_key", "totals", "entries"};
+	bool seen[sizeof(known) / sizeof(known[0])] = {false};
+
 	skip_ws(r);
 	if (!eat(r, '{'))
 		return bad(r, "expected '{'");
+	skip_ws(r);
+	if (eat(r, '}'))
+		goto end;
 	for (;;) {
 		json_t *key, *v;
 		char name[32];
 
 		skip_ws(r);
-		if (eat(r, '}'))
-			break;
+		if (r->p < r->end && *r->p == '}')
+			return bad(r, "a ',' before '}' (JSON has no trailing commas)");
 		if (r->p >= r->end || *r->p != '"')
 			return bad(r, "expected a member name");
 		rc = value(r, &key);
@@ -121,6 +130,18 @@ static int read_members(struct reader *r, const struct bundle_sink *sink)
 			return rc;
 		snprintf(name, sizeof(name), "%s", json_string_value(key));
 		json_decref(key);
+		/* Two of a part would let one copy be checked and another be shown. */
+		for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+			if (strcmp(name, known[i]) != 0)
+				continue;
+			if (seen[i])
+				return tally_err_set(
+				    r->err, -EBADMSG,
+				    "%s: not a bundle: member \"%s\" appears twice "
+				    "(at byte %zu)",
+				    r->path, name, (size_t)(r->p - r->start));
+			seen[i] = true;
+		}
 		skip_ws(r);
 		if (!eat(r, ':'))
 			return bad(r, "expected ':'");
@@ -148,6 +169,7 @@ static int read_members(struct reader *r, const struct bundle_sink *sink)
 			break;
 		return bad(r, "expected ',' or '}'");
 	}
+end:
 	skip_ws(r);
 	if (r->p != r->end)
 		return bad(r, "data after the bundle");

@@ -287,6 +287,35 @@ Test(verify, garbage_is_a_bundle_error_not_a_pass)
 	fx_clean(&f);
 }
 
+/* Reads text as a bundle with no sink and expects -EBADMSG naming why. */
+static void expect_bundle_error(const char *text, const char *why)
+{
+	struct fx f;
+	struct fx_opts o = {0};
+	struct tally_err err = {{0}};
+	struct bundle_sink sink = {0};
+
+	fx_make(&f, &o);
+	fx_write(f.bundle, text);
+	cr_assert_eq(bundle_read(f.bundle, &sink, &err), -EBADMSG, "%s accepted", text);
+	cr_assert_not_null(strstr(err.msg, why), "%s: %s", text, err.msg);
+	fx_clean(&f);
+}
+
+Test(verify, malformed_bundle_json_is_refused_by_name)
+{
+	expect_bundle_error("{\"tree_head\": {}, \"entries\": [],}",
+	                    "a ',' before '}' (JSON has no trailing commas) at byte 32");
+	expect_bundle_error("{\"entries\": [{\"leaf_index\": 0},]}",
+	                    "a ',' before ']' in \"entries\"");
+	expect_bundle_error("{\"tree_head\": {}, \"tree_head\": {}}",
+	                    "member \"tree_head\" appears twice (at byte 29)");
+	expect_bundle_error("{\"entries\": [], \"entries\": []}",
+	                    "member \"entries\" appears twice");
+	expect_bundle_error("{} {}", "data after the bundle at byte 3");
+	expect_bundle_error("[]", "expected '{' at byte 0");
+}
+
 Test(verify, command_exit_status_and_state_file)
 {
 	struct fx f, g;
