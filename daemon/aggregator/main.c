@@ -77,9 +77,12 @@ static void finish_close(struct aggregator *a)
 	ingest_close(a->ingest);
 	a->ingest = NULL;
 	uv_close((uv_handle_t *)&housekeeping, NULL);
-	uv_close((uv_handle_t *)&sig_term, NULL);
-	uv_close((uv_handle_t *)&sig_int, NULL);
-	uv_close((uv_handle_t *)&sig_hup, NULL);
+	/* The signal handles stay until the loop has ended, only no longer
+	 * keeping it alive: closed now, SIGTERM would get its default action
+	 * back and one more during the last closes would kill the daemon. */
+	uv_unref((uv_handle_t *)&sig_term);
+	uv_unref((uv_handle_t *)&sig_int);
+	uv_unref((uv_handle_t *)&sig_hup);
 }
 
 /*
@@ -124,7 +127,9 @@ static void on_housekeeping(uv_timer_t *t)
 static void begin_shutdown(struct aggregator *a, int signum)
 {
 	if (a->stopping) {
-		log_notice("second %s: closing without waiting for commits", strsignal(signum));
+		if (!hurry)
+			log_notice("second %s: closing without waiting for commits",
+			           strsignal(signum));
 		hurry = true;
 		return;
 	}
@@ -321,6 +326,15 @@ int main(int argc, char **argv)
 	aggregator_status(a);
 
 	uv_run(a->loop, UV_RUN_DEFAULT);
+	uv_close((uv_handle_t *)&sig_term, NULL);
+	uv_close((uv_handle_t *)&sig_int, NULL);
+	uv_close((uv_handle_t *)&sig_hup, NULL);
+	uv_run(a->loop, UV_RUN_DEFAULT);
+	/* Closing gave them their default actions back; the rest of the
+	 * teardown is quick and need not be interrupted. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 
 	/* Teardown, in reverse. */
 	if (uv_loop_close(a->loop) != 0)

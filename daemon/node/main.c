@@ -205,9 +205,12 @@ static void stop(struct node *n)
 	n->spool = NULL;
 	n->uplink = NULL;
 	uv_close((uv_handle_t *)&n->cron, NULL);
-	uv_close((uv_handle_t *)&n->sigterm, NULL);
-	uv_close((uv_handle_t *)&n->sigint, NULL);
-	uv_close((uv_handle_t *)&n->sighup, NULL);
+	/* The signal handles stay until the loop has ended, only no longer
+	 * keeping it alive: closed now, SIGTERM would get its default action
+	 * back and a second one during the shutdown would kill the node. */
+	uv_unref((uv_handle_t *)&n->sigterm);
+	uv_unref((uv_handle_t *)&n->sigint);
+	uv_unref((uv_handle_t *)&n->sighup);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -351,6 +354,15 @@ int main(int argc, char **argv)
 		tally_notify("WATCHDOG=1");
 
 	uv_run(n.loop, UV_RUN_DEFAULT);
+	uv_close((uv_handle_t *)&n.sigterm, NULL);
+	uv_close((uv_handle_t *)&n.sigint, NULL);
+	uv_close((uv_handle_t *)&n.sighup, NULL);
+	uv_run(n.loop, UV_RUN_DEFAULT);
+	/* Closing gave them their default actions back; the rest of the
+	 * teardown is quick and need not be interrupted. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 
 	e = uv_loop_close(n.loop);
 	if (e < 0)

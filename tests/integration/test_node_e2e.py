@@ -4,10 +4,11 @@ and CSV intake counted exactly; a bad file set aside with its exact .error
 and nothing sent; tallyctl submit's feedback and exit codes; the aggregator
 killed -9 while the node holds a backlog; the node killed -9 mid-stream;
 failover to the second aggregator address; a correction replacing the
-counted figures. Totals are checked against scenario.py's independent sum
+counted figures; both daemons exit 0 under a storm of SIGTERMs. Totals are checked against scenario.py's independent sum
 of the files handed to the nodes."""
 import json
 import os
+import signal
 import sys
 import time
 
@@ -372,9 +373,48 @@ def test_correction_replaces_the_counted_figures(c):
     if any(outs[(r["precinct_id"], 2)] != 1 for r in rows):
         raise Failure("corrections not acknowledged as accepted: %s" % outs)
 
+def sigterm_storm(d):
+    """SIGTERM, then another every half millisecond until d exits: its
+    exit status. A daemon that gives a signal back to the default action
+    while it is still shutting down dies of the next one (143)."""
+    d.proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while d.proc.poll() is None:
+        if time.monotonic() > deadline:
+            d.proc.kill()
+            raise Failure("%s did not exit within 30 s of SIGTERM" % d.name)
+        try:
+            d.proc.send_signal(signal.SIGTERM)
+        except ProcessLookupError:
+            break
+        time.sleep(0.0005)
+    return d.proc.wait()
+
+
+def test_repeated_sigterm_during_shutdown_still_exits_0(c):
+    c.start(regions=2, precincts=40)
+    region = c.regions()[0]
+    node = c.nodes[region]
+    files, _ = c.make_results("csv", per_file=10, regions=[region], name="storm")
+    for rnd in range(5):
+        if rnd < len(files[region]):
+            c.feed(node, files[region][rnd])  # busy with a file and a send
+        rc = sigterm_storm(node)
+        if rc != 0:
+            raise Failure("tally-node round %d: exit status %d under repeated SIGTERM:\n%s" %
+                          (rnd, rc, node.tail()))
+        node.start()
+    rc = sigterm_storm(c.aggregator)
+    if rc != 0:
+        raise Failure("tally-aggregator: exit status %d under repeated SIGTERM:\n%s" %
+                      (rc, c.aggregator.tail()))
+    c.aggregator.start()
+    c.converge(timeout=60)
+
 
 TESTS = [
     test_json_and_csv_intake_counted_exactly,
+    test_repeated_sigterm_during_shutdown_still_exits_0,
     test_bad_file_is_set_aside_with_its_error_and_nothing_sent,
     test_tallyctl_submit_feedback_and_exit_codes,
     test_aggregator_killed_with_a_backlog_counts_everything_once,
