@@ -12,7 +12,7 @@ top=$PWD
 build=$top/build/tsan
 
 echo "== ThreadSanitizer build (build/tsan)"
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTALLY_TSAN=ON -DTALLY_TESTS=ON \
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTALLY_TSAN=ON -DTALLY_TESTS=ON -DTALLY_WERROR=ON \
   >"$build.configure.log" 2>&1 || { tail -20 "$build.configure.log"; exit 1; }
 rm -f "$build.configure.log"
 cmake --build "$build" -j2 --target tally-aggregator tally-node tallyctl

@@ -51,6 +51,8 @@ int tally_log_level_parse(const char *s, enum tally_log_level *ret)
 }
 
 static void log_line(enum tally_log_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static void log_line(enum tally_log_level level, const char *fmt, va_list ap)
 {
 	char line[LOG_LINE_MAX];
 	int n, prefix;

@@ -241,8 +241,8 @@ out:
 static int load_pem(const char *path, struct tally_signing_key *ret_private,
                     struct tally_public_key *ret_public, struct tally_err *err)
 {
-	char *pem;
-	size_t len;
+	char *pem = NULL;
+	size_t len = 0;
 	int rc;
 
 	rc = read_pem_file(path, &pem, &len, err);

@@ -31,7 +31,7 @@ if [ "${TALLY_FUZZ_KEEP:-0}" != 1 ]; then
 fi
 
 if ! CC=clang cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTALLY_FUZZ=ON \
-     -DTALLY_TESTS=ON -DTALLY_WERROR=OFF >"$log/configure.log" 2>&1; then
+     -DTALLY_TESTS=ON -DTALLY_WERROR=ON >"$log/configure.log" 2>&1; then
   tail -20 "$log/configure.log"
   echo "  FAILED: configure"
   exit 1

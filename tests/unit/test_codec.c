@@ -263,7 +263,7 @@ Test(codec, ack_round_trip_every_outcome)
 		struct tally_msg m = {.type = TALLY_MSG_ACK, .seq = 77, .outcome = o}, back;
 		round_trip(&m, &back);
 		cr_assert_eq(back.seq, 77);
-		cr_assert_eq(back.outcome, o);
+		cr_assert_eq((int)back.outcome, o);
 	}
 }
 
@@ -274,7 +274,7 @@ Test(codec, nack_round_trip_every_code)
 		strcpy(m.reason, "ballots_cast (1101) > ballots_issued (1100)");
 		round_trip(&m, &back);
 		cr_assert_eq(back.seq, 5);
-		cr_assert_eq(back.code, c);
+		cr_assert_eq((int)back.code, c);
 		cr_assert_str_eq(back.reason, "ballots_cast (1101) > ballots_issued (1100)");
 	}
 }
