@@ -326,15 +326,16 @@ int main(int argc, char **argv)
 	aggregator_status(a);
 
 	uv_run(a->loop, UV_RUN_DEFAULT);
+	/* Closing a signal handle gives the signal its default action back at
+	 * once; ignore it right away instead: the rest of the teardown is quick
+	 * and need not be interrupted. */
 	uv_close((uv_handle_t *)&sig_term, NULL);
-	uv_close((uv_handle_t *)&sig_int, NULL);
-	uv_close((uv_handle_t *)&sig_hup, NULL);
-	uv_run(a->loop, UV_RUN_DEFAULT);
-	/* Closing gave them their default actions back; the rest of the
-	 * teardown is quick and need not be interrupted. */
 	signal(SIGTERM, SIG_IGN);
+	uv_close((uv_handle_t *)&sig_int, NULL);
 	signal(SIGINT, SIG_IGN);
+	uv_close((uv_handle_t *)&sig_hup, NULL);
 	signal(SIGHUP, SIG_IGN);
+	uv_run(a->loop, UV_RUN_DEFAULT);
 
 	/* Teardown, in reverse. */
 	if (uv_loop_close(a->loop) != 0)

@@ -118,6 +118,14 @@ static void on_queued(void *arg)
 		uplink_kick(n->uplink);
 }
 
+static void on_resend(void *arg, int64_t first_id)
+{
+	struct node *n = arg;
+
+	if (n->uplink)
+		uplink_resend_from(n->uplink, first_id);
+}
+
 static int on_status(void *arg, json_t **ret)
 {
 	struct node *n = arg;
@@ -319,6 +327,7 @@ int main(int argc, char **argv)
 	                     .status = &n.status,
 	                     .status_cb = on_status,
 	                     .queued_cb = on_queued,
+	                     .resend_cb = on_resend,
 	                     .arg = &n,
 	                 },
 	                 &n.control, &err);
@@ -354,15 +363,16 @@ int main(int argc, char **argv)
 		tally_notify("WATCHDOG=1");
 
 	uv_run(n.loop, UV_RUN_DEFAULT);
+	/* Closing a signal handle gives the signal its default action back at
+	 * once; ignore it right away instead: the rest of the teardown is quick
+	 * and need not be interrupted. */
 	uv_close((uv_handle_t *)&n.sigterm, NULL);
-	uv_close((uv_handle_t *)&n.sigint, NULL);
-	uv_close((uv_handle_t *)&n.sighup, NULL);
-	uv_run(n.loop, UV_RUN_DEFAULT);
-	/* Closing gave them their default actions back; the rest of the
-	 * teardown is quick and need not be interrupted. */
 	signal(SIGTERM, SIG_IGN);
+	uv_close((uv_handle_t *)&n.sigint, NULL);
 	signal(SIGINT, SIG_IGN);
+	uv_close((uv_handle_t *)&n.sighup, NULL);
 	signal(SIGHUP, SIG_IGN);
+	uv_run(n.loop, UV_RUN_DEFAULT);
 
 	e = uv_loop_close(n.loop);
 	if (e < 0)
