@@ -8,10 +8,12 @@
 #ifndef TALLY_CLI_H
 #define TALLY_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 int cmd_submit(int argc, char **argv); /* node control socket: send protocol files */
 int cmd_status(int argc, char **argv); /* node control socket: state of the node */
+int cmd_resend(int argc, char **argv); /* node control socket: send deliveries again */
 int cmd_totals(int argc, char **argv); /* aggregator HTTP: totals as a table */
 int cmd_watch(int argc, char **argv);  /* aggregator HTTP: follow /v1/events */
 int cmd_export(int argc, char **argv); /* aggregator HTTP: log bundle for observers */
@@ -27,6 +29,10 @@ int cmd_prove(int argc, char **argv);  /* observer: inclusion proof of a precinc
  * status to return at once, usage printed: 0 after --help (to stdout), 2
  * for an unknown option or a missing target (to stderr).
  */
+/* "YYYY-MM-DDTHH:MM:SSZ", "...+HH:MM" / "...-HH:MM" or "@SECONDS" to
+ * milliseconds since 1970: 0, or -1 if it is none of those. */
+int cli_parse_time_ms(const char *s, int64_t *ret);
+
 int cli_target_options(int argc, char **argv, const char *target, char letter,
                        void (*usage)(FILE *f), const char **ret_target, int *ret_json);
 

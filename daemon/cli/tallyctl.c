@@ -18,6 +18,8 @@ struct command {
 static const struct command commands[] = {
     {"submit", cmd_submit, "send protocol files to a node: --socket PATH FILE..."},
     {"status", cmd_status, "show a node's state: --socket PATH [--json]"},
+    {"resend", cmd_resend,
+     "send a node's deliveries again (after a restore): --socket PATH (--since TIME | --all)"},
     {"totals", cmd_totals, "print an aggregator's totals: --url URL [--json]"},
     {"watch", cmd_watch, "follow an aggregator's totals live: --url URL"},
     {"export", cmd_export, "save the public log as a bundle: --url URL --out FILE"},

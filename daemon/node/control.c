@@ -5,6 +5,7 @@
  * request is answered with an error and never touches the rest of the node.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -216,6 +217,31 @@ static json_t *answer_submit(const struct control_config *cfg, json_t *req)
 	return doc;
 }
 
+static json_t *answer_resend(const struct control_config *cfg, json_t *req)
+{
+	json_t *jsince = json_object_get(req, "since_ms");
+	uint64_t n = 0;
+	int64_t first = 0, since;
+	int e;
+
+	if (!json_is_integer(jsince) || json_integer_value(jsince) < 0)
+		return fail("resend needs \"since_ms\": milliseconds since 1970 (0 for all)");
+	since = (int64_t)json_integer_value(jsince);
+	e = outbox_resend_delivered(cfg->intake->outbox, since, &n, &first);
+	if (e < 0) {
+		log_err("control: resend: cannot update the outbox (%s: %s); nothing changed",
+		        strerror(-e), outbox_errmsg(cfg->intake->outbox));
+		return fail("cannot update the outbox (%s); nothing changed, try again",
+		            strerror(-e));
+	}
+	log_notice("control: resend: %" PRIu64 " delivered protocol%s (answered at or after "
+	           "%" PRId64 " ms) put back in the queue",
+	           n, n == 1 ? "" : "s", since);
+	if (n > 0 && cfg->resend_cb)
+		cfg->resend_cb(cfg->arg, first);
+	return json_pack("{s:b, s:I}", "ok", 1, "requeued", (json_int_t)n);
+}
+
 json_t *control_answer(const struct control_config *cfg, const char *line, size_t len)
 {
 	json_error_t jerr;
@@ -236,8 +262,11 @@ json_t *control_answer(const struct control_config *cfg, const char *line, size_
 			doc = fail("status unavailable: %s", strerror(-e));
 		else
 			doc = json_pack("{s:b, s:o}", "ok", 1, "status", st);
+	} else if (strcmp(json_string_value(op), "resend") == 0) {
+		doc = answer_resend(cfg, req);
 	} else {
-		doc = fail("unknown op '%.40s' (known: submit, status)", json_string_value(op));
+		doc = fail("unknown op '%.40s' (known: submit, status, resend)",
+		           json_string_value(op));
 	}
 	json_decref(req);
 	return doc ? doc : fail("out of memory");

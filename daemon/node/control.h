@@ -9,6 +9,10 @@
  *         "state", "id"?, "outcome"?, "code"?, "reason"?}],
  *         "errors": [{"line", "precinct_id"?, "where", "message", "text"}]}
  *   {"op": "status"} -> {"ok": true, "status": {...status_json()...}}
+ *   {"op": "resend", "since_ms": T} -> {"ok": true, "requeued": N}
+ *     puts every protocol delivered at or after T (ms since 1970, node's
+ *     clock; 0 = all) back in the queue, for an aggregator restored from a
+ *     backup (outbox_resend_delivered()).
  *
  * Anything else, a line longer than CONTROL_MAX_REQUEST or a failure to
  * queue is answered {"ok": false, "error": "..."}; an oversized request also
@@ -34,6 +38,8 @@ struct control; /* opaque; owned by main */
 typedef int (*control_status_cb)(void *arg, json_t **ret);
 /* Called after a submitted file's rows were committed. */
 typedef void (*control_queued_cb)(void *arg);
+/* Called after a resend put entries from first_id on back in the queue. */
+typedef void (*control_resend_cb)(void *arg, int64_t first_id);
 
 struct control_config {
 	const char *path;
@@ -41,6 +47,7 @@ struct control_config {
 	struct node_status *status;
 	control_status_cb status_cb;
 	control_queued_cb queued_cb;
+	control_resend_cb resend_cb;
 	void *arg;
 };
 

@@ -32,6 +32,8 @@ enum stmt {
 	STMT_STATS,
 	STMT_FILES,
 	STMT_REJECTIONS,
+	STMT_RESEND_SPAN,
+	STMT_RESEND,
 	STMT_COUNT,
 };
 
@@ -57,6 +59,10 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_REJECTIONS] = "SELECT id, precinct_id, revision, line, state, outcome, code, reason,"
                         " source, done_at_ms FROM entries WHERE state = 2"
                         " ORDER BY done_at_ms DESC, id DESC LIMIT ?",
+    [STMT_RESEND_SPAN] =
+        "SELECT count(*), min(id) FROM entries WHERE state = 1 AND done_at_ms >= ?",
+    [STMT_RESEND] = "UPDATE entries SET state = 0, outcome = NULL, done_at_ms = NULL"
+                    " WHERE state = 1 AND done_at_ms >= ?",
 };
 
 /*
@@ -419,6 +425,38 @@ int outbox_mark_rejected(struct outbox *o, int64_t id, enum tally_reject_code co
 	e = run(o, STMT_REJECTED);
 	if (ret_changed)
 		*ret_changed = e == 0 && sqlite3_changes(o->db) > 0;
+	return e;
+}
+
+int outbox_resend_delivered(struct outbox *o, int64_t since_ms, uint64_t *ret_n,
+                            int64_t *ret_first_id)
+{
+	sqlite3_stmt *st = o->stmt[STMT_RESEND_SPAN];
+	int rc, e;
+
+	*ret_n = 0;
+	*ret_first_id = 0;
+	e = outbox_begin(o);
+	if (e < 0)
+		return e;
+	sqlite3_bind_int64(st, 1, since_ms);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*ret_n = (uint64_t)sqlite3_column_int64(st, 0);
+		*ret_first_id = sqlite3_column_int64(st, 1);
+	}
+	e = done(o, STMT_RESEND_SPAN, rc);
+	if (e == 0) {
+		sqlite3_bind_int64(o->stmt[STMT_RESEND], 1, since_ms);
+		e = run(o, STMT_RESEND);
+	}
+	if (e == 0)
+		e = outbox_commit(o);
+	if (e < 0) {
+		outbox_rollback(o);
+		*ret_n = 0;
+		*ret_first_id = 0;
+	}
 	return e;
 }
 

@@ -4,6 +4,8 @@
  * told it was taken, keeps the exact SignedResult bytes that are sent, and
  * moves once from queued to delivered (with the aggregator's outcome) or to
  * rejected (with its code and reason); a rejected entry is never sent again.
+ * Only an operator's resend (outbox_resend_delivered) moves delivered
+ * entries back to the queue.
  * The entry id is the Submit seq on the wire.
  *
  * The outbox also remembers the SHA-256 of every protocol file it took, in
@@ -112,6 +114,16 @@ int outbox_mark_delivered(struct outbox *o, int64_t id, enum tally_outcome outco
                           bool *ret_changed);
 int outbox_mark_rejected(struct outbox *o, int64_t id, enum tally_reject_code code,
                          const char *reason, bool *ret_changed);
+
+/*
+ * Puts every entry delivered at or after since_ms (the node's clock when the
+ * answer was recorded) back in the queue, in one transaction, for an
+ * aggregator restored from a backup that lost them. Rejected entries stay
+ * rejected. *ret_n is how many, *ret_first_id the lowest id among them (0
+ * when none): the sender has to go back that far.
+ */
+int outbox_resend_delivered(struct outbox *o, int64_t since_ms, uint64_t *ret_n,
+                            int64_t *ret_first_id);
 
 /* Counts entries by state (delivered ones also by outcome) and files taken. */
 int outbox_stats(struct outbox *o, struct outbox_stats *ret);

@@ -70,7 +70,8 @@ struct conn {
 	struct inflight *inflight; /* window entries */
 	uint32_t n_inflight;
 	int64_t last_sent_id;
-	struct mark *marks; /* window entries */
+	int64_t max_sent_id; /* highest id sent on this connection */
+	struct mark *marks;  /* window entries */
 	uint32_t n_marks;
 	uint8_t rbuf[READ_CHUNK];
 	uint8_t plain[PLAIN_CHUNK];
@@ -336,6 +337,18 @@ static int send_submit(struct conn *c, const struct outbox_item *it)
 	return 0;
 }
 
+/* Whether id was sent on c and its answer is not yet recorded. */
+static bool still_out(const struct conn *c, int64_t id)
+{
+	for (uint32_t i = 0; i < c->n_inflight; i++)
+		if (c->inflight[i].id == id)
+			return true;
+	for (uint32_t i = 0; i < c->n_marks; i++)
+		if (c->marks[i].id == id)
+			return true;
+	return false;
+}
+
 /* Fills the window from the outbox, in id order. */
 static void pump(struct conn *c)
 {
@@ -360,8 +373,12 @@ static void pump(struct conn *c)
 		if (n == 0)
 			break;
 		for (i = 0; i < n; i++) {
-			e = send_submit(c, &items[i]);
+			/* After a resend went back, skip what is still out. */
+			bool out = items[i].id <= c->max_sent_id && still_out(c, items[i].id);
+			e = out ? 0 : send_submit(c, &items[i]);
 			c->last_sent_id = items[i].id;
+			if (items[i].id > c->max_sent_id)
+				c->max_sent_id = items[i].id;
 			if (e < 0)
 				break;
 		}
@@ -894,6 +911,19 @@ void uplink_kick(struct uplink *u)
 {
 	if (u->conn && u->state == UPLINK_READY)
 		pump(u->conn);
+}
+
+void uplink_resend_from(struct uplink *u, int64_t first_id)
+{
+	struct conn *c = u->conn;
+
+	/* A later connection starts from the beginning of the queue anyway. */
+	if (c == NULL || first_id <= 0)
+		return;
+	if (c->last_sent_id >= first_id)
+		c->last_sent_id = first_id - 1;
+	if (u->state == UPLINK_READY)
+		pump(c);
 }
 
 void uplink_tick(struct uplink *u)

@@ -80,6 +80,10 @@ int uplink_init(uv_loop_t *loop, const struct uplink_config *cfg, SSL_CTX *ctx,
 void uplink_set_tls(struct uplink *u, SSL_CTX *ctx);
 /* New entries were committed: send them if connected. */
 void uplink_kick(struct uplink *u);
+/* Entries from first_id on were put back in the queue (an operator's
+ * resend): the connection goes back to send them, skipping those still
+ * waiting for their answer. */
+void uplink_resend_from(struct uplink *u, int64_t first_id);
 /* Periodic work from the node's timer: timeouts and Pings. */
 void uplink_tick(struct uplink *u);
 void uplink_info(const struct uplink *u, struct uplink_info *ret);

@@ -32,6 +32,7 @@ static struct node_status status;
 static struct control_config cfg;
 static uv_loop_t loop;
 static int queued_calls;
+static int64_t resend_first = -1;
 
 static int fake_status(void *arg, json_t **ret)
 {
@@ -42,6 +43,11 @@ static int fake_status(void *arg, json_t **ret)
 static void on_queued(void *arg)
 {
 	queued_calls++;
+}
+
+static void on_resend(void *arg, int64_t first_id)
+{
+	resend_first = first_id;
 }
 
 static void setup(void)
@@ -59,7 +65,9 @@ static void setup(void)
 	cr_assert_eq(outbox_open(tmp, &ob, &err), 0, "%s", err.msg);
 	in = (struct intake){election, "KZ-71", &key, ob};
 	memset(&status, 0, sizeof(status));
-	cfg = (struct control_config){sock_path, &in, &status, fake_status, on_queued, NULL};
+	cfg = (struct control_config){sock_path, &in,       &status, fake_status,
+	                              on_queued, on_resend, NULL};
+	resend_first = -1;
 	queued_calls = 0;
 	cr_assert_eq(uv_loop_init(&loop), 0);
 }
@@ -100,7 +108,11 @@ Test(control, bad_requests_get_errors)
 	assert_error("not json", "request is not JSON: '[' or '{' expected near 'not'");
 	assert_error("[]", "request needs an \"op\"");
 	assert_error("{\"op\": 5}", "request needs an \"op\"");
-	assert_error("{\"op\": \"reboot\"}", "unknown op 'reboot' (known: submit, status)");
+	assert_error("{\"op\": \"reboot\"}", "unknown op 'reboot' (known: submit, status, resend)");
+	assert_error("{\"op\": \"resend\"}",
+	             "resend needs \"since_ms\": milliseconds since 1970 (0 for all)");
+	assert_error("{\"op\": \"resend\", \"since_ms\": -1}",
+	             "resend needs \"since_ms\": milliseconds since 1970 (0 for all)");
 	assert_error("{\"op\": \"submit\", \"name\": \"x.csv\"}",
 	             "submit needs \"name\" and \"data\" strings");
 	assert_error("{\"op\": \"submit\", \"name\": \"../x.csv\", \"data\": \"\"}",
@@ -151,6 +163,40 @@ Test(control, rejected_submit_lists_errors_and_queues_nothing)
 	cr_assert_eq(outbox_stats(ob, &st), 0);
 	cr_assert_eq(st.queued, 0);
 	cr_assert_eq(status.n, 1);
+	json_decref(a);
+}
+
+Test(control, resend_requeues_deliveries_and_tells_the_sender)
+{
+	json_t *a = ask("{\"op\": \"submit\", \"name\": \"north.csv\", \"data\": "
+	                "\"precinct_id,revision,voters_registered,ballots_received,"
+	                "ballots_issued,ballots_cancelled,ballots_cast,ballots_invalid,yes,no\\n"
+	                "17,1,1500,1400,1200,200,1180,15,900,265\\n"
+	                "18,1,900,800,700,100,690,0,400,290\\n\"}");
+	json_t *p = json_object_get(a, "protocols");
+	int64_t id0 = json_integer_value(json_object_get(json_array_get(p, 0), "id"));
+	int64_t id1 = json_integer_value(json_object_get(json_array_get(p, 1), "id"));
+	json_decref(a);
+
+	/* Nothing delivered yet: nothing to resend, the sender is not bothered. */
+	a = ask("{\"op\": \"resend\", \"since_ms\": 0}");
+	cr_assert(json_is_true(json_object_get(a, "ok")));
+	cr_assert_eq(json_integer_value(json_object_get(a, "requeued")), 0);
+	cr_assert_eq(resend_first, -1);
+	json_decref(a);
+
+	cr_assert_eq(outbox_mark_delivered(ob, id0, TALLY_OUTCOME_ACCEPTED, NULL), 0);
+	cr_assert_eq(outbox_mark_delivered(ob, id1, TALLY_OUTCOME_ACCEPTED, NULL), 0);
+	a = ask("{\"op\": \"resend\", \"since_ms\": 0}");
+	cr_assert(json_is_true(json_object_get(a, "ok")));
+	cr_assert_eq(json_integer_value(json_object_get(a, "requeued")), 2);
+	cr_assert_eq(resend_first, id0);
+	json_decref(a);
+
+	/* A time after both deliveries: none. */
+	cr_assert_eq(outbox_mark_delivered(ob, id0, TALLY_OUTCOME_DUPLICATE, NULL), 0);
+	a = ask("{\"op\": \"resend\", \"since_ms\": 99999999999999}");
+	cr_assert_eq(json_integer_value(json_object_get(a, "requeued")), 0);
 	json_decref(a);
 }
 

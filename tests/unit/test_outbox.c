@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -144,6 +145,72 @@ Test(outbox, answers_move_an_entry_once)
 	cr_assert_str_eq(rec[0].source, "north.csv");
 	cr_assert_eq(rec[0].line, 19);
 	cr_assert_eq(rec[0].state, OUTBOX_REJECTED);
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+Test(outbox, resend_puts_deliveries_since_a_time_back_in_the_queue)
+{
+	struct outbox_stats st;
+	struct outbox_item it[8];
+	size_t n = 0;
+	uint64_t count = 0;
+	int64_t a, b, c, d, e, first = -1, since;
+
+	cr_assert_eq(outbox_begin(ob), 0);
+	a = add(17, 1, "a");
+	b = add(18, 1, "b");
+	c = add(19, 1, "c");
+	d = add(20, 1, "d");
+	e = add(21, 1, "e");
+	cr_assert_eq(outbox_commit(ob), 0);
+	cr_assert_eq(outbox_mark_delivered(ob, a, TALLY_OUTCOME_ACCEPTED, NULL), 0);
+	cr_assert_eq(outbox_mark_delivered(ob, c, TALLY_OUTCOME_DUPLICATE, NULL), 0);
+	usleep(20000);
+	since = wall_ms();
+	usleep(20000);
+	cr_assert_eq(outbox_mark_delivered(ob, b, TALLY_OUTCOME_ACCEPTED, NULL), 0);
+	cr_assert_eq(outbox_mark_delivered(ob, d, TALLY_OUTCOME_STALE, NULL), 0);
+	cr_assert_eq(outbox_mark_rejected(ob, e, TALLY_REJECT_FAILED_CONTROL, "x", NULL), 0);
+
+	/* Only b and d were answered after `since`; e stays rejected. */
+	cr_assert_eq(outbox_resend_delivered(ob, since, &count, &first), 0);
+	cr_assert_eq(count, 2);
+	cr_assert_eq(first, b);
+	cr_assert_eq(outbox_fetch(ob, 0, 8, it, &n), 0);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(it[0].id, b);
+	cr_assert_eq(it[1].id, d);
+	for (size_t i = 0; i < n; i++)
+		outbox_item_clear(&it[i]);
+	cr_assert_eq(outbox_stats(ob, &st), 0);
+	cr_assert_eq(st.queued, 2);
+	cr_assert_eq(st.delivered, 2);
+	cr_assert_eq(st.outcomes[TALLY_OUTCOME_ACCEPTED], 1);
+	cr_assert_eq(st.outcomes[TALLY_OUTCOME_DUPLICATE], 1);
+	cr_assert_eq(st.outcomes[TALLY_OUTCOME_STALE], 0);
+	cr_assert_eq(st.rejected, 1);
+
+	/* Requeued entries are answered like new ones. */
+	cr_assert_eq(outbox_mark_delivered(ob, b, TALLY_OUTCOME_ACCEPTED, NULL), 0);
+
+	/* 0 means every delivery; nothing left to resend gives 0 and id 0. */
+	cr_assert_eq(outbox_resend_delivered(ob, 0, &count, &first), 0);
+	cr_assert_eq(count, 3);
+	cr_assert_eq(first, a);
+	cr_assert_eq(outbox_stats(ob, &st), 0);
+	cr_assert_eq(st.queued, 4);
+	cr_assert_eq(st.delivered, 0);
+	cr_assert_eq(st.rejected, 1);
+	cr_assert_eq(outbox_resend_delivered(ob, 0, &count, &first), 0);
+	cr_assert_eq(count, 0);
+	cr_assert_eq(first, 0);
 }
 
 Test(outbox, rollback_leaves_nothing)
