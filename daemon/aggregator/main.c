@@ -27,6 +27,7 @@
 #include "tally/log.h"
 #include "tally/notify.h"
 #include "tally/sign.h"
+#include "tally/signals.h"
 #include "tally/tls.h"
 
 /* How long shutdown waits for results in flight before closing anyway. */
@@ -210,6 +211,7 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	int o;
+	tally_signals_block(); /* before any thread exists: signals.h */
 	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c':
@@ -262,6 +264,8 @@ int main(int argc, char **argv)
 
 	/* Store and recovery. */
 	a->loop = uv_default_loop();
+	if (tally_signals_start_pool(a->loop) < 0)
+		log_warning("cannot start the thread pool yet; it starts on first use");
 	a->stats.sessions_by_region = calloc(a->election->n_regions + 1, sizeof(uint32_t));
 	if (!a->stats.sessions_by_region)
 		tally_fatal("out of memory");
@@ -308,6 +312,7 @@ int main(int argc, char **argv)
 	uv_signal_start(&sig_term, on_signal, SIGTERM);
 	uv_signal_start(&sig_int, on_signal, SIGINT);
 	uv_signal_start(&sig_hup, on_signal, SIGHUP);
+	tally_signals_unblock();
 	uv_timer_init(a->loop, &housekeeping);
 	housekeeping.data = a;
 	uint64_t period = 1000;
@@ -326,15 +331,13 @@ int main(int argc, char **argv)
 	aggregator_status(a);
 
 	uv_run(a->loop, UV_RUN_DEFAULT);
-	/* Closing a signal handle gives the signal its default action back at
-	 * once; ignore it right away instead: the rest of the teardown is quick
-	 * and need not be interrupted. */
+	/* Closing the handles gives the signals their default actions back:
+	 * blocked meanwhile, then ignored (signals.h). */
+	tally_signals_block();
 	uv_close((uv_handle_t *)&sig_term, NULL);
-	signal(SIGTERM, SIG_IGN);
 	uv_close((uv_handle_t *)&sig_int, NULL);
-	signal(SIGINT, SIG_IGN);
 	uv_close((uv_handle_t *)&sig_hup, NULL);
-	signal(SIGHUP, SIG_IGN);
+	tally_signals_ignore();
 	uv_run(a->loop, UV_RUN_DEFAULT);
 
 	/* Teardown, in reverse. */

@@ -23,6 +23,7 @@
 #include "tally/log.h"
 #include "tally/notify.h"
 #include "tally/sign.h"
+#include "tally/signals.h"
 #include "tally/tls.h"
 #include "uplink.h"
 
@@ -248,6 +249,7 @@ int main(int argc, char **argv)
 	int opt, e;
 
 	memset(&n, 0, sizeof(n));
+	tally_signals_block(); /* before any thread exists: signals.h */
 	while ((opt = getopt_long(argc, argv, "c:kh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
@@ -296,6 +298,8 @@ int main(int argc, char **argv)
 
 	/* The loop and what hangs off it. */
 	n.loop = uv_default_loop();
+	if (tally_signals_start_pool(n.loop) < 0)
+		log_warning("cannot start the thread pool yet; it starts on first use");
 	e = uplink_init(n.loop,
 	                &(struct uplink_config){
 	                    .node_id = n.conf.id,
@@ -352,6 +356,7 @@ int main(int argc, char **argv)
 	uv_signal_start(&n.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&n.sigint, on_signal, SIGINT);
 	uv_signal_start(&n.sighup, on_signal, SIGHUP);
+	tally_signals_unblock();
 
 	log_notice("tally-node %s for region %s, election %s: signing with key %s, spool %s, "
 	           "control %s",
@@ -363,15 +368,13 @@ int main(int argc, char **argv)
 		tally_notify("WATCHDOG=1");
 
 	uv_run(n.loop, UV_RUN_DEFAULT);
-	/* Closing a signal handle gives the signal its default action back at
-	 * once; ignore it right away instead: the rest of the teardown is quick
-	 * and need not be interrupted. */
+	/* Closing the handles gives the signals their default actions back:
+	 * blocked meanwhile, then ignored (signals.h). */
+	tally_signals_block();
 	uv_close((uv_handle_t *)&n.sigterm, NULL);
-	signal(SIGTERM, SIG_IGN);
 	uv_close((uv_handle_t *)&n.sigint, NULL);
-	signal(SIGINT, SIG_IGN);
 	uv_close((uv_handle_t *)&n.sighup, NULL);
-	signal(SIGHUP, SIG_IGN);
+	tally_signals_ignore();
 	uv_run(n.loop, UV_RUN_DEFAULT);
 
 	e = uv_loop_close(n.loop);

@@ -392,10 +392,32 @@ def sigterm_storm(d):
     return d.proc.wait()
 
 
+STOP_SIGNALS = (1 << (signal.SIGHUP - 1)) | (1 << (signal.SIGINT - 1)) | \
+    (1 << (signal.SIGTERM - 1))
+
+
+def check_signal_masks(d):
+    """Only the loop's thread (the main one) takes SIGTERM, SIGINT and
+    SIGHUP; every other thread blocks them (signals.h)."""
+    pid = d.proc.pid
+    tids = sorted(int(t) for t in os.listdir("/proc/%d/task" % pid))
+    if len(tids) < 2:
+        raise Failure("%s has one thread; the pool should be running" % d.name)
+    for tid in tids:
+        with open("/proc/%d/task/%d/status" % (pid, tid)) as f:
+            blk = int(next(ln for ln in f if ln.startswith("SigBlk:")).split()[1], 16)
+        want = 0 if tid == pid else STOP_SIGNALS
+        if blk & STOP_SIGNALS != want:
+            raise Failure("%s thread %d blocks %#x of the stop signals, want %#x" %
+                          (d.name, tid, blk & STOP_SIGNALS, want))
+
+
 def test_repeated_sigterm_during_shutdown_still_exits_0(c):
     c.start(regions=2, precincts=40)
     region = c.regions()[0]
     node = c.nodes[region]
+    check_signal_masks(node)
+    check_signal_masks(c.aggregator)
     files, _ = c.make_results("csv", per_file=10, regions=[region], name="storm")
     for rnd in range(5):
         if rnd < len(files[region]):
