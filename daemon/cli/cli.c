@@ -1,8 +1,8 @@
 /*
  * cli.c: what several subcommands share and nothing else: the options of a
  * command aimed at one place (a node's socket or an aggregator's URL) with
- * an optional --json, and the time format of --since. Each cmd_<name>.c keeps its own usage text, requests
- * and layout.
+ * an optional --json, and the time format of --since. Each cmd_<name>.c
+ * keeps its own usage text, requests and layout.
  */
 #include <getopt.h>
 #include <stdio.h>
