@@ -110,9 +110,12 @@ run again
 expect outcome_duplicate 300 "$work/again.out"
 expect outcome_accepted 0 "$work/again.out"
 
-run limited --limit 30
+run limited --limit 30 --client-threads 2 --latency-log "$work/latency.log"
 expect results 30 "$work/limited.out"
 expect outcome_duplicate 30 "$work/limited.out"
+# One line per answer: region, send time and latency in ms.
+lines=$(awk 'NF == 3 && $2 >= 0 && $3 > 0 { n++ } END { print n + 0 }' "$work/latency.log")
+[ "$lines" = 30 ] || fail "latency log has $lines well-formed lines, expected 30"
 
 run corrected --revision 2 --rate 2000
 expect outcome_accepted 300 "$work/corrected.out"
