@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "node_control.h"
@@ -39,9 +38,9 @@ int cmd_resend(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *socket_path = NULL, *since = NULL;
-	int all = 0, opt, fd, rc = 2;
+	int all = 0, opt, rc = 2;
 	int64_t since_ms = 0;
-	json_t *req, *answer;
+	json_t *answer;
 	char err[512];
 
 	optind = 1;
@@ -75,15 +74,9 @@ int cmd_resend(int argc, char **argv)
 		        since);
 		return 2;
 	}
-	fd = node_control_connect(socket_path, err, sizeof(err));
-	if (fd < 0) {
-		fprintf(stderr, "tallyctl resend: %s\n", err);
-		return 2;
-	}
-	req = json_pack("{s:s, s:I}", "op", "resend", "since_ms", (json_int_t)since_ms);
-	answer = req ? node_control_ask(fd, req, err, sizeof(err)) : NULL;
-	close(fd);
-	json_decref(req);
+	answer = node_control_call(
+	    socket_path, json_pack("{s:s, s:I}", "op", "resend", "since_ms", (json_int_t)since_ms),
+	    err, sizeof(err));
 	if (!answer) {
 		fprintf(stderr, "tallyctl resend: %s\n", err);
 		return 2;

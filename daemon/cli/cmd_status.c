@@ -9,7 +9,6 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "node_control.h"
@@ -95,9 +94,9 @@ static void print_status(const json_t *s)
 int cmd_status(int argc, char **argv)
 {
 	const char *socket_path;
-	json_t *req, *answer;
+	json_t *answer;
 	char err[512];
-	int as_json, fd, rc;
+	int as_json, rc;
 
 	rc = cli_target_options(argc, argv, "socket", 's', usage, &socket_path, &as_json);
 	if (rc >= 0)
@@ -107,15 +106,8 @@ int cmd_status(int argc, char **argv)
 		return 2;
 	}
 	rc = 2;
-	fd = node_control_connect(socket_path, err, sizeof(err));
-	if (fd < 0) {
-		fprintf(stderr, "tallyctl status: %s\n", err);
-		return 2;
-	}
-	req = json_pack("{s:s}", "op", "status");
-	answer = req ? node_control_ask(fd, req, err, sizeof(err)) : NULL;
-	close(fd);
-	json_decref(req);
+	answer =
+	    node_control_call(socket_path, json_pack("{s:s}", "op", "status"), err, sizeof(err));
 	if (!answer) {
 		fprintf(stderr, "tallyctl status: %s\n", err);
 		return 2;

@@ -119,3 +119,21 @@ out:
 	free(buf);
 	return answer;
 }
+
+json_t *node_control_call(const char *path, json_t *req, char *err, size_t cap)
+{
+	json_t *answer = NULL;
+	int fd;
+
+	if (!req) {
+		snprintf(err, cap, "out of memory");
+		return NULL;
+	}
+	fd = node_control_connect(path, err, cap);
+	if (fd >= 0) {
+		answer = node_control_ask(fd, req, err, cap);
+		close(fd);
+	}
+	json_decref(req);
+	return answer;
+}

@@ -10,6 +10,7 @@ of the files handed to the nodes."""
 import json
 import os
 import signal
+import sqlite3
 import sys
 import time
 
@@ -439,7 +440,6 @@ def test_restore_from_backup_then_resend_counts_everything_once(c):
     online backup that lacks what came after it; `tallyctl resend --since`
     on each node sends those protocols again, and the totals come back
     exact, every protocol counted once."""
-    import sqlite3
     if os.environ.get("TALLY_STORE_BACKEND", "sqlite") != "sqlite":
         raise Skip("restores a SQLite store (PostgreSQL has its own backups)")
     c.start(regions=2, precincts=60)
