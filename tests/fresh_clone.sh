@@ -16,7 +16,7 @@
 #      build/demo, PKI, election, 20 nodes, exact final totals);
 #   5. `cmake --install` of that build into a prefix, and the installed
 #      election.py and pki.sh run from there.
-# About a minute on 2 cores. Every step runs even if one fails.
+# 35 s on an idle 2-core machine, 100 s on a busy one. Every step runs even if one fails.
 #   tests/fresh_clone.sh                 against build/test
 #   TALLY_BUILD_DIR=DIR tests/fresh_clone.sh
 set -euo pipefail
