@@ -3,10 +3,13 @@
 # under ASan+UBSan, and runs every test through ctest (unit tests with
 # Criterion, integration tests with the real daemons on loopback), then the
 # fuzz targets for a short smoke run, a ThreadSanitizer run of the
-# aggregator's thread pool, and the style check.
+# aggregator's thread pool, the fresh-clone check (tests/fresh_clone.sh:
+# the scripts and the tests that read files, run from a copy of the tracked
+# tree with nothing beside it) and the style check.
 #   TALLY_FUZZ_SECONDS=N   seconds per fuzz target (default 10; 0 skips)
 #   TALLY_TEST_JOBS=N      tests ctest runs at once (default 3)
 #   TALLY_TSAN=0           skip the ThreadSanitizer run
+#   TALLY_FRESH=0          skip the fresh-clone check
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -40,6 +43,13 @@ fi
 if [ "${TALLY_TSAN:-1}" != 0 ]; then
   echo
   ./tests/tsan.sh || status=1
+fi
+
+# A user's clone has no build/ and nothing beside it: the
+# benchmarks, the demo and the tests that read files must work from there.
+if [ "${TALLY_FRESH:-1}" != 0 ]; then
+  echo
+  TALLY_BUILD_DIR=$build ./tests/fresh_clone.sh || status=1
 fi
 
 echo

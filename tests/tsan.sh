@@ -12,9 +12,10 @@ top=$PWD
 build=$top/build/tsan
 
 echo "== ThreadSanitizer build (build/tsan)"
+# The log goes inside the build folder, made first (a fresh clone has no build/).
+mkdir -p "$build"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTALLY_TSAN=ON -DTALLY_TESTS=ON -DTALLY_WERROR=ON \
-  >"$build.configure.log" 2>&1 || { tail -20 "$build.configure.log"; exit 1; }
-rm -f "$build.configure.log"
+  >"$build/configure.log" 2>&1 || { tail -20 "$build/configure.log"; exit 1; }
 cmake --build "$build" -j2 --target tally-aggregator tally-node tallyctl
 
 # halt_on_error=0: collect every race of the run, the harness fails on any.

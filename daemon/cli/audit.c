@@ -57,6 +57,7 @@ struct audit {
 	uint64_t next_index; /* the leaf_index the next entry should carry */
 	struct tally_merkle *tree;
 	uint8_t *status;
+	struct tally_totals *replayed; /* after audit_run: the replay's end state */
 
 	/* What the signed head says (valid once has_head). */
 	bool has_head, head_ok;
@@ -96,6 +97,7 @@ struct audit *audit_free(struct audit *a)
 	free(a->arena);
 	free(a->off);
 	free(a->status);
+	tally_totals_free(a->replayed);
 	tally_merkle_free(a->tree);
 	for (size_t i = 0; i < a->n_msgs; i++)
 		free(a->msgs[i]);
@@ -731,7 +733,9 @@ int audit_run(struct audit *a, int threads)
 	r = replay(a, n, t);
 	if (r == 0)
 		r = check_totals(a, t);
-	tally_totals_free(t);
+	/* Kept: audit_counted() reads what this replay counted, not a second one. */
+	tally_totals_free(a->replayed);
+	a->replayed = t;
 	return r;
 }
 
@@ -763,4 +767,30 @@ uint64_t audit_leaves(const struct audit *a)
 int audit_root_at(const struct audit *a, uint64_t size, uint8_t ret[TALLY_HASH_BYTES])
 {
 	return tally_merkle_root(a->tree, size, ret);
+}
+
+int audit_counted(const struct audit *a, uint32_t precinct_id, struct audit_counted *ret)
+{
+	const struct tally_precinct_state *st;
+	int64_t i;
+
+	if (a->replayed == NULL)
+		return -EAGAIN;
+	i = tally_election_precinct_index(a->election, precinct_id);
+	if (i < 0)
+		return -ENOENT;
+	st = &a->replayed->precincts[i];
+	ret->leaf_index = st->revision > 0 ? st->leaf_index : -1;
+	ret->revision = st->revision;
+	ret->conflicts = st->n_conflicts;
+	return 0;
+}
+
+int audit_leaf(const struct audit *a, uint64_t i, const uint8_t **ret, size_t *ret_len)
+{
+	if (i >= a->n)
+		return -ERANGE;
+	*ret = a->arena + a->off[i];
+	*ret_len = a->off[i + 1] - a->off[i];
+	return 0;
 }

@@ -19,8 +19,11 @@
  *      replay, and the head's totals_hash against the replay's digest.
  *
  * Each failed check adds one discrepancy line naming the leaf, precinct or
- * figure, and the published against the recomputed value. Owned by its
- * creator; borrows the election, the keyring and the pinned key.
+ * figure, and the published against the recomputed value. The replay's
+ * state is kept after the run: audit_counted() answers, from that same
+ * replay, which leaf the rules count for a precinct (`tallyctl prove
+ * --counted`). Owned by its creator; borrows the election, the keyring and
+ * the pinned key.
  */
 #ifndef TALLY_CLI_AUDIT_H
 #define TALLY_CLI_AUDIT_H
@@ -78,5 +81,23 @@ uint64_t audit_leaves(const struct audit *a); /* entries received */
  * -ERANGE if fewer entries came.
  */
 int audit_root_at(const struct audit *a, uint64_t size, uint8_t ret[TALLY_HASH_BYTES]);
+
+/* What the replay holds for one precinct at the end of the log it replayed. */
+struct audit_counted {
+	int64_t leaf_index; /* the leaf the rules count, -1 if none */
+	uint32_t revision;  /* its revision, 0 if none */
+	uint32_t conflicts; /* conflicting copies of that revision in the log */
+};
+
+/*
+ * After audit_run: the leaf the reconciliation rules count for precinct_id
+ * after replaying the leaves under the head (all entries if no head). Only
+ * meaningful when audit_count() is 0. Returns 0; -ENOENT if the precinct is
+ * not in the election; -EAGAIN before audit_run.
+ */
+int audit_counted(const struct audit *a, uint32_t precinct_id, struct audit_counted *ret);
+
+/* Leaf i's bytes as received (a SignedResult, if it is sound). 0 or -ERANGE. */
+int audit_leaf(const struct audit *a, uint64_t i, const uint8_t **ret, size_t *ret_len);
 
 #endif

@@ -1,12 +1,24 @@
 /*
  * cmd_prove.c: `tallyctl prove --url URL --precinct ID`, for a regional
- * commission to confirm that its protocol is the one counted. It asks the
- * aggregator which log leaf holds the precinct's counted result, fetches
- * that leaf, an inclusion proof and the current signed head, checks the
- * head's signature and the proof, and prints the result the log holds so
- * a person can hold it against the paper protocol. With --trusted-keys the
- * leaf's own signature is checked too; with --log-key the head must be
- * signed by that key.
+ * commission to confirm that its protocol is in the public log, and with
+ * --counted that it is the one counted.
+ *
+ * Without --counted it asks the aggregator which leaf holds the precinct's
+ * counted result, fetches that leaf, an inclusion proof and the current
+ * signed head, checks the head's signature and the proof, and prints the
+ * result the log holds so a person can hold it against the paper protocol.
+ * That proves the leaf is in the log, and nothing more: which leaf counts
+ * is the aggregator's unsigned word, and a dishonest one could name a
+ * superseded revision or a conflicting copy it never counted. So it says
+ * "INCLUDED", never "counted".
+ *
+ * With --counted (which needs --election and --trusted-keys) it fetches the
+ * whole record under the signed head, runs the observer's audit over it
+ * (audit.c: signatures, control relations, root, replay, totals), and reads
+ * the precinct's counted leaf from that same replay; it then holds the
+ * aggregator's answer against it. With --trusted-keys the leaf's own
+ * signature is checked too; with --log-key the head must be signed by that
+ * key.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,9 +28,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
+#include "audit.h"
 #include "bundle.h"
 #include "cli.h"
 #include "tally/codec.h"
@@ -32,11 +46,17 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: tallyctl prove --url URL --precinct ID [--trusted-keys DIR] "
 	           "[--log-key PEM]\n"
+	           "       tallyctl prove --url URL --precinct ID --counted --election FILE\n"
+	           "                      --trusted-keys DIR [--log-key PEM]\n"
 	           "\n"
-	           "Checks that the counted result of precinct ID is in the aggregator's public\n"
-	           "log under its current signed tree head, and prints that result. Exit 0 if\n"
-	           "the proof holds, 1 if it does not (or the precinct has no counted result),\n"
-	           "2 on usage or network errors.\n");
+	           "Checks that the leaf the aggregator names as precinct ID's counted result is\n"
+	           "in its public log under the current signed tree head, and prints that result\n"
+	           "(\"INCLUDED\"). Inclusion does not show that the rules count that leaf:\n"
+	           "with --counted, the whole log under the signed head is fetched, verified and\n"
+	           "replayed as `tallyctl verify` does, and the leaf the rules count for the\n"
+	           "precinct is named and held against the aggregator's (\"COUNTED\").\n"
+	           "Exit 0 if the proof holds, 1 if it does not (or the precinct has no counted\n"
+	           "result), 2 on usage or network errors.\n");
 }
 
 static int unbase64(const char *s, uint8_t **ret, size_t *ret_len)
@@ -126,6 +146,213 @@ static void print_result(const struct tally_result *r)
 		printf("  votes %-14s %" PRIu32 "\n", r->votes[i].option_id, r->votes[i].count);
 }
 
+static int feed_head(void *arg, json_t *v)
+{
+	return audit_set_head(arg, v);
+}
+
+static int feed_key(void *arg, json_t *v)
+{
+	return audit_set_log_key(arg, v);
+}
+
+static int feed_totals(void *arg, json_t *v)
+{
+	return audit_set_totals(arg, v);
+}
+
+static int feed_entry(void *arg, json_t *v)
+{
+	return audit_add_entry(arg, v);
+}
+
+/* Decodes leaf i of the audited log. 0 or -EBADMSG (s is cleared by the caller). */
+static int audited_leaf(const struct audit *a, uint64_t i, struct tally_signed_result *s,
+                        struct tally_result *r)
+{
+	const uint8_t *leaf;
+	size_t len;
+
+	if (audit_leaf(a, i, &leaf, &len) < 0 || tally_codec_decode_signed(leaf, len, s) < 0 ||
+	    tally_codec_decode_result(s->payload, s->payload_len, r) < 0)
+		return -EBADMSG;
+	return 0;
+}
+
+/* Prints leaf i of the audited log (its signature held in the audit). */
+static void print_audited_leaf(const struct audit *a, uint64_t i)
+{
+	struct tally_signed_result s = {0};
+	struct tally_result r;
+
+	if (audited_leaf(a, i, &s, &r) == 0) {
+		printf("  result signed by key %s (trusted, signature checked):\n", s.key_id);
+		print_result(&r);
+	}
+	tally_signed_result_clear(&s);
+}
+
+/*
+ * What the leaf the aggregator named is, next to the counted one: "leaf 7
+ * (revision 1, superseded by revision 2)", "leaf 9 (revision 2, a
+ * conflicting copy, not counted)", "leaf 4, which holds precinct 12".
+ */
+static void describe_named(const struct audit *a, uint64_t i, uint32_t pid,
+                           const struct audit_counted *c, char *buf, size_t cap)
+{
+	struct tally_signed_result s = {0};
+	struct tally_result r;
+
+	if (audited_leaf(a, i, &s, &r) < 0)
+		snprintf(buf, cap, "leaf %" PRIu64, i);
+	else if (r.precinct_id != pid)
+		snprintf(buf, cap, "leaf %" PRIu64 ", which holds precinct %" PRIu32, i,
+		         r.precinct_id);
+	else if (c->leaf_index >= 0 && r.revision < c->revision)
+		snprintf(buf, cap,
+		         "leaf %" PRIu64 " (revision %" PRIu32 ", superseded by revision %" PRIu32
+		         ")",
+		         i, r.revision, c->revision);
+	else if (c->leaf_index >= 0 && r.revision == c->revision)
+		snprintf(buf, cap,
+		         "leaf %" PRIu64 " (revision %" PRIu32 ", a conflicting copy, not counted)",
+		         i, r.revision);
+	else
+		snprintf(buf, cap, "leaf %" PRIu64 " (revision %" PRIu32 ")", i, r.revision);
+	tally_signed_result_clear(&s);
+}
+
+/*
+ * --counted: the whole record under the signed head, audited as `verify`
+ * does; the precinct's counted leaf is read from that audit's replay and
+ * held against the leaf the aggregator names. 0 proven, 1 not, 2 errors.
+ */
+static int prove_counted(const char *url, uint32_t pid, const char *election_path,
+                         const struct tally_keyring *kr, const struct tally_public_key *pin)
+{
+	long threads = sysconf(_SC_NPROCESSORS_ONLN);
+	struct tally_election *e = NULL;
+	struct tally_err err = {{0}};
+	struct audit_counted c;
+	struct bundle_sink sink;
+	struct audit *a = NULL;
+	json_t *pj = NULL, *li;
+	char q[64], root[HEX_HASH], named_text[160];
+	int64_t named = -1;
+	uint64_t size;
+	size_t n;
+	int rc = 2, r;
+
+	if (tally_election_load(election_path, &e, &err) < 0) {
+		fprintf(stderr, "tallyctl prove: %s\n", err.msg);
+		goto out;
+	}
+	if (audit_new(e, kr, &a) < 0) {
+		fprintf(stderr, "tallyctl prove: out of memory\n");
+		goto out;
+	}
+	if (pin != NULL)
+		audit_pin_log_key(a, pin);
+	sink = (struct bundle_sink){feed_head, feed_key, feed_totals, feed_entry, a};
+	r = bundle_fetch(url, &sink, &err);
+	if (r < 0) {
+		fprintf(stderr, "tallyctl prove: %s\n", err.msg[0] ? err.msg : strerror(-r));
+		goto out;
+	}
+	if (audit_run(a, threads < 1 ? 1 : threads > 16 ? 16 : (int)threads) < 0) {
+		fprintf(stderr, "tallyctl prove: out of memory\n");
+		goto out;
+	}
+	n = audit_count(a);
+	if (n > 0) {
+		for (size_t i = 0; i < n && i < 20; i++)
+			printf("DISCREPANCY: %s\n", audit_at(a, i));
+		if (n > 20)
+			printf("... and %zu more discrepancies\n", n - 20);
+		rc = fail("the log under the signed head does not verify (%zu discrepanc%s; "
+		          "`tallyctl verify` lists them all): what it counts cannot be established",
+		          n, n == 1 ? "y" : "ies");
+		goto out;
+	}
+	if (audit_counted(a, pid, &c) < 0) {
+		rc = fail("precinct %" PRIu32 " is not in election '%s'", pid, e->election_id);
+		goto out;
+	}
+
+	/* The aggregator's word, asked after the head, so it is at least as recent. */
+	snprintf(q, sizeof(q), "/v1/precincts/%" PRIu32, pid);
+	if (bundle_get_json(url, q, &pj, &err) < 0) {
+		fprintf(stderr, "tallyctl prove: %s\n", err.msg);
+		goto out;
+	}
+	li = json_object_get(pj, "leaf_index");
+	if (json_is_integer(li) && json_integer_value(li) >= 0)
+		named = (int64_t)json_integer_value(li);
+	size = audit_tree_size(a);
+	tally_hex(audit_root(a), TALLY_HASH_BYTES, root);
+	if (named >= 0 && (uint64_t)named >= size) {
+		rc = fail("the aggregator names leaf %" PRId64 " for precinct %" PRIu32
+		          ", which is not yet under the signed head of size %" PRIu64
+		          "; heads follow within a second, try again",
+		          named, pid, size);
+		goto out;
+	}
+	if (named >= 0)
+		describe_named(a, (uint64_t)named, pid, &c, named_text, sizeof(named_text));
+	if (c.leaf_index < 0) {
+		if (named >= 0)
+			rc = fail(
+			    "the aggregator names %s as precinct %" PRIu32
+			    "'s counted result, but replaying the %" PRIu64
+			    " leaves under the signed tree head (root %s) counts no result for it",
+			    named_text, pid, size, root);
+		else
+			rc = fail("replaying the %" PRIu64 " leaves under the signed tree head "
+			          "(root %s) counts no result for precinct %" PRIu32,
+			          size, root, pid);
+		goto out;
+	}
+	if (named != c.leaf_index) {
+		if (named >= 0)
+			rc =
+			    fail("the aggregator names %s as precinct %" PRIu32
+			         "'s counted result, but replaying the %" PRIu64
+			         " leaves under the signed tree head (root %s) counts leaf %" PRId64
+			         " (revision %" PRIu32 ")",
+			         named_text, pid, size, root, c.leaf_index, c.revision);
+		else
+			rc =
+			    fail("the aggregator names no counted result for precinct %" PRIu32
+			         ", but replaying the %" PRIu64
+			         " leaves under the signed tree head (root %s) counts leaf %" PRId64
+			         " (revision %" PRIu32 ")",
+			         pid, size, root, c.leaf_index, c.revision);
+		printf("  what the rules count, leaf %" PRId64 ":\n", c.leaf_index);
+		print_audited_leaf(a, (uint64_t)c.leaf_index);
+		goto out;
+	}
+	printf("COUNTED: leaf %" PRId64 " (revision %" PRIu32 ") is precinct %" PRIu32
+	       "'s counted result:\n",
+	       c.leaf_index, c.revision, pid);
+	printf("  replaying all %" PRIu64 " leaves under the signed tree head of size %" PRIu64
+	       ", root %s,\n"
+	       "  signed by log key %s, counts it: every leaf is signed by its region's\n"
+	       "  trusted key and passes the control relations, the published totals equal\n"
+	       "  the replay's, and the aggregator names the same leaf.\n",
+	       size, size, root, audit_log_key_id(a));
+	if (c.conflicts > 0)
+		printf("  flagged: %" PRIu32 " conflicting cop%s of revision %" PRIu32
+		       " in the log, not counted\n",
+		       c.conflicts, c.conflicts == 1 ? "y" : "ies", c.revision);
+	print_audited_leaf(a, (uint64_t)c.leaf_index);
+	rc = 0;
+out:
+	json_decref(pj);
+	audit_free(a);
+	tally_election_free(e);
+	return rc;
+}
+
 int cmd_prove(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -133,10 +360,14 @@ int cmd_prove(int argc, char **argv)
 	    {"precinct", required_argument, NULL, 'p'},
 	    {"trusted-keys", required_argument, NULL, 'k'},
 	    {"log-key", required_argument, NULL, 'l'},
+	    {"counted", no_argument, NULL, 'c'},
+	    {"election", required_argument, NULL, 'e'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *url = NULL, *precinct = NULL, *keys_dir = NULL, *log_key_path = NULL;
+	const char *election_path = NULL;
+	bool counted = false;
 	json_t *pj = NULL, *sth = NULL, *key = NULL, *page = NULL, *proof = NULL;
 	uint8_t(*path)[TALLY_HASH_BYTES] = NULL;
 	struct tally_signed_result s = {0};
@@ -168,6 +399,12 @@ int cmd_prove(int argc, char **argv)
 		case 'l':
 			log_key_path = optarg;
 			break;
+		case 'c':
+			counted = true;
+			break;
+		case 'e':
+			election_path = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -178,6 +415,15 @@ int cmd_prove(int argc, char **argv)
 	}
 	if (url == NULL || precinct == NULL || optind != argc) {
 		usage(stderr);
+		return 2;
+	}
+	if (counted && (election_path == NULL || keys_dir == NULL)) {
+		fprintf(stderr, "tallyctl prove: --counted replays the log, which needs --election "
+		                "and --trusted-keys\n");
+		return 2;
+	}
+	if (!counted && election_path != NULL) {
+		fprintf(stderr, "tallyctl prove: --election is for --counted\n");
 		return 2;
 	}
 	errno = 0;
@@ -194,6 +440,11 @@ int cmd_prove(int argc, char **argv)
 	}
 	if (log_key_path != NULL && tally_sign_load_public(log_key_path, &pin, &err) < 0) {
 		fprintf(stderr, "tallyctl prove: %s\n", err.msg);
+		goto out;
+	}
+	if (counted) {
+		rc = prove_counted(url, (uint32_t)pid, election_path, kr,
+		                   log_key_path ? &pin : NULL);
 		goto out;
 	}
 
@@ -291,12 +542,14 @@ int cmd_prove(int argc, char **argv)
 		}
 	}
 	tally_hex(head.root_hash, TALLY_HASH_BYTES, root);
-	printf("PROVEN: precinct %lu's counted result is leaf %" PRIu64 " of the log\n", pid,
-	       index);
+	printf("INCLUDED: leaf %" PRIu64 " of the log holds precinct %lu, revision %" PRIu32 ",\n",
+	       index, pid, r.revision);
 	printf("  under the signed tree head of size %" PRIu64 ", root %s,\n", head.tree_size,
 	       root);
-	printf("  signed by log key %s at %" PRIu64 " ms since the epoch\n",
+	printf("  signed by log key %s at %" PRIu64 " ms since the epoch.\n",
 	       json_string_value(json_object_get(key, "key_id")), head.timestamp_ms);
+	printf("  The aggregator names this leaf as the counted result; inclusion does not\n"
+	       "  prove that (--counted replays the log to check it).\n");
 	printf("  result signed by key %s%s:\n", s.key_id,
 	       kr != NULL ? " (trusted, signature checked)" : " (not checked: no --trusted-keys)");
 	print_result(&r);

@@ -1,10 +1,15 @@
 /*
- * spool.c: the drop folder (see spool.h). It owns finding files, reading
- * them, and moving them to accepted/ or rejected/ with their .error; what a
- * file means and whether it is taken is intake.c's decision. Ordering is
- * what makes it crash-safe: a file is moved only after intake committed it
- * (or refused it), and a file found again after a crash is recognized by its
- * SHA-256 in the outbox and only moved.
+ * spool.c: the drop folder (see spool.h). It owns finding files, taking them
+ * into processing/, reading them there, and moving them on to accepted/ or
+ * rejected/ with their .error; what a file means and whether it is taken is
+ * intake.c's decision. A file is renamed into processing/ before it is read,
+ * so the file that is filed is the file that was read: a writer that renames
+ * a new file under the same name meanwhile leaves it in the spool for the
+ * next pass instead of having it filed unread. Ordering is what makes it
+ * crash-safe: a file leaves processing/ only after intake committed it (or
+ * refused it); whatever a crash leaves in processing/ is taken first on the
+ * next pass, and a file whose bytes were committed before the crash is
+ * recognized by its SHA-256 in the outbox and only moved.
  *
  * Reading and committing happen on the loop thread: a file is small and its
  * one fsync'd commit is the durability we want before moving it. A pass
@@ -31,6 +36,7 @@
 struct spool {
 	uv_loop_t *loop;
 	char *dir;
+	char *processing; /* dir/processing: files being taken, read only there */
 	const struct intake *intake;
 	struct node_status *status;
 	spool_queued_cb queued_cb;
@@ -79,13 +85,17 @@ int spool_init(uv_loop_t *loop, const char *dir, const struct intake *intake,
 	if (!S_ISDIR(st.st_mode))
 		return tally_err_set(err, -ENOTDIR, "spool_dir '%s' is not a folder", dir);
 	if ((e = ensure_dir(dir, "accepted", err)) < 0 ||
-	    (e = ensure_dir(dir, "rejected", err)) < 0)
+	    (e = ensure_dir(dir, "rejected", err)) < 0 ||
+	    (e = ensure_dir(dir, "processing", err)) < 0)
 		return e;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return tally_err_set(err, -ENOMEM, "out of memory");
 	s->dir = strdup(dir);
-	if (!s->dir) {
+	if (s->dir && asprintf(&s->processing, "%s/processing", dir) < 0)
+		s->processing = NULL;
+	if (!s->dir || !s->processing) {
+		free(s->dir);
 		free(s);
 		return tally_err_set(err, -ENOMEM, "out of memory");
 	}
@@ -174,28 +184,38 @@ static int pick_name(const char *dir, const char *sub, const char *name, char *r
 /* Renames without ever replacing a file that is there. */
 static int move_noreplace(const char *from, const char *to)
 {
+	struct stat a, b;
+
 	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
 		return 0;
 	if (errno != EINVAL && errno != ENOSYS)
 		return -errno;
-	/* File systems without RENAME_NOREPLACE: link(2) refuses to replace. */
+	/*
+	 * File systems without RENAME_NOREPLACE: link(2) refuses to replace.
+	 * Unlink the old name only if it still names the file just linked: one
+	 * renamed over it meanwhile is a new file, and stays.
+	 */
 	if (link(from, to) < 0)
 		return -errno;
-	if (unlink(from) < 0)
+	if (lstat(from, &a) < 0 || lstat(to, &b) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (a.st_dev == b.st_dev && a.st_ino == b.st_ino && unlink(from) < 0)
 		return -errno;
 	return 0;
 }
 
-int spool_move(const char *dir, const char *sub, const char *name, char *ret_name, size_t cap)
+int spool_move(const char *dir, const char *from_sub, const char *name, const char *to_sub,
+               char *ret_name, size_t cap)
 {
 	char from[PATH_MAX], to[PATH_MAX];
 	int e;
 
 	for (int attempt = 0; attempt < 10; attempt++) {
-		if ((e = pick_name(dir, sub, name, ret_name, cap)) < 0)
+		if ((e = pick_name(dir, to_sub, name, ret_name, cap)) < 0)
 			return e;
-		snprintf(from, sizeof(from), "%s/%s", dir, name);
-		if (snprintf(to, sizeof(to), "%s/%s/%s", dir, sub, ret_name) >= (int)sizeof(to))
+		if (snprintf(from, sizeof(from), "%s/%s/%s", dir, from_sub, name) >=
+		        (int)sizeof(from) ||
+		    snprintf(to, sizeof(to), "%s/%s/%s", dir, to_sub, ret_name) >= (int)sizeof(to))
 			return -ENAMETOOLONG;
 		e = move_noreplace(from, to);
 		if (e != -EEXIST)
@@ -323,7 +343,7 @@ static void reject(struct spool *s, const char *name, const char *text, size_t n
 	if (e == 0)
 		e = write_error(s->dir, final, text);
 	if (e == 0) {
-		snprintf(from, sizeof(from), "%s/%s", s->dir, name);
+		snprintf(from, sizeof(from), "%s/%s", s->processing, name);
 		snprintf(to, sizeof(to), "%s/rejected/%s", s->dir, final);
 		e = move_noreplace(from, to);
 	}
@@ -341,45 +361,101 @@ static void reject(struct spool *s, const char *name, const char *text, size_t n
 	status_problem(s->status, "spool", "'%s' rejected: %s", name, first);
 }
 
-/* One file. Returns 1 if it was deferred (still being written). */
-static int take(struct spool *s, const char *name, uint64_t *ret_retry_ms)
+/* What became of one file in a pass. */
+enum taken {
+	CLAIMED,  /* claim(): now in processing/, for take() */
+	TAKEN,    /* filed, or not ours to take (gone, a folder, a link) */
+	DEFERRED, /* still being written, or its name is busy in processing/; *ret_retry_ms */
+	STALLED,  /* the outbox cannot commit: the rest of the pass would fail too */
+};
+
+static int64_t age_ms(const struct stat *st)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return ((int64_t)now.tv_sec - st->st_mtim.tv_sec) * 1000 +
+	       (now.tv_nsec - st->st_mtim.tv_nsec) / 1000000;
+}
+
+/*
+ * Renames spool_dir/name into processing/, unless it is not a settled
+ * regular file. Only what is in processing/ is read: no writer puts files
+ * there, so what is read there is what gets filed.
+ */
+static enum taken claim(struct spool *s, const char *name, uint64_t *ret_retry_ms)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	struct stat st;
+	int64_t age;
+	int e;
+
+	if (snprintf(from, sizeof(from), "%s/%s", s->dir, name) >= (int)sizeof(from) ||
+	    snprintf(to, sizeof(to), "%s/%s", s->processing, name) >= (int)sizeof(to))
+		return TAKEN;
+	if (lstat(from, &st) < 0 || !S_ISREG(st.st_mode))
+		return TAKEN; /* gone, a folder or a link: not ours to take */
+	age = age_ms(&st);
+	if (age >= 0 && age < SPOOL_SETTLE_MS) {
+		*ret_retry_ms = (uint64_t)(SPOOL_SETTLE_MS - age) + 1;
+		return DEFERRED;
+	}
+	e = move_noreplace(from, to);
+	if (e == -EEXIST) {
+		/* A file of that name is still being taken: this one waits its turn. */
+		*ret_retry_ms = SPOOL_SETTLE_MS;
+		return DEFERRED;
+	}
+	if (e == -ENOENT)
+		return TAKEN;
+	if (e < 0) {
+		log_warning("spool: cannot move '%s' into processing/: %s; retrying", name,
+		            strerror(-e));
+		return TAKEN;
+	}
+	return CLAIMED;
+}
+
+/* One file in processing/: read, handed to intake, filed. */
+static enum taken take(struct spool *s, const char *name, uint64_t *ret_retry_ms)
 {
 	struct intake_report r;
 	struct stat st;
 	char path[PATH_MAX], final[NAME_MAX + 1], text[128];
 	uint8_t *data = NULL;
 	size_t len = 0;
-	struct timespec now;
+	int64_t age;
 	int e;
 
-	if (snprintf(path, sizeof(path), "%s/%s", s->dir, name) >= (int)sizeof(path))
-		return 0;
+	if (snprintf(path, sizeof(path), "%s/%s", s->processing, name) >= (int)sizeof(path))
+		return TAKEN;
 	e = read_file(path, PROTOCOL_FILE_MAX_BYTES, &data, &len, &st);
 	if (e == -EFBIG) {
 		snprintf(text, sizeof(text), "file: %lld bytes, at most %u\n",
 		         (long long)st.st_size, PROTOCOL_FILE_MAX_BYTES);
 		reject(s, name, text, 1);
-		return 0;
+		return TAKEN;
+	}
+	if (e == -EISDIR || e == -ELOOP) {
+		/* Renamed over the file between claim()'s check and its move. */
+		reject(s, name, "file: not a regular file (a folder or a link); not read\n", 1);
+		return TAKEN;
 	}
 	if (e == -EAGAIN) {
 		*ret_retry_ms = SPOOL_SETTLE_MS;
-		return 1;
+		return DEFERRED;
 	}
 	if (e < 0) {
-		/* Gone, a folder or a link: not ours to take. */
-		if (e != -ENOENT && e != -EISDIR && e != -ELOOP)
-			log_warning("spool: cannot read '%s': %s", name, strerror(-e));
-		return 0;
+		if (e != -ENOENT)
+			log_warning("spool: cannot read 'processing/%s': %s", name, strerror(-e));
+		return TAKEN;
 	}
-	clock_gettime(CLOCK_REALTIME, &now);
-	{
-		int64_t age_ms = ((int64_t)now.tv_sec - st.st_mtim.tv_sec) * 1000 +
-		                 (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
-		if (age_ms >= 0 && age_ms < SPOOL_SETTLE_MS) {
-			*ret_retry_ms = (uint64_t)(SPOOL_SETTLE_MS - age_ms) + 1;
-			free(data);
-			return 1;
-		}
+	/* Still being written, though it was not when claimed: wait in processing/. */
+	age = age_ms(&st);
+	if (age >= 0 && age < SPOOL_SETTLE_MS) {
+		*ret_retry_ms = (uint64_t)(SPOOL_SETTLE_MS - age) + 1;
+		free(data);
+		return DEFERRED;
 	}
 
 	e = intake_take(s->intake, name, data, len, &r);
@@ -388,14 +464,14 @@ static int take(struct spool *s, const char *name, uint64_t *ret_retry_ms)
 		if (strcmp(s->failed_name, name) != 0 || s->failed_err != e) {
 			log_err(
 			    "spool: '%s': cannot queue (%s: %s); nothing queued, keeping the file "
-			    "and retrying",
+			    "in processing/ and retrying",
 			    name, strerror(-e), outbox_errmsg(s->intake->outbox));
 			status_problem(s->status, "spool", "'%s': cannot queue: %s", name,
 			               strerror(-e));
 			snprintf(s->failed_name, sizeof(s->failed_name), "%s", name);
 			s->failed_err = e;
 		}
-		return 0;
+		return STALLED;
 	}
 	s->failed_name[0] = '\0';
 	if (r.fate == INTAKE_REJECTED) {
@@ -406,7 +482,7 @@ static int take(struct spool *s, const char *name, uint64_t *ret_retry_ms)
 			if (s->queued_cb)
 				s->queued_cb(s->queued_arg);
 		}
-		e = spool_move(s->dir, "accepted", name, final, sizeof(final));
+		e = spool_move(s->dir, "processing", name, "accepted", final, sizeof(final));
 		if (e < 0) {
 			/* Taken all the same; the next pass recognizes it and moves it. */
 			log_err("spool: '%s': queued, but cannot move it to accepted/: %s", name,
@@ -417,7 +493,7 @@ static int take(struct spool *s, const char *name, uint64_t *ret_retry_ms)
 		log_taken(s, name, &r);
 	}
 	intake_report_clear(&r);
-	return 0;
+	return TAKEN;
 }
 
 static int cmp_name(const void *a, const void *b)
@@ -425,19 +501,19 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* One pass: names in sorted order, so files are taken in a predictable order. */
-static void scan(struct spool *s)
+/* The wanted names in dir, sorted, so files are taken in a predictable order. */
+static size_t list(const char *dir, char ***ret)
 {
 	char **names = NULL;
-	size_t n = 0, cap = 0, i;
-	uint64_t start = mono_ms(), retry_ms = 0;
+	size_t n = 0, cap = 0;
 	struct dirent *de;
 	DIR *d;
 
-	d = opendir(s->dir);
+	*ret = NULL;
+	d = opendir(dir);
 	if (!d) {
-		log_err("spool: cannot read '%s': %s; retrying", s->dir, strerror(errno));
-		return;
+		log_err("spool: cannot read '%s': %s; retrying", dir, strerror(errno));
+		return 0;
 	}
 	while ((de = readdir(d)) && n < SPOOL_MAX_NAMES) {
 		if (!wanted(de->d_name))
@@ -457,21 +533,55 @@ static void scan(struct spool *s)
 	closedir(d);
 	if (n > 1)
 		qsort(names, n, sizeof(*names), cmp_name);
+	*ret = names;
+	return n;
+}
 
-	for (i = 0; i < n; i++) {
-		uint64_t r = 0;
-		if (i >= SPOOL_BATCH || mono_ms() - start >= SPOOL_PASS_MS)
-			break;
-		if (take(s, names[i], &r) == 1 && (retry_ms == 0 || r < retry_ms))
-			retry_ms = r;
-	}
-	if (i < n)
-		schedule(s, 0);
-	else if (retry_ms)
-		schedule(s, retry_ms);
+static void free_names(char **names, size_t n)
+{
 	for (size_t k = 0; k < n; k++)
 		free(names[k]);
 	free(names);
+}
+
+/*
+ * One pass: first what is in processing/ (deferred, or left by a crash),
+ * then the spool's own files, each claimed into processing/ and taken there.
+ */
+static void scan(struct spool *s)
+{
+	char **held, **names;
+	size_t n_held, n, i, done = 0;
+	uint64_t start = mono_ms(), retry_ms = 0;
+	bool more = false, stalled = false;
+
+	n_held = list(s->processing, &held);
+	n = list(s->dir, &names);
+	for (i = 0; i < n_held + n && !stalled; i++) {
+		const char *name = i < n_held ? held[i] : names[i - n_held];
+		uint64_t r = 0;
+		enum taken t;
+
+		if (done >= SPOOL_BATCH || mono_ms() - start >= SPOOL_PASS_MS) {
+			more = true;
+			break;
+		}
+		t = i < n_held ? CLAIMED : claim(s, name, &r);
+		if (t == CLAIMED) {
+			t = take(s, name, &r);
+			done++;
+		}
+		if (t == DEFERRED && (retry_ms == 0 || r < retry_ms))
+			retry_ms = r;
+		stalled = t == STALLED;
+	}
+	/* A stalled pass is retried by the node's periodic spool_scan_soon(). */
+	if (more)
+		schedule(s, 0);
+	else if (retry_ms && !stalled)
+		schedule(s, retry_ms);
+	free_names(held, n_held);
+	free_names(names, n);
 }
 
 static void on_scan_timer(uv_timer_t *t)
@@ -489,6 +599,7 @@ static void on_closed(uv_handle_t *h)
 		return;
 	cb = s->close_cb;
 	arg = s->close_arg;
+	free(s->processing);
 	free(s->dir);
 	free(s);
 	if (cb)

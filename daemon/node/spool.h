@@ -8,6 +8,15 @@
  * written. The folder is watched (uv_fs_event) and scanned at start and
  * whenever spool_scan_soon() is called (the node's timer does so
  * periodically, which also covers file systems without change events).
+ *
+ * A file is first renamed into spool_dir/processing/ and only read there,
+ * so a file renamed into the spool under the same name while the first is
+ * being committed is not filed in its place: it waits in the spool for the
+ * next pass and is read then. Each pass takes what is in processing/ first:
+ * a file a crash left there is read again, and if its bytes were committed
+ * before the crash it is only moved (the outbox knows its SHA-256). If the
+ * outbox cannot commit (disk full), the file stays in processing/, the pass
+ * stops, and the periodic scan tries again.
  */
 #ifndef TALLY_NODE_SPOOL_H
 #define TALLY_NODE_SPOOL_H
@@ -27,8 +36,9 @@ struct spool; /* opaque; owned by main */
 typedef void (*spool_queued_cb)(void *arg);
 
 /*
- * Creates accepted/ and rejected/ if missing, starts watching and schedules
- * a first scan. Returns 0 or a negative errno (err says which folder).
+ * Creates accepted/, rejected/ and processing/ if missing, starts watching
+ * and schedules a first scan. Returns 0 or a negative errno (err says which
+ * folder).
  */
 int spool_init(uv_loop_t *loop, const char *dir, const struct intake *intake,
                struct node_status *status, spool_queued_cb queued_cb, void *arg, struct spool **ret,
@@ -41,10 +51,11 @@ void spool_counts(const struct spool *s, uint64_t *ret_queued, uint64_t *ret_rej
 void spool_close(struct spool *s, void (*cb)(void *arg), void *arg);
 
 /*
- * Moves dir/name to dir/sub/name, or dir/sub/stem.N.ext if that is taken,
- * never replacing a file. The final name goes to ret_name. 0 or -errno.
- * Exposed for the tests.
+ * Moves dir/from_sub/name to dir/to_sub/name, or dir/to_sub/stem.N.ext if
+ * that is taken, never replacing a file. The final name goes to ret_name.
+ * 0 or -errno. Exposed for the tests.
  */
-int spool_move(const char *dir, const char *sub, const char *name, char *ret_name, size_t cap);
+int spool_move(const char *dir, const char *from_sub, const char *name, const char *to_sub,
+               char *ret_name, size_t cap);
 
 #endif

@@ -20,12 +20,16 @@ die() {
 	exit 1
 }
 
+# The build log lives inside the build folder, made first: on a fresh clone
+# there is no build/ yet.
 bench_build() {
+	local log=$BUILD/bench-build.log
 	say "building Release in $BUILD"
-	cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DTALLY_TESTS=ON >"$BUILD.cmake.log" 2>&1 ||
-		die "cmake configure failed, see $BUILD.cmake.log"
+	mkdir -p "$BUILD" || die "cannot create $BUILD"
+	cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DTALLY_TESTS=ON >"$log" 2>&1 ||
+		die "cmake configure failed, see $log"
 	cmake --build "$BUILD" -j2 --target tally-aggregator tally-node tallyctl bench_client \
-		>>"$BUILD.cmake.log" 2>&1 || die "build failed, see $BUILD.cmake.log"
+		>>"$log" 2>&1 || die "build failed, see $log"
 }
 
 free_port() {

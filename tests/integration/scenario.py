@@ -394,8 +394,11 @@ class Node(Daemon):
         os.rename(tmp, os.path.join(self.spool, name))
 
     def spool_pending(self):
-        return sorted(n for n in os.listdir(self.spool)
-                      if n.endswith(".json") or n.endswith(".csv"))
+        """Files not yet taken: in the spool, or being taken in processing/."""
+        proc = os.path.join(self.spool, "processing")
+        names = os.listdir(self.spool) + (
+            ["processing/" + n for n in os.listdir(proc)] if os.path.isdir(proc) else [])
+        return sorted(n for n in names if n.endswith(".json") or n.endswith(".csv"))
 
     def outbox(self):
         """Entries of the node's outbox as dicts (read-only; works while it runs)."""

@@ -4,12 +4,19 @@ observer exports the record and verifies it (offline and live), a region
 proves its precincts are counted, a conflict and a night of corrections
 land in the log, the aggregator is killed and restarted, and each kind of
 tampering with an exported bundle is caught and named by `tallyctl verify`.
-Also the log API's answers to bad requests."""
+Also the log API's answers to bad requests. And `tallyctl prove` against a
+lying aggregator that names a superseded revision or a conflicting copy as a
+precinct's counted result: plain prove says only that the leaf is included,
+and prove --counted, replaying the log, refuses to call it counted."""
 import base64
+import http.client
+import http.server
 import json
 import os
+import re
 import subprocess
 import sys
+import threading
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -176,15 +183,25 @@ def log_verify(c, rng):
                               (name, w, out[-3000:]))
         log("verify caught the %s" % name)
 
-    # A region proves its precincts are in, and sees its figures.
-    for p in rng.sample(sorted(c.expected.latest), 3):
+    # A region proves its precincts are in, and sees its figures; with
+    # --counted, that the replay of the log counts them.
+    for i, p in enumerate(rng.sample(sorted(c.expected.latest), 3)):
         out = expect_rc(0, tallyctl("prove", "--url", url, "--precinct", p, "--trusted-keys",
                                     trusted, "--log-key", log_pub), "prove %d" % p)
         want = c.expected.latest[p]
-        if "PROVEN: precinct %d's counted result is leaf" % p not in out or \
+        if not re.search(r"^INCLUDED: leaf \d+ of the log holds precinct %d, revision %d,$" %
+                         (p, want["revision"]), out, re.M) or \
                 "ballots_cast         %d\n" % want["ballots_cast"] not in out:
             raise Failure("prove %d printed:\n%s\nwant ballots_cast %d" %
                           (p, out, want["ballots_cast"]))
+        if i == 0:
+            out = expect_rc(0, tallyctl("prove", "--url", url, "--precinct", p, "--counted",
+                                        "--election", c.election_path, "--trusted-keys",
+                                        trusted, "--log-key", log_pub), "prove --counted %d" % p)
+            if not re.search(r"^COUNTED: leaf \d+ \(revision %d\) is precinct %d's counted "
+                             r"result:$" % (want["revision"], p), out, re.M) or \
+                    "ballots_cast         %d\n" % want["ballots_cast"] not in out:
+                raise Failure("prove --counted %d printed:\n%s" % (p, out))
     rc, out, _ = tallyctl("prove", "--url", url, "--precinct", 999999)
     if rc == 0:
         raise Failure("prove of an unknown precinct passed:\n" + out)
@@ -237,5 +254,160 @@ def log_verify(c, rng):
         d.check_sanitizers()
 
 
+class LyingFront:
+    """An HTTP front for a real aggregator that passes every request through
+    but rewrites the unsigned leaf_index of the precincts in `lies`: an
+    aggregator pointing a precinct at a leaf it does not count."""
+
+    def __init__(self, target_port, lies):
+        front = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                conn = http.client.HTTPConnection("127.0.0.1", target_port, timeout=30)
+                conn.request("GET", self.path)
+                r = conn.getresponse()
+                body = r.read()
+                conn.close()
+                m = re.fullmatch(r"/v1/precincts/(\d+)", self.path)
+                if m and int(m.group(1)) in front.lies and r.status == 200:
+                    doc = json.loads(body)
+                    doc["leaf_index"] = front.lies[int(m.group(1))]
+                    body = json.dumps(doc).encode()
+                self.send_response(r.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.lies = dict(lies)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@scenario("prove-lying-aggregator")
+def prove_lying_aggregator(c, rng):
+    c.make_election(regions=2, precincts=10)
+    agg = c.add_aggregator()
+    agg.start()
+    url = "http://127.0.0.1:%d" % agg.http_port
+    trusted = os.path.join(c.pki, "aggregator", "trusted")
+    log_pub = os.path.join(agg.state_dir, "log.pub.pem")
+    region = c.regions()[0]
+    pids = [p["id"] for p in c.election["regions"][0]["precincts"]]
+    stale_pid, conflict_pid, honest_pid = pids[0], pids[1], pids[2]
+    peer = Peer(agg.listen_port, cert_dir=os.path.join(c.pki, "regions", region))
+    peer.hello(region)
+    signer = Signer(os.path.join(c.pki, "regions", region, "sign.key"))
+    eid = c.election["election_id"]
+    want = pb()
+    for pid, rev, yes, outcome in [(stale_pid, 1, 10, want.OUTCOME_ACCEPTED),
+                                   (stale_pid, 2, 12, want.OUTCOME_ACCEPTED),
+                                   (conflict_pid, 1, 20, want.OUTCOME_ACCEPTED),
+                                   (conflict_pid, 1, 21, want.OUTCOME_CONFLICT),
+                                   (honest_pid, 1, 30, want.OUTCOME_ACCEPTED)]:
+        peer.submit(signer.sign(make_result(eid, region, pid, revision=rev,
+                                            yes=yes).SerializeToString()))
+        kind, _, got, reason = peer.answer()
+        if kind != "ack" or got != outcome:
+            raise Failure("precinct %d revision %d yes %d answered %s %s %s" %
+                          (pid, rev, yes, kind, got, reason))
+    peer.close()
+    wait_until(lambda: agg.get_json("/v1/log/sth")["tree_size"] == 5, 10,
+               "a tree head over the 5 leaves")
+
+    def leaves(pid):
+        return [(h["revision"], h["outcome"], h["leaf_index"])
+                for h in agg.get_json("/v1/precincts/%d" % pid)["history"]]
+    hist = leaves(stale_pid)
+    if [(r, o) for r, o, _ in hist] != [(1, "accepted"), (2, "accepted")]:
+        raise Failure("precinct %d history %r" % (stale_pid, hist))
+    stale_leaf, counted_leaf = hist[0][2], hist[1][2]
+    hist = leaves(conflict_pid)
+    if [(r, o) for r, o, _ in hist] != [(1, "accepted"), (1, "conflict")]:
+        raise Failure("precinct %d history %r" % (conflict_pid, hist))
+    original_leaf, copy_leaf = hist[0][2], hist[1][2]
+    log("leaves: precinct %d revision 1 at %d, 2 at %d; precinct %d at %d, copy at %d" %
+        (stale_pid, stale_leaf, counted_leaf, conflict_pid, original_leaf, copy_leaf))
+
+    def prove(u, pid, counted):
+        args = ["prove", "--url", u, "--precinct", pid, "--trusted-keys", trusted,
+                "--log-key", log_pub]
+        if counted:
+            args += ["--counted", "--election", c.election_path]
+        return tallyctl(*args)
+
+    def expect_out(res, rc, wants, what, not_wants=()):
+        out = expect_rc(rc, res, what)
+        for w in wants:
+            if w not in out:
+                raise Failure("%s did not say %r:\n%s" % (what, w, out))
+        for w in not_wants:
+            if w in out:
+                raise Failure("%s said %r:\n%s" % (what, w, out))
+
+    # The honest aggregator: included, and with --counted, counted.
+    expect_out(prove(url, stale_pid, False), 0,
+               ["INCLUDED: leaf %d of the log holds precinct %d, revision 2," %
+                (counted_leaf, stale_pid), "ballots_cast         %d\n" % (12 + 5 + 1)],
+               "prove %d" % stale_pid, ["COUNTED", "counted result is"])
+    expect_out(prove(url, stale_pid, True), 0,
+               ["COUNTED: leaf %d (revision 2) is precinct %d's counted result:" %
+                (counted_leaf, stale_pid),
+                "replaying all 5 leaves under the signed tree head of size 5",
+                "votes yes            12\n"], "prove --counted %d" % stale_pid)
+    expect_out(prove(url, conflict_pid, True), 0,
+               ["COUNTED: leaf %d (revision 1) is precinct %d's counted result:" %
+                (original_leaf, conflict_pid),
+                "flagged: 1 conflicting copy of revision 1 in the log, not counted",
+                "votes yes            20\n"], "prove --counted %d" % conflict_pid)
+
+    # The lying front names the superseded revision and the conflicting copy.
+    front = LyingFront(agg.http_port, {stale_pid: stale_leaf, conflict_pid: copy_leaf})
+    try:
+        expect_out(prove(front.url, stale_pid, False), 0,
+                   ["INCLUDED: leaf %d of the log holds precinct %d, revision 1," %
+                    (stale_leaf, stale_pid), "inclusion does not\n  prove that"],
+                   "prove %d (stale leaf named)" % stale_pid, ["COUNTED", "counted result is"])
+        expect_out(prove(front.url, stale_pid, True), 1,
+                   ["NOT PROVEN: the aggregator names leaf %d (revision 1, superseded by "
+                    "revision 2) as precinct %d's counted result, but replaying the 5 leaves "
+                    "under the signed tree head" % (stale_leaf, stale_pid),
+                    "counts leaf %d (revision 2)" % counted_leaf, "votes yes            12\n"],
+                   "prove --counted %d (stale leaf named)" % stale_pid, ["COUNTED:"])
+        expect_out(prove(front.url, conflict_pid, False), 0,
+                   ["INCLUDED: leaf %d of the log holds precinct %d, revision 1," %
+                    (copy_leaf, conflict_pid), "votes yes            21\n"],
+                   "prove %d (conflicting copy named)" % conflict_pid,
+                   ["COUNTED", "counted result is"])
+        expect_out(prove(front.url, conflict_pid, True), 1,
+                   ["NOT PROVEN: the aggregator names leaf %d (revision 1, a conflicting copy, "
+                    "not counted) as precinct %d's counted result" % (copy_leaf, conflict_pid),
+                    "counts leaf %d (revision 1)" % original_leaf, "votes yes            20\n"],
+                   "prove --counted %d (conflicting copy named)" % conflict_pid, ["COUNTED:"])
+        # The front passes the rest through untouched.
+        expect_out(prove(front.url, honest_pid, True), 0,
+                   ["COUNTED: leaf 4 (revision 1) is precinct %d's counted result:" %
+                    honest_pid], "prove --counted %d through the front" % honest_pid)
+    finally:
+        front.close()
+    log("prove says INCLUDED for what the lying front names, and --counted refuses both lies")
+
+    # --counted needs what the replay needs.
+    expect_rc(2, tallyctl("prove", "--url", url, "--precinct", honest_pid, "--counted"),
+              "prove --counted without --election")
+    expect_out(prove(url, 999999, True), 1, ["NOT PROVEN: precinct 999999 is not in election"],
+               "prove --counted of an unknown precinct")
+
+
 if __name__ == "__main__":
-    sys.exit(run_main(["log-verify"]))
+    sys.exit(run_main(sys.argv[1:] or ["log-verify", "prove-lying-aggregator"]))

@@ -2,7 +2,10 @@
  * Tests for the node's spool folder (daemon/node/spool.c) on a real event
  * loop: good files are queued and moved to accepted/, bad ones to rejected/
  * with their exact .error, other names are left alone, a file committed
- * before a crash is only moved, and names never overwrite each other.
+ * before a crash is only moved, names never overwrite each other, a file is
+ * read in processing/ so one renamed in under the same name meanwhile is
+ * read too and not filed unread, and what a crash left in processing/ is
+ * taken at start, once.
  * Every test ends with uv_loop_close() == 0: no handle left behind.
  */
 #include <errno.h>
@@ -37,6 +40,13 @@ static struct intake in;
 static struct node_status status;
 static uv_loop_t loop;
 static int queued_calls;
+/* Runs inside the queued callback: after the commit, before the move. */
+static void (*after_commit)(void);
+
+static const char corrected_csv[] =
+    "precinct_id,revision,voters_registered,ballots_received,ballots_issued,"
+    "ballots_cancelled,ballots_cast,ballots_invalid,ballots_not_counted,yes,no\n"
+    "17,2,1500,1400,1200,200,1180,12,3,901,264\n";
 
 static void setup(void)
 {
@@ -55,6 +65,7 @@ static void setup(void)
 	in = (struct intake){election, "KZ-71", &key, ob};
 	memset(&status, 0, sizeof(status));
 	queued_calls = 0;
+	after_commit = NULL;
 	cr_assert_eq(uv_loop_init(&loop), 0);
 }
 
@@ -111,6 +122,8 @@ static char *slurp(const char *rel)
 static void on_queued(void *arg)
 {
 	queued_calls++;
+	if (after_commit)
+		after_commit();
 }
 
 struct waiter {
@@ -266,19 +279,137 @@ Test(spool, names_in_accepted_are_never_overwritten)
 	struct spool *s;
 
 	s = start();
-	stop(s); /* creates accepted/ and rejected/ */
-	put("north.csv", "one");
-	cr_assert_eq(spool_move(spool_dir, "accepted", "north.csv", final, sizeof(final)), 0);
+	stop(s); /* creates accepted/, rejected/ and processing/ */
+	put("processing/north.csv", "one");
+	cr_assert_eq(
+	    spool_move(spool_dir, "processing", "north.csv", "accepted", final, sizeof(final)), 0);
 	cr_assert_str_eq(final, "north.csv");
-	put("north.csv", "two");
-	cr_assert_eq(spool_move(spool_dir, "accepted", "north.csv", final, sizeof(final)), 0);
+	put("processing/north.csv", "two");
+	cr_assert_eq(
+	    spool_move(spool_dir, "processing", "north.csv", "accepted", final, sizeof(final)), 0);
 	cr_assert_str_eq(final, "north.1.csv");
-	put("north.csv", "three");
-	cr_assert_eq(spool_move(spool_dir, "accepted", "north.csv", final, sizeof(final)), 0);
+	put("processing/north.csv", "three");
+	cr_assert_eq(
+	    spool_move(spool_dir, "processing", "north.csv", "accepted", final, sizeof(final)), 0);
 	cr_assert_str_eq(final, "north.2.csv");
 	cr_assert_str_eq(slurp("accepted/north.csv"), "one");
 	cr_assert_str_eq(slurp("accepted/north.1.csv"), "two");
 	cr_assert_str_eq(slurp("accepted/north.2.csv"), "three");
+}
+
+/* processing/ as a node that crashed made it. */
+static void make_processing(void)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/processing", spool_dir);
+	cr_assert_eq(mkdir(path, 0750), 0);
+}
+
+/* The documented way to put a file in: write another name, rename into place. */
+static void rename_in(const char *name, const char *text)
+{
+	char tmp_name[128], from[256], to[256];
+
+	snprintf(tmp_name, sizeof(tmp_name), ".%s.tmp", name);
+	put(tmp_name, text);
+	snprintf(from, sizeof(from), "%s/%s", spool_dir, tmp_name);
+	snprintf(to, sizeof(to), "%s/%s", spool_dir, name);
+	cr_assert_eq(rename(from, to), 0);
+}
+
+static int replaced;
+
+/* The operator's correction lands while the first north.csv is committed. */
+static void replace_north(void)
+{
+	if (replaced++ == 0)
+		rename_in("north.csv", corrected_csv);
+}
+
+static bool both_filed(void)
+{
+	return present("accepted/north.csv") && present("accepted/north.1.csv") &&
+	       !present("north.csv") && !present("processing/north.csv");
+}
+
+Test(spool, a_file_renamed_in_under_the_same_name_during_the_commit_is_read_not_filed_unread)
+{
+	struct spool *s;
+
+	replaced = 0;
+	after_commit = replace_north;
+	put("north.csv", good_csv);
+	s = start();
+	cr_assert(run_until(both_filed), "the correction was not taken as a file of its own");
+	cr_assert_eq(replaced, 2);
+	cr_assert_str_eq(slurp("accepted/north.csv"), good_csv);
+	cr_assert_str_eq(slurp("accepted/north.1.csv"), corrected_csv);
+	/* Both were read and committed: 2 rows, then the correction's 1. */
+	cr_assert_eq(stats().queued, 3);
+	cr_assert_eq(stats().files, 2);
+	cr_assert_eq(queued_calls, 2);
+	stop(s);
+}
+
+static bool processing_empty(void)
+{
+	return !present("processing/north.csv") && !present("north.csv");
+}
+
+/* A kill -9 after the move into processing/ and before the commit. */
+Test(spool, a_file_left_in_processing_by_a_crash_is_taken_at_start)
+{
+	struct spool *s;
+
+	make_processing();
+	put("processing/north.csv", good_csv);
+	s = start();
+	cr_assert(run_until(processing_empty), "processing/north.csv was not taken");
+	cr_assert_str_eq(slurp("accepted/north.csv"), good_csv);
+	cr_assert_eq(stats().queued, 2);
+	cr_assert_eq(stats().files, 1);
+	cr_assert_eq(queued_calls, 1);
+	stop(s);
+}
+
+/* A kill -9 after the commit and before the move out of processing/. */
+Test(spool, a_file_committed_then_left_in_processing_by_a_crash_is_moved_not_queued_again)
+{
+	struct intake_report r;
+	struct spool *s;
+
+	cr_assert_eq(intake_take(&in, "north.csv", (const uint8_t *)good_csv, strlen(good_csv), &r),
+	             0);
+	cr_assert_eq(r.fate, INTAKE_QUEUED);
+	intake_report_clear(&r);
+	make_processing();
+	put("processing/north.csv", good_csv);
+
+	s = start();
+	cr_assert(run_until(processing_empty), "processing/north.csv was not moved");
+	cr_assert_str_eq(slurp("accepted/north.csv"), good_csv);
+	cr_assert_eq(stats().queued, 2);
+	cr_assert_eq(stats().files, 1);
+	cr_assert_eq(queued_calls, 0);
+	stop(s);
+}
+
+/* A crash left north.csv in processing/ and the operator dropped a new one. */
+Test(spool, a_file_in_processing_goes_before_a_new_one_of_the_same_name)
+{
+	struct spool *s;
+
+	make_processing();
+	put("processing/north.csv", good_csv);
+	rename_in("north.csv", corrected_csv);
+	s = start();
+	cr_assert(run_until(both_filed), "the two files were not both taken");
+	cr_assert_str_eq(slurp("accepted/north.csv"), good_csv);
+	cr_assert_str_eq(slurp("accepted/north.1.csv"), corrected_csv);
+	cr_assert_eq(stats().queued, 3);
+	cr_assert_eq(queued_calls, 2);
+	stop(s);
 }
 
 Test(spool, missing_folder_is_an_error_naming_it)

@@ -2,7 +2,8 @@
  * test_verify.c: the observer's check (audit.c through bundle.c, and the
  * `tallyctl verify` command) on bundles made by bundle_fixture.h: an honest
  * bundle passes with no discrepancy, and each defect is caught and named:
- * which leaf, which precinct, which figure, which key.
+ * which leaf, which precinct, which figure, which key; and the replay names
+ * each precinct's counted leaf (what `tallyctl prove --counted` reads).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -269,6 +270,50 @@ Test(verify, stale_result_in_the_log_is_caught)
 	fx_make(&f, &o);
 	a = run(&f, NULL, 2);
 	expect(a, "leaf 21 (precinct 1, region 'R1', revision 1)", "it is stale");
+	audit_free(a);
+	fx_clean(&f);
+}
+
+/*
+ * The replay that checked the totals also says which leaf counts: for
+ * precinct 1, revision 3 at leaf 20 (leaf 25 is a conflicting copy of it,
+ * never counted); for precinct 6, revision 2 at leaf 15.
+ */
+Test(verify, the_replay_names_each_precincts_counted_leaf)
+{
+	struct tally_signed_result s = {0};
+	struct audit_counted c;
+	struct tally_result r;
+	struct fx f;
+	struct fx_opts o = {0};
+	struct audit *a;
+	const uint8_t *leaf;
+	size_t len;
+
+	fx_make(&f, &o);
+	cr_assert_eq(audit_new(f.e, NULL, &a), 0);
+	cr_assert_eq(audit_counted(a, 1, &c), -EAGAIN, "nothing is counted before the run");
+	audit_free(a);
+
+	a = run(&f, f.log_pub, 2);
+	cr_assert_eq(audit_count(a), 0);
+	cr_assert_eq(audit_counted(a, 1, &c), 0);
+	cr_assert_eq(c.leaf_index, 20);
+	cr_assert_eq(c.revision, 3);
+	cr_assert_eq(c.conflicts, 1);
+	cr_assert_eq(audit_counted(a, 6, &c), 0);
+	cr_assert_eq(c.leaf_index, 15);
+	cr_assert_eq(c.revision, 2);
+	cr_assert_eq(c.conflicts, 0);
+	cr_assert_eq(audit_counted(a, 11, &c), -ENOENT);
+
+	cr_assert_eq(audit_leaf(a, 20, &leaf, &len), 0);
+	cr_assert_eq(tally_codec_decode_signed(leaf, len, &s), 0);
+	cr_assert_eq(tally_codec_decode_result(s.payload, s.payload_len, &r), 0);
+	cr_assert_eq(r.precinct_id, 1);
+	cr_assert_eq(r.revision, 3);
+	tally_signed_result_clear(&s);
+	cr_assert_eq(audit_leaf(a, 26, &leaf, &len), -ERANGE);
 	audit_free(a);
 	fx_clean(&f);
 }
