@@ -5,7 +5,8 @@ precincts, a 5.7 MB answer). Every region answers in full, lists exactly
 its precincts with their registered voters, and shows the exact status and
 revision of the results sent, in every slice of the answer. Large answers
 are streamed (chunked) on a kept-alive connection, pipelined requests
-behind one are answered in order, HEAD gets the headers only, and an
+behind one are answered in order, HEAD gets the headers only, an
+HTTP/1.0 client gets the answer ended by the close, and an
 answer is the committed state of the moment it was asked, whatever
 commits while a slow client reads it."""
 import json
@@ -192,6 +193,22 @@ def main():
         s.settimeout(5)
         eq((s.recv(1), rd.buf), (b"", b""), "pipelined: nothing after the last answer")
         s.close()
+
+        # HTTP/1.0 knows no chunks: the answer ends with the connection.
+        s = socket.create_connection(("127.0.0.1", agg.http_port), timeout=30)
+        s.sendall(b"GET /v1/regions/KZ-47 HTTP/1.0\r\n\r\n")
+        raw = b""
+        while True:
+            d = s.recv(1 << 20)
+            if not d:
+                break
+            raw += d
+        s.close()
+        head, _, body = raw.partition(b"\r\n\r\n")
+        check(head.startswith(b"HTTP/1.1 200 ") and b"Connection: close" in head and
+              b"Transfer-Encoding" not in head and b"Content-Length" not in head,
+              "HTTP/1.0: no chunks, Connection: close (%r)" % head[:200])
+        check(body == bodies["KZ-47"], "HTTP/1.0: KZ-47 byte for byte, ended by the close")
 
         # A slow reader: what it gets is the state when it asked. It reads
         # 64 KiB, a result for KZ-61's next-to-last precinct (in the last
