@@ -72,9 +72,150 @@ static const char *tail_id(struct http_request *req, const char *prefix)
 	return id;
 }
 
-void api_region(struct aggregator *a, struct http_request *req)
+/*
+ * /v1/regions/{id} lists every precinct of the region, about 68 bytes
+ * each: megabytes for a large region. The document is laid out as
+ * http_respond_json() lays it out (the figures through jansson, the list by
+ * hand in the same compact form); up to REGION_SLICE precincts it goes out
+ * whole, beyond that as a response stream, REGION_SLICE precincts at a time
+ * as the socket drains, so the loop never formats the whole list at once
+ * and no copy of the text is held. The precincts' states are copied when
+ * the request arrives: the answer is the committed state of that moment
+ * from its first byte to its last, whatever commits while it is sent.
+ */
+#define REGION_SLICE 2048
+/* The longest entry:
+ * ,{"id":4294967295,"registered":4294967295,"status":"not_reported","revision":4294967295} */
+#define PRECINCT_MAX 96
+
+struct region_state {
+	uint32_t revision;
+	bool conflict;
+};
+
+/* One answer being produced. Owned by its stream; freed in on_region_close. */
+struct region_answer {
+	const struct tally_election *e;
+	const struct tally_region *reg;
+	size_t next;             /* precincts written so far */
+	struct region_state *st; /* per precinct of the region, as committed when asked */
+};
+
+static struct region_answer *region_answer_free(struct region_answer *ra)
+{
+	if (ra)
+		free(ra->st);
+	free(ra);
+	return NULL;
+}
+
+static struct region_answer *region_answer_new(const struct aggregator *a, int ri)
+{
+	const struct tally_region *reg = &a->election->regions[ri];
+	struct region_answer *ra = calloc(1, sizeof(*ra));
+	if (!ra || !(ra->st = calloc(reg->n_precincts ? reg->n_precincts : 1, sizeof(*ra->st))))
+		return region_answer_free(ra);
+	ra->e = a->election;
+	ra->reg = reg;
+	for (size_t k = 0; k < reg->n_precincts; k++) {
+		const struct tally_precinct_state *st = &a->totals->precincts[reg->precincts[k]];
+		ra->st[k].revision = st->revision;
+		ra->st[k].conflict = st->n_conflicts > 0;
+	}
+	return ra;
+}
+
+/* The document up to and including the list's '[': {"election_id":...,"precincts":[ */
+static char *region_head(const struct aggregator *a, int ri)
 {
 	const struct tally_election *e = a->election;
+	const struct tally_region *reg = &e->regions[ri];
+	json_t *doc = json_object(), *fig = NULL;
+	char *text = NULL, *out = NULL;
+	if (!doc || tally_totals_figures_to_json(a->totals, &a->totals->regions[ri], &fig) < 0)
+		goto out;
+	json_object_set_new(doc, "election_id", json_string(e->election_id));
+	json_object_set_new(doc, "sequence", json_integer((json_int_t)a->totals->sequence));
+	json_object_set_new(doc, "id", json_string(reg->id));
+	json_object_set_new(doc, "name", json_string(reg->name ? reg->name : ""));
+	json_object_update(doc, fig);
+	text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(10));
+	size_t len = text ? strlen(text) : 0;
+	if (len < 2 || text[len - 1] != '}')
+		goto out;
+	text[len - 1] = '\0';
+	if (asprintf(&out, "%s,\"precincts\":[", text) < 0)
+		out = NULL;
+out:
+	free(text);
+	json_decref(fig);
+	json_decref(doc);
+	return out;
+}
+
+/* Lays out precincts [from, to) at p (room for PRECINCT_MAX each); returns the bytes. */
+static size_t region_precincts(const struct region_answer *ra, char *p, size_t from, size_t to)
+{
+	size_t n = 0;
+	for (size_t k = from; k < to; k++) {
+		const struct tally_precinct *pr = &ra->e->precincts[ra->reg->precincts[k]];
+		const char *status = ra->st[k].revision == 0 ? "not_reported"
+		                     : ra->st[k].conflict    ? "conflict"
+		                                             : "counted";
+		n += (size_t)snprintf(p + n, PRECINCT_MAX,
+		                      "%s{\"id\":%" PRIu32 ",\"registered\":%" PRIu32
+		                      ",\"status\":\"%s\",\"revision\":%" PRIu32 "}",
+		                      k ? "," : "", pr->id, pr->registered, status,
+		                      ra->st[k].revision);
+	}
+	return n;
+}
+
+/* The next slice of precincts, and the document's end after the last. NULL on ENOMEM. */
+static struct http_body *region_slice(struct region_answer *ra, const char *head)
+{
+	size_t hn = head ? strlen(head) : 0, n = ra->reg->n_precincts;
+	size_t to = n - ra->next > REGION_SLICE ? ra->next + REGION_SLICE : n;
+	struct http_body *b = http_body_new(hn + (to - ra->next) * PRECINCT_MAX + 2);
+	if (!b)
+		return NULL;
+	if (hn)
+		memcpy(b->data, head, hn);
+	size_t len = hn + region_precincts(ra, b->data + hn, ra->next, to);
+	ra->next = to;
+	if (to == n) {
+		memcpy(b->data + len, "]}", 2);
+		len += 2;
+	}
+	b->len = len;
+	return b;
+}
+
+static void on_region_drain(struct http_stream *s, void *data)
+{
+	struct region_answer *ra = data;
+	struct http_body *b = region_slice(ra, NULL);
+	if (!b) {
+		log_warning("out of memory answering /v1/regions/%s; the answer is cut",
+		            ra->reg->id);
+		http_stream_abort(s);
+		return;
+	}
+	int r = http_stream_write_body(s, b);
+	http_body_unref(b);
+	if (r == 0 && ra->next == ra->reg->n_precincts)
+		http_stream_close(s);
+	/* Otherwise the connection is closing: on_region_close comes. */
+}
+
+static void on_region_close(struct http_stream *s, void *data)
+{
+	(void)s;
+	region_answer_free(data);
+}
+
+void api_region(struct aggregator *a, struct http_request *req)
+{
 	const char *id = tail_id(req, "/v1/regions/");
 	int ri = id ? aggregator_region_index(a, id) : -1;
 	if (ri < 0) {
@@ -82,35 +223,30 @@ void api_region(struct aggregator *a, struct http_request *req)
 		                    id ? id : "");
 		return;
 	}
-	const struct tally_region *reg = &e->regions[ri];
-	json_t *doc = json_object(), *fig = NULL, *list = json_array();
-	if (!doc || !list ||
-	    tally_totals_figures_to_json(a->totals, &a->totals->regions[ri], &fig) < 0)
-		goto oom;
-	json_object_set_new(doc, "election_id", json_string(e->election_id));
-	json_object_set_new(doc, "sequence", json_integer((json_int_t)a->totals->sequence));
-	json_object_set_new(doc, "id", json_string(reg->id));
-	json_object_set_new(doc, "name", json_string(reg->name ? reg->name : ""));
-	json_object_update(doc, fig);
-	json_decref(fig);
-	for (size_t k = 0; k < reg->n_precincts; k++) {
-		uint32_t pi = reg->precincts[k];
-		const struct tally_precinct_state *st = &a->totals->precincts[pi];
-		json_t *p = json_pack("{s:i, s:i, s:s, s:i}", "id", (int)e->precincts[pi].id,
-		                      "registered", (int)e->precincts[pi].registered, "status",
-		                      precinct_status(st), "revision", (int)st->revision);
-		if (!p || json_array_append_new(list, p) < 0)
-			goto oom;
+	struct region_answer *ra = region_answer_new(a, ri);
+	char *head = region_head(a, ri);
+	struct http_body *b = ra && head ? region_slice(ra, head) : NULL;
+	free(head);
+	if (!b) {
+		region_answer_free(ra);
+		http_respond_error(req, 500, "out of memory");
+		return;
 	}
-	json_object_set_new(doc, "precincts", list);
-	list = NULL;
-	http_respond_json(req, 200, doc);
-	json_decref(doc);
-	return;
-oom:
-	json_decref(doc);
-	json_decref(list);
-	http_respond_error(req, 500, "out of memory");
+	if (ra->next == ra->reg->n_precincts) {
+		http_respond_body(req, 200, "application/json", NULL, b);
+		http_body_unref(b);
+		region_answer_free(ra);
+		return;
+	}
+	struct http_stream *s;
+	int r = http_respond_stream(req, 200, "application/json", NULL, on_region_drain,
+	                            on_region_close, ra, &s);
+	if (r == -ENOBUFS || r == -EINVAL || r == -EALREADY)
+		region_answer_free(ra); /* no stream was made */
+	else if (r == 0)
+		http_stream_write_body(s, b);
+	/* Otherwise the stream exists, already closing: on_region_close frees ra. */
+	http_body_unref(b);
 }
 
 static int on_history(const struct agg_history_rec *h, void *data)

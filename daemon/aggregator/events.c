@@ -26,8 +26,9 @@ struct watcher {
 	struct watcher *prev, *next;
 	struct agg_events *ev;
 	struct http_stream *stream;
-	bool dropped;  /* closed by us for a full queue */
-	char peer[64]; /* for the log line when dropped */
+	uint64_t generation; /* of the last "totals" event queued to it */
+	bool dropped;        /* closed by us for a full queue */
+	char peer[64];       /* for the log line when dropped */
 };
 
 /* Owned by the aggregator (a->events); freed once its timer and every stream have closed. */
@@ -39,10 +40,11 @@ struct agg_events {
 	struct watcher *watchers; /* doubly linked, newest first */
 	size_t n_watchers;
 	size_t max_watchers;
-	/* The latest "totals" event as sent, for new watchers; NULL before the first. */
+	/* The latest "totals" event, for new watchers; NULL before the first. */
 	struct http_body *current;
 	uint64_t current_sequence;
-	bool dirty; /* a commit (or a change of the degraded flag) since `current` */
+	uint64_t generation; /* of `current`, counting from 1 */
+	bool dirty;          /* a commit (or a change of the degraded flag) since `current` */
 	bool degraded_seen;
 	uint64_t rejects_seen;      /* rejections are published without a sequence change */
 	uint64_t last_heartbeat_ms; /* loop time (monotonic) of the last event or heartbeat */
@@ -313,7 +315,11 @@ static void send_to(struct agg_events *ev, struct watcher *w, struct http_body *
 	}
 }
 
-static void broadcast(struct agg_events *ev)
+/*
+ * Makes `current` the event of the committed state if anything changed
+ * since it was made. 0, or -ENOMEM (`current` stays as it was).
+ */
+static int refresh(struct agg_events *ev)
 {
 	struct aggregator *a = ev->a;
 
@@ -327,21 +333,37 @@ static void broadcast(struct agg_events *ev)
 		ev->dirty = true;
 	}
 	if (!ev->dirty || a->snapshot == NULL || a->snapshot->body == NULL)
-		return;
+		return 0;
 	struct http_body *b = make_event(ev);
-	if (b == NULL) {
-		log_warning("events: out of memory building an event, retrying next tick");
-		return;
-	}
+	if (b == NULL)
+		return -ENOMEM;
 	ev->dirty = false;
 	http_body_unref(ev->current);
 	ev->current = b;
 	ev->current_sequence = a->snapshot->sequence;
+	ev->generation++;
 	ev->stats.events_sent++;
-	for (struct watcher *w = ev->watchers; w != NULL; w = w->next)
-		send_to(ev, w, b);
+	return 0;
+}
+
+/* Sends `current` to every watcher that does not have it yet. */
+static void broadcast(struct agg_events *ev)
+{
+	if (refresh(ev) < 0)
+		log_warning("events: out of memory building an event, retrying next tick");
+	if (ev->current == NULL)
+		return;
+	bool sent = false;
+	for (struct watcher *w = ev->watchers; w != NULL; w = w->next) {
+		if (w->generation == ev->generation)
+			continue;
+		w->generation = ev->generation;
+		send_to(ev, w, ev->current);
+		sent = true;
+	}
 	/* An event proves liveness as well as a heartbeat does. */
-	ev->last_heartbeat_ms = uv_now(a->loop);
+	if (sent)
+		ev->last_heartbeat_ms = uv_now(ev->a->loop);
 }
 
 static void heartbeat(struct agg_events *ev)
@@ -443,11 +465,23 @@ void events_get(struct aggregator *a, struct http_request *req)
 	static const char retry[] = "retry: 2000\n\n";
 	if (http_stream_write(w->stream, retry, sizeof(retry) - 1) < 0)
 		return;
+	/*
+	 * "Current" is the committed state now, not as of the last tick: a
+	 * client that was acknowledged a moment ago must find its result in
+	 * the first event. So publish a commit not yet published and rebuild
+	 * the event if it is behind (at most once per change, as the tick
+	 * would); the other watchers get it at the next tick, coalesced.
+	 */
+	if (aggregator_snapshot_publish(a) < 0)
+		log_warning("events: out of memory refreshing the totals snapshot; a new watcher "
+		            "gets sequence %" PRIu64,
+		            a->snapshot ? a->snapshot->sequence : 0);
+	if (refresh(ev) < 0)
+		log_warning("events: out of memory building an event, retrying next tick");
 	if (ev->current == NULL)
-		broadcast(ev); /* the first event ever: sends to every watcher, this one included */
-	else
-		/* Even if a change is pending: the tick sends it, coalesced as for everyone. */
-		send_to(ev, w, ev->current);
+		return; /* nothing committed to show yet: the tick sends the first */
+	w->generation = ev->generation;
+	send_to(ev, w, ev->current);
 }
 
 void events_get_stats(const struct aggregator *a, struct events_stats *ret)

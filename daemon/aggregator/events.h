@@ -13,8 +13,9 @@
  * "revision","copies"}), "rejections" (the latest EVENTS_MAX_REJECTIONS,
  * newest first: {"at","region_id","precinct_id","code","reason"}) and
  * "degraded" (true while commits fail and nothing is acknowledged, with
- * "degraded_reason"). A new connection gets the current state at once
- * (whatever its Last-Event-ID), then changes. Every 15 s a keep-alive
+ * "degraded_reason"). A new connection gets the committed state of that
+ * moment at once (whatever its Last-Event-ID; a result acknowledged before
+ * it connected is in it), then changes. Every 15 s a keep-alive
  * comment and an `event: heartbeat` with {"sequence","time"} prove the
  * stream alive between changes.
  *
@@ -48,7 +49,7 @@ void events_get(struct aggregator *a, struct http_request *req);
 struct events_stats {
 	size_t watchers;           /* connected now */
 	size_t max_watchers;       /* the cap in force */
-	uint64_t events_sent;      /* "totals" events broadcast (once per tick, not per watcher) */
+	uint64_t events_sent;      /* "totals" events made (once per change, not per watcher) */
 	uint64_t watchers_total;   /* streams ever begun */
 	uint64_t watchers_dropped; /* closed for a full queue */
 	uint64_t watchers_refused; /* 503: over the cap */

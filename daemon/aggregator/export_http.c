@@ -14,7 +14,8 @@
  * A document larger than a stream's queue cap (http.h: max_stream_queue,
  * 4 MiB) cannot be handed over in one piece: it is pumped, a slice at a
  * time, topping the connection's queue up to PUMP_HIGH from a short timer
- * while any transfer runs (http.h has no drain callback).
+ * while any transfer runs (a stream begun with http_stream_begin() gets no
+ * drain callback).
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -9,6 +9,14 @@
  * request with another method, a body over the cap, or a Transfer-Encoding
  * (no GET needs one, and it is how request smuggling starts) is answered
  * and the connection closed.
+ *
+ * Answers go out in request order. A whole answer is queued at once, so a
+ * client that pipelines requests and reads nothing makes the queue grow:
+ * once what it has left unread passes max_stream_queue it is dropped. One
+ * answer may be larger than that; an answer too large to build at once is
+ * a response stream, produced a piece at a time as the socket drains (the
+ * drain callback), while reading stops and the bytes already read past its
+ * request wait in `held` until it ends.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,7 +43,12 @@ struct http_request {
 struct http_stream {
 	struct http_conn *c;
 	http_stream_close_cb on_close;
+	http_stream_drain_cb on_drain;
 	void *data;
+	bool response; /* one request's answer: the connection goes on after it */
+	bool chunked;  /* writes are chunks (RFC 9112, 7.1); else the close ends it */
+	bool ending;   /* nothing more is written; ends once the queue is empty */
+	bool head;     /* HEAD: writes are dropped */
 };
 
 struct http_conn {
@@ -64,6 +77,9 @@ struct http_conn {
 	size_t write_queued;
 	bool streaming;
 	struct http_stream stream;
+	/* Read past a request whose answer streams: parsed once it ends. */
+	char *held;
+	size_t held_len;
 };
 
 struct http_server {
@@ -82,7 +98,8 @@ struct http_write {
 	uv_write_t req;
 	struct http_conn *c;
 	struct http_body *body; /* a reference, or NULL */
-	size_t len;             /* head + body bytes */
+	size_t len;             /* head + body + crlf bytes */
+	char crlf[2];           /* ends a chunk */
 	char head[];
 };
 
@@ -159,6 +176,7 @@ static void on_conn_closed(uv_handle_t *h)
 	if (c->next)
 		c->next->prev = c->prev;
 	s->n_conns--;
+	free(c->held);
 	free(c->hb);
 	free(c);
 	maybe_free_server(s);
@@ -183,9 +201,13 @@ static void on_timer(uv_timer_t *t)
 		conn_finish(c);
 		return;
 	}
-	if (!c->streaming)
+	/* An event stream may be quiet; an answer that made no progress for
+	 * so long goes to a peer that does not read. */
+	if (!c->streaming || c->stream.response)
 		conn_close(c);
 }
+
+static void stream_end(struct http_conn *c);
 
 static void on_write(uv_write_t *req, int status)
 {
@@ -198,12 +220,28 @@ static void on_write(uv_write_t *req, int status)
 		conn_close(c);
 		return;
 	}
+	if (c->streaming && c->stream.response && !c->closed) {
+		uv_timer_start(&c->timer, on_timer, c->srv->lim.idle_timeout_ms, 0);
+		if (!c->stream.ending) {
+			if (c->write_queued <= HTTP_STREAM_LOW_WATER && c->stream.on_drain)
+				c->stream.on_drain(&c->stream, c->stream.data);
+			return;
+		}
+		if (c->write_queued == 0)
+			stream_end(c);
+		return;
+	}
 	if (c->closing && c->write_queued == 0)
 		conn_close(c);
+	else if (!c->in_request && !c->streaming && !c->closed)
+		/* Idle is without a request and without progress: a large answer
+		 * to a slow reader is not cut at idle_timeout_ms. */
+		uv_timer_start(&c->timer, on_timer, c->srv->lim.idle_timeout_ms, 0);
 }
 
+/* Queues head and copy (copied) or body (shared), then CRLF if crlf. */
 static int conn_write(struct http_conn *c, const char *head, size_t head_len,
-                      struct http_body *body, const void *copy, size_t copy_len)
+                      struct http_body *body, const void *copy, size_t copy_len, bool crlf)
 {
 	if (c->closed)
 		return -EPIPE;
@@ -217,13 +255,17 @@ static int conn_write(struct http_conn *c, const char *head, size_t head_len,
 	memcpy(w->head, head, head_len);
 	if (copy_len)
 		memcpy(w->head + head_len, copy, copy_len);
-	uv_buf_t bufs[2];
+	uv_buf_t bufs[3];
 	unsigned n = 0;
 	if (head_len + copy_len)
 		bufs[n++] = uv_buf_init(w->head, (unsigned)(head_len + copy_len));
 	if (body && body->len)
 		bufs[n++] = uv_buf_init(body->data, (unsigned)body->len);
-	w->len = head_len + copy_len + (body ? body->len : 0);
+	if (crlf) {
+		memcpy(w->crlf, "\r\n", 2);
+		bufs[n++] = uv_buf_init(w->crlf, 2);
+	}
+	w->len = head_len + copy_len + (body ? body->len : 0) + (crlf ? 2 : 0);
 	int r = uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, n, on_write);
 	if (r < 0) {
 		http_body_unref(w->body);
@@ -308,17 +350,15 @@ static int respond(struct http_request *req, int status, const char *ctype, cons
 		return -EINVAL;
 	if (!keep)
 		c->closing = true;
-	int r;
-	if (req->head || status == 304)
-		r = conn_write(c, head, (size_t)n, NULL, NULL, 0);
-	else
-		r = conn_write(c, head, (size_t)n, body, data, body ? 0 : len);
-	if (r == 0 && c->write_queued > c->srv->lim.max_stream_queue) {
-		/* A client that pipelines requests but reads no answers. */
+	if (c->write_queued > c->srv->lim.max_stream_queue) {
+		/* A client that pipelines requests but reads no answers: what it
+		 * left unread is capped, not the size of one answer. */
 		conn_close(c);
 		return -ENOBUFS;
 	}
-	return r;
+	if (req->head || status == 304)
+		return conn_write(c, head, (size_t)n, NULL, NULL, 0, false);
+	return conn_write(c, head, (size_t)n, body, data, body ? 0 : len, false);
 }
 
 int http_respond(struct http_request *req, int status, const char *content_type,
@@ -397,42 +437,91 @@ int http_stream_begin(struct http_request *req, int status, const char *content_
 		return -EINVAL;
 	c->responded = true;
 	c->streaming = true;
-	c->stream.c = c;
-	c->stream.on_close = on_close;
-	c->stream.data = data;
+	c->stream = (struct http_stream){.c = c, .on_close = on_close, .data = data};
 	/* A stream reads nothing more and is never idle-timed out. */
 	uv_read_stop((uv_stream_t *)&c->tcp);
 	uv_timer_stop(&c->timer);
 	http_parser_pause(&c->parser, 1);
-	int r = conn_write(c, head, (size_t)n, NULL, NULL, 0);
+	int r = conn_write(c, head, (size_t)n, NULL, NULL, 0, false);
 	if (req->head)
 		conn_finish(c);
 	*ret = &c->stream;
 	return r < 0 ? r : 0;
 }
 
-int http_stream_write(struct http_stream *s, const void *data, size_t len)
+int http_respond_stream(struct http_request *req, int status, const char *content_type,
+                        const char *extra_headers, http_stream_drain_cb on_drain,
+                        http_stream_close_cb on_close, void *data, struct http_stream **ret)
+{
+	struct http_conn *c = req->c;
+	char head[1024];
+	if (c->responded || c->streaming)
+		return -EALREADY;
+	/* HTTP/1.0 knows no chunks: its answer ends with the connection. */
+	bool chunked = c->parser.http_major == 1 && c->parser.http_minor >= 1;
+	bool keep = c->keep_alive && !c->closing && chunked;
+	int n = snprintf(head, sizeof(head),
+	                 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%sConnection: %s\r\n"
+	                 "X-Content-Type-Options: nosniff\r\n%s\r\n",
+	                 status, status_text(status), content_type,
+	                 chunked ? "Transfer-Encoding: chunked\r\n" : "",
+	                 keep ? "keep-alive" : "close", extra_headers ? extra_headers : "");
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return -EINVAL;
+	if (c->write_queued > c->srv->lim.max_stream_queue) {
+		/* As in respond(): earlier answers left unread. */
+		conn_close(c);
+		return -ENOBUFS;
+	}
+	c->responded = true;
+	c->streaming = true;
+	c->stream = (struct http_stream){.c = c,
+	                                 .on_close = on_close,
+	                                 .on_drain = on_drain,
+	                                 .data = data,
+	                                 .response = true,
+	                                 .chunked = chunked,
+	                                 .ending = req->head,
+	                                 .head = req->head};
+	if (!keep)
+		c->closing = true;
+	/* Progress, not idleness, is timed from here (on_write). */
+	uv_timer_start(&c->timer, on_timer, c->srv->lim.idle_timeout_ms, 0);
+	*ret = &c->stream;
+	return conn_write(c, head, (size_t)n, NULL, NULL, 0, false);
+}
+
+/* Queues one piece of a stream: a chunk of a chunked answer, else as is. */
+static int stream_write(struct http_stream *s, struct http_body *body, const void *data, size_t len)
 {
 	struct http_conn *c = s->c;
-	if (c->closing)
+	if (s->response ? c->closed : c->closing)
+		return -EPIPE;
+	if (s->head)
+		return 0; /* the server drops the body itself */
+	if (s->ending)
 		return -EPIPE;
 	if (c->write_queued + len > c->srv->lim.max_stream_queue) {
 		conn_close(c);
 		return -ENOBUFS;
 	}
-	return conn_write(c, "", 0, NULL, data, len);
+	if (len == 0)
+		return 0; /* an empty chunk would end the answer */
+	if (!s->chunked)
+		return conn_write(c, "", 0, body, data, body ? 0 : len, false);
+	char size[24];
+	int n = snprintf(size, sizeof(size), "%zx\r\n", len);
+	return conn_write(c, size, (size_t)n, body, data, body ? 0 : len, true);
+}
+
+int http_stream_write(struct http_stream *s, const void *data, size_t len)
+{
+	return stream_write(s, NULL, data, len);
 }
 
 int http_stream_write_body(struct http_stream *s, struct http_body *body)
 {
-	struct http_conn *c = s->c;
-	if (c->closing)
-		return -EPIPE;
-	if (c->write_queued + body->len > c->srv->lim.max_stream_queue) {
-		conn_close(c);
-		return -ENOBUFS;
-	}
-	return conn_write(c, "", 0, body, NULL, 0);
+	return stream_write(s, body, NULL, body->len);
 }
 
 size_t http_stream_queued(const struct http_stream *s)
@@ -442,7 +531,23 @@ size_t http_stream_queued(const struct http_stream *s)
 
 void http_stream_close(struct http_stream *s)
 {
-	conn_finish(s->c);
+	struct http_conn *c = s->c;
+	if (!s->response) {
+		conn_finish(c);
+		return;
+	}
+	if (s->ending || c->closed)
+		return;
+	s->ending = true;
+	if (s->chunked)
+		conn_write(c, "0\r\n\r\n", 5, NULL, NULL, 0, false);
+	else
+		conn_finish(c); /* the close ends it */
+}
+
+void http_stream_abort(struct http_stream *s)
+{
+	conn_close(s->c);
 }
 
 /* ---- requests ---------------------------------------------------------------- */
@@ -658,6 +763,48 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->len = sizeof(chunk);
 }
 
+/*
+ * Keeps what follows a request whose answer streams (len <= READ_CHUNK:
+ * one read's worth), to be parsed when it ends. data may lie in c->held.
+ */
+static int hold(struct http_conn *c, const char *data, size_t len)
+{
+	if (!c->held && !(c->held = malloc(READ_CHUNK)))
+		return -ENOMEM;
+	memmove(c->held, data, len);
+	c->held_len = len;
+	return 0;
+}
+
+/* Answers the requests in data, in order, until one pauses the parser. */
+static void parse(struct http_conn *c, const char *data, size_t len)
+{
+	size_t used = http_parser_execute(&c->parser, &settings, data, len);
+	enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+	if (c->closed)
+		return;
+	if (e == HPE_PAUSED) {
+		if (c->streaming && c->stream.response) {
+			/* Reading resumes once the answer is sent (stream_end). */
+			uv_read_stop((uv_stream_t *)&c->tcp);
+			if (!c->closing && hold(c, data + used, len - used) < 0)
+				conn_close(c);
+		} else if (!c->streaming) {
+			conn_finish(c);
+		}
+		return;
+	}
+	if (e != HPE_OK || used != len) {
+		struct http_request req = {.c = c, .head = false};
+		c->responded = false;
+		if (c->error_status)
+			http_respond_error(&req, c->error_status, c->error_message);
+		else
+			http_respond_error(&req, 400, http_errno_description(e));
+		conn_finish(c);
+	}
+}
+
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
 	struct http_conn *c = st->data;
@@ -669,24 +816,32 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 	}
 	if (c->closing || c->streaming)
 		return;
-	size_t used = http_parser_execute(&c->parser, &settings, buf->base, (size_t)nread);
-	enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
-	if (c->closed)
-		return;
-	if (e == HPE_PAUSED) {
-		if (!c->streaming)
-			conn_finish(c);
+	parse(c, buf->base, (size_t)nread);
+}
+
+/*
+ * A response stream is all written: tell its owner, then go on with the
+ * requests read behind it, and read again.
+ */
+static void stream_end(struct http_conn *c)
+{
+	struct http_stream *s = &c->stream;
+	c->streaming = false;
+	if (s->on_close)
+		s->on_close(s, s->data);
+	memset(s, 0, sizeof(*s));
+	if (c->closing) {
+		conn_close(c);
 		return;
 	}
-	if (e != HPE_OK || used != (size_t)nread) {
-		struct http_request req = {.c = c, .head = false};
-		c->responded = false;
-		if (c->error_status)
-			http_respond_error(&req, c->error_status, c->error_message);
-		else
-			http_respond_error(&req, 400, http_errno_description(e));
-		conn_finish(c);
-	}
+	http_parser_pause(&c->parser, 0);
+	uv_timer_start(&c->timer, on_timer, c->srv->lim.idle_timeout_ms, 0);
+	size_t n = c->held_len;
+	c->held_len = 0;
+	if (n > 0)
+		parse(c, c->held, n);
+	if (!c->closing && !c->closed && !c->streaming)
+		uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
 static void on_dropped(uv_handle_t *h)

@@ -8,9 +8,17 @@
  * {"error": "...", "status": N}. For HEAD the server drops the body itself.
  *
  * A handler receives a request and must, before it returns, either answer
- * it with one http_respond*() call or turn the connection into a stream
+ * it with one http_respond*() call, begin an answer produced as the socket
+ * drains with http_respond_stream(), or turn the connection into a stream
  * with http_stream_begin() (Server-Sent Events). A request is valid only
  * during the handler call.
+ *
+ * Write queue: answers to pipelined requests queue up in order. A client
+ * whose unread answers pass max_stream_queue when the next one is due is
+ * dropped; a single answer may be of any size. An answer too large to
+ * build at once should be a response stream: it queues at most a slice
+ * beyond HTTP_STREAM_LOW_WATER, and the requests pipelined behind it are
+ * read only once it is sent.
  */
 #ifndef TALLY_AGG_HTTP_H
 #define TALLY_AGG_HTTP_H
@@ -53,9 +61,11 @@ struct http_limits {
 	uint32_t max_connections;    /* more are accepted and closed at once */
 	uint32_t max_header_bytes;   /* request line + headers; beyond: 431 */
 	uint32_t max_body_bytes;     /* beyond: 413 */
-	uint32_t idle_timeout_ms;    /* keep-alive without a request */
+	uint32_t idle_timeout_ms;    /* keep-alive without a request; an answer without progress */
 	uint32_t request_timeout_ms; /* first byte .. end of request */
-	uint32_t max_stream_queue;   /* bytes queued on a stream before it is dropped */
+	uint32_t max_stream_queue;   /* unsent bytes: an event stream beyond it, or a
+	                              * connection whose earlier answers are still
+	                              * beyond it when the next is due, is dropped */
 };
 
 /* Defaults: 512 connections, 8 KiB headers, 0 body... see http.c. */
@@ -125,11 +135,39 @@ int http_respond_error(struct http_request *req, int status, const char *message
 int http_respond_errorf(struct http_request *req, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* ---- streams (Server-Sent Events) ---------------------------------------- */
+/* ---- streams ------------------------------------------------------------- */
 
 /* Fires once when the stream ends (peer gone, queue cap, server stop, or
  * http_stream_close()); the stream is invalid after it returns. */
 typedef void (*http_stream_close_cb)(struct http_stream *s, void *data);
+
+/*
+ * Fires (from the loop) each time a write of a response stream completes
+ * and at most HTTP_STREAM_LOW_WATER bytes remain queued: the producer
+ * writes its next piece or calls http_stream_close(). A call that does
+ * neither is not repeated until another write completes.
+ */
+typedef void (*http_stream_drain_cb)(struct http_stream *s, void *data);
+
+#define HTTP_STREAM_LOW_WATER (64u << 10)
+
+/*
+ * Answers req with a body of unknown length, produced piece by piece:
+ * "Transfer-Encoding: chunked" (each write one chunk; http_stream_close()
+ * sends the last) and the connection kept alive as respond() would; to an
+ * HTTP/1.0 client without chunks, ended by closing. The handler may write
+ * the first piece at once; on_drain asks for the rest. The connection
+ * reads nothing more until the answer is sent; then on_close fires and the
+ * requests pipelined behind it are answered. If the peer reads nothing for
+ * idle_timeout_ms the connection is dropped (on_close fires too). For HEAD
+ * only the headers go out: writes are dropped and on_drain never fires.
+ * 0, -ENOBUFS (earlier answers left unread: the connection is closed and
+ * no stream made), -EINVAL, -EALREADY, or -ENOMEM / -EPIPE (the stream
+ * exists and on_close will fire).
+ */
+int http_respond_stream(struct http_request *req, int status, const char *content_type,
+                        const char *extra_headers, http_stream_drain_cb on_drain,
+                        http_stream_close_cb on_close, void *data, struct http_stream **ret);
 
 /*
  * Sends the status line and headers (no Content-Length; "Cache-Control:
@@ -152,5 +190,8 @@ int http_stream_write_body(struct http_stream *s, struct http_body *body);
 size_t http_stream_queued(const struct http_stream *s);
 /* Ends the stream after queued bytes are sent; on_close fires later. */
 void http_stream_close(struct http_stream *s);
+/* Drops the connection now: the client sees a cut answer, never a whole
+ * one (for a producer that cannot go on). on_close fires later. */
+void http_stream_abort(struct http_stream *s);
 
 #endif

@@ -6,7 +6,7 @@
  * byte says), half-closes, and pumps the loop until the server has
  * answered and closed the connection. The handler uses every request
  * accessor and answers in one of the ways the contract allows (plain, JSON,
- * error, shared body, stream), chosen by the path.
+ * error, shared body, event stream, response stream), chosen by the path.
  *
  * Checked: no sanitizer report; every answer starts with "HTTP/1.1 " and a
  * three-digit status; the connection always ends (no input can pin it
@@ -35,6 +35,22 @@ static void on_stream_closed(struct http_stream *s, void *data)
 {
 	(void)s;
 	(void)data;
+}
+
+/* A response stream of three pieces, one per drain; its counter is freed on close. */
+static void on_answer_drain(struct http_stream *s, void *data)
+{
+	unsigned *left = data;
+	if (*left == 0)
+		return;
+	if (http_stream_write(s, "piece\n", 6) == 0 && --*left == 0)
+		http_stream_close(s);
+}
+
+static void on_answer_closed(struct http_stream *s, void *data)
+{
+	(void)s;
+	free(data);
 }
 
 static void handle(struct http_request *req, void *data)
@@ -67,6 +83,15 @@ static void handle(struct http_request *req, void *data)
 			http_stream_write(s, "data: 1\n\n", 9);
 			http_stream_close(s);
 		}
+	} else if (strncmp(path, "/chunked", 8) == 0) {
+		struct http_stream *s = NULL;
+		unsigned *left = malloc(sizeof(*left));
+		CHECK(left != NULL);
+		*left = 3;
+		int r = http_respond_stream(req, 200, "text/plain", NULL, on_answer_drain,
+		                            on_answer_closed, left, &s);
+		if (r == -ENOBUFS || r == -EINVAL || r == -EALREADY)
+			free(left); /* no stream was made */
 	} else if (strncmp(path, "/body", 5) == 0) {
 		struct http_body *b = http_body_from("shared\n", 7);
 		CHECK(b != NULL);

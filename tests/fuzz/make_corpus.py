@@ -185,6 +185,9 @@ def http():
           b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /y HTTP/1.1\r\n\r\n")
     write("http", "post", b"\x08POST /json HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc")
     write("http", "odd-bytes", b"\x02GET /%00?a=%zz HTTP/1.1\r\nX: \xff\xfe\r\n\r\n")
+    write("http", "pipelined-chunked", b"\x30GET /chunked HTTP/1.1\r\nHost: x\r\n\r\n"
+          b"HEAD /chunked HTTP/1.1\r\n\r\nGET /json HTTP/1.1\r\n\r\n"
+          b"GET /chunked HTTP/1.0\r\n\r\n")
 
 
 def main():

@@ -3,7 +3,8 @@
 Request smuggling attempts (Content-Length with Transfer-Encoding, two
 Content-Lengths, obfuscated Transfer-Encoding, a request hidden in a body),
 huge request lines and headers, slow requests (one header byte at a time),
-idle connections, more connections than the cap, bad methods and odd bytes.
+idle connections, more connections than the cap, bad methods and odd bytes,
+pipelined requests whose answers are never read.
 Each gets at most one 4xx answer with a JSON error body (or a close), a
 smuggled request is never answered as a request of its own, and the server
 keeps answering honest clients throughout."""
@@ -235,5 +236,73 @@ def limits(c, rng):
     log("  %-46s -> served again" % "200 connections opened and closed")
 
 
+def pipeline_unread(port, request, n, pause):
+    """Sends n copies of request on one connection without reading (a
+    16 KiB receive buffer, so the kernel holds little of the answers),
+    waits `pause` seconds, then reads until n answers came. Returns
+    (answers, ended): the 200 answers received, and whether the server ended
+    the connection (close or reset) first."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+    s.settimeout(20)
+    s.connect(("127.0.0.1", port))
+    ended = False
+    try:
+        s.sendall(request * n)
+    except OSError:
+        ended = True  # reset while sending: dropped already
+    time.sleep(pause)
+    mark = b"HTTP/1.1 200 "
+    answers, tail = 0, b""
+    s.settimeout(2.0)
+    while not ended and answers < n:
+        try:
+            d = s.recv(1 << 20)
+        except socket.timeout:
+            break
+        except OSError:
+            ended = True
+            break
+        if not d:
+            ended = True
+        # The status line may straddle two reads.
+        answers += (tail + d).count(mark)
+        tail = (tail + d)[-(len(mark) - 1):]
+    s.close()
+    return answers, ended
+
+
+@scenario("hostile-http-backlog")
+def backlog(c, rng):
+    """The write queue caps what a client leaves unread, not one answer:
+    pipelined requests whose answers stay under the cap (4 MiB) are all
+    answered even if the client reads them only later; a client that keeps
+    pipelining without reading is dropped once its unread answers pass the
+    cap, and the daemon serves everyone else."""
+    h = Http(c)
+    req = b"GET /v1/totals HTTP/1.1\r\nHost: x\r\n\r\n"
+    size = len(h.agg.get("/v1/totals")[1])
+
+    # About 1 MiB of answers, read only after a pause: all of them.
+    n = (1 << 20) // size
+    answers, ended = pipeline_unread(h.port, req, n, pause=1.0)
+    if answers != n or ended:
+        raise Failure("%d pipelined requests (%d bytes of answers) read late: %d answers, "
+                      "connection %s" % (n, n * size, answers, "ended" if ended else "open"))
+    log("  %-46s -> %d answers" % ("%d requests, ~1 MiB, read late" % n, answers))
+    h.honest()
+
+    # 32 MiB of answers never read: more than the cap plus what the kernel
+    # buffers on both sides can hold (a few MiB).
+    n = (32 << 20) // size
+    answers, ended = pipeline_unread(h.port, req, n, pause=1.0)
+    if not ended or answers >= n:
+        raise Failure("%d pipelined requests never read: %d answers, connection %s; want "
+                      "it dropped" % (n, answers, "ended" if ended else "open"))
+    log("  %-46s -> dropped after %d answers" % ("%d requests, ~32 MiB, unread" % n, answers))
+    h.honest()
+
+
 if __name__ == "__main__":
-    sys.exit(run_main(sys.argv[1:] or ["hostile-http-smuggling", "hostile-http-limits"]))
+    sys.exit(run_main(sys.argv[1:] or ["hostile-http-smuggling", "hostile-http-limits",
+                                       "hostile-http-backlog"]))

@@ -358,6 +358,33 @@ def test_page(agg):
           and b"https://" not in html, "no inline code and nothing from another host in the page")
 
 
+def test_watch_after_acks(agg, feed, el):
+    """A watcher that connects right after results were acknowledged gets
+    them in its first event: the committed state at the moment it connects,
+    not the last tick's. Connecting within the 250 ms tick of the commit is
+    what shows the difference, so nothing (not even /v1/totals, which
+    publishes) runs between the Acks and the connection; three rounds make
+    a lucky tick in between unlikely."""
+    seq = agg.get_json("/v1/totals")["sequence"]
+    for rnd in range(3):
+        r = el["regions"][rnd % len(el["regions"])]
+        todo = [p for p in r["precincts"] if p["id"] not in feed.counted][:3]
+        ans = feed.submit(r["id"], [feed.result(r["id"], p) for p in todo])
+        eq(ans, [("ack", "OUTCOME_ACCEPTED")] * len(todo), "round %d: %d results acknowledged"
+           % (rnd, len(todo)))
+        seq += len(todo)
+        s = pubkit.SSE(agg.http_port)
+        first = s.next("totals", timeout=3)
+        s.close()
+        check(first is not None, "round %d: a watcher connected after the Acks gets an event"
+              % rnd)
+        if first:
+            eq((first["id"], first["doc"]["sequence"],
+                first["doc"]["national"]["precincts_reported"]),
+               (str(seq), seq, feed.sums()["reported"]),
+               "round %d: its first event is the acknowledged state" % rnd)
+
+
 def test_tallyctl(agg, feed):
     url = "http://127.0.0.1:%d" % agg.http_port
     sm = feed.sums()
@@ -454,6 +481,7 @@ def main():
         test_events_and_metrics(w, agg, el, feed)
         test_export(agg, feed, el)
         test_page(agg)
+        test_watch_after_acks(agg, feed, el)
         # Everything in: the export says complete.
         for r in el["regions"]:
             todo = [p for p in r["precincts"] if p["id"] not in feed.counted]
