@@ -1545,3 +1545,47 @@ Test(election, large_district_loads_sorted)
 	cr_assert_eq(tally_election_slot(e, 0, 5), -ENOENT);
 	tally_election_free(e);
 }
+
+/* The complete example of docs/elections.md loads as the text says. */
+Test(election, the_documented_example_loads)
+{
+	char path[1024], *text, *start, *end;
+	struct tally_election *e = NULL;
+	struct tally_err err = {{0}};
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/docs/elections.md", TALLY_SOURCE_DIR);
+	f = fopen(path, "re");
+	cr_assert_not_null(f, "%s", path);
+	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	rewind(f);
+	text = malloc((size_t)n + 1);
+	cr_assert_not_null(text);
+	cr_assert_eq(fread(text, 1, (size_t)n, f), (size_t)n);
+	text[n] = '\0';
+	fclose(f);
+	start = strstr(text, "## A complete example");
+	cr_assert_not_null(start);
+	start = strstr(start, "```json\n");
+	cr_assert_not_null(start);
+	start += strlen("```json\n");
+	end = strstr(start, "\n```");
+	cr_assert_not_null(end);
+	cr_assert_eq(tally_election_parse(start, (size_t)(end - start), &e, &err), 0, "%s",
+	             err.msg);
+	free(text);
+	cr_assert_eq(e->n_precincts, 5);
+	cr_assert_eq(e->n_contests, 4);
+	cr_assert_eq(e->contests[0].n_precincts, 5);
+	cr_assert_eq(e->contests[1].n_precincts, 3);
+	cr_assert_eq(e->contests[1].n_regions, 2);
+	cr_assert_eq(e->contests[2].n_precincts, 2);
+	cr_assert_eq(e->contests[3].n_precincts, 5);
+	cr_assert_eq(e->n_slots, 15);
+	cr_assert(e->contests[0].options[3].against_all);
+	cr_assert_eq(e->contests[0].rules.threshold_ppm, 50000);
+	cr_assert_str_eq(e->regions[1].name, "Акмолинская область");
+	tally_election_free(e);
+}
