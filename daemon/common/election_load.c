@@ -861,9 +861,7 @@ static int parse_districts(const json_t *root, struct tally_election *e, struct 
 
 /* ---- options ---- */
 
-/*
- * An optional "against_all": true/false; *ret stays false when absent.
- */
+/* An optional boolean obj[key]; *ret is left alone when absent. */
 static int get_bool(const json_t *obj, const char *path, const char *key, bool *ret,
                     struct tally_err *err)
 {
