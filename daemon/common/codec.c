@@ -33,6 +33,9 @@ SAME_VALUE(TALLY__V1__REJECT_CODE__REJECT_CODE_WRONG_REGION, TALLY_REJECT_WRONG_
 SAME_VALUE(TALLY__V1__REJECT_CODE__REJECT_CODE_WRONG_ELECTION, TALLY_REJECT_WRONG_ELECTION);
 SAME_VALUE(TALLY__V1__REJECT_CODE__REJECT_CODE_UNKNOWN_PRECINCT, TALLY_REJECT_UNKNOWN_PRECINCT);
 SAME_VALUE(TALLY__V1__REJECT_CODE__REJECT_CODE_FAILED_CONTROL, TALLY_REJECT_FAILED_CONTROL);
+SAME_VALUE(TALLY__V1__REJECT_CODE__REJECT_CODE_CONFLICT_LIMIT, TALLY_REJECT_CONFLICT_LIMIT);
+SAME_VALUE(TALLY__V1__REJECT_CODE__REJECT_CODE_UNKNOWN_CONTEST, TALLY_REJECT_UNKNOWN_CONTEST);
+SAME_VALUE(TALLY__V1__REJECT_CODE__REJECT_CODE_NOT_IN_CONTEST, TALLY_REJECT_NOT_IN_CONTEST);
 
 const char *tally_msg_type_str(enum tally_msg_type t)
 {
@@ -125,7 +128,7 @@ static int result_to_pb(const struct tally_result *r, Tally__V1__PrecinctResult 
 	if (r->n_votes > TALLY_MAX_OPTIONS)
 		return -EINVAL;
 	if (check_str(r->election_id, TALLY_ID_MAX) < 0 ||
-	    check_str(r->region_id, TALLY_ID_MAX) < 0)
+	    check_str(r->contest_id, TALLY_ID_MAX) < 0 || check_str(r->region_id, TALLY_ID_MAX) < 0)
 		return -EINVAL;
 
 	tally__v1__precinct_result__init(pb);
@@ -141,6 +144,12 @@ static int result_to_pb(const struct tally_result *r, Tally__V1__PrecinctResult 
 	pb->ballots_invalid = r->ballots_invalid;
 	pb->ballots_not_counted = r->ballots_not_counted;
 	pb->recorded_at_ms = r->recorded_at_ms;
+	/*
+	 * proto3 leaves an empty string off the wire, so a result of a
+	 * one-contest election encodes to exactly the bytes it had before
+	 * contest_id existed, and its old signatures still verify.
+	 */
+	pb->contest_id = (char *)r->contest_id;
 	for (size_t i = 0; i < r->n_votes; i++) {
 		if (check_str(r->votes[i].option_id, TALLY_ID_MAX) < 0)
 			return -EINVAL;
@@ -181,6 +190,7 @@ int tally_codec_decode_result(const uint8_t *buf, size_t len, struct tally_resul
 	if (pb->n_votes > TALLY_MAX_OPTIONS)
 		goto out;
 	if (copy_str(r.election_id, sizeof(r.election_id), pb->election_id) < 0 ||
+	    copy_str(r.contest_id, sizeof(r.contest_id), pb->contest_id) < 0 ||
 	    copy_str(r.region_id, sizeof(r.region_id), pb->region_id) < 0)
 		goto out;
 	r.precinct_id = pb->precinct_id;

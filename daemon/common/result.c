@@ -53,6 +53,12 @@ const char *tally_reject_code_str(enum tally_reject_code c)
 		return "UNKNOWN_PRECINCT";
 	case TALLY_REJECT_FAILED_CONTROL:
 		return "FAILED_CONTROL";
+	case TALLY_REJECT_CONFLICT_LIMIT:
+		return "CONFLICT_LIMIT";
+	case TALLY_REJECT_UNKNOWN_CONTEST:
+		return "UNKNOWN_CONTEST";
+	case TALLY_REJECT_NOT_IN_CONTEST:
+		return "NOT_IN_CONTEST";
 	}
 	return "UNKNOWN";
 }

@@ -4,13 +4,16 @@
  * stops at the first that fails. The verdict carries the relation's name
  * and a sentence with the figures involved, which travels back to the
  * region in the Nack, so an operator can correct the protocol without
- * reading code. All sums are 64-bit: four uint32 fields can exceed 2^32
+ * reading code. A result is for one contest of the election (its
+ * contest_id, or the only one): the precinct must vote in it and the
+ * votes must be that contest's options. All sums are 64-bit: four uint32 fields can exceed 2^32
  * together, and a wrapped sum must never make a false protocol add up.
  * Pure: no I/O, no allocation.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -56,9 +59,38 @@ static void printable(const char *s, char *out, size_t cap)
 	out[o] = '\0';
 }
 
-static int check_options(const struct tally_election *e, const struct tally_result *r,
-                         struct tally_verdict *v)
+/*
+ * The contest a result is for. A result of a one-contest election may leave
+ * contest_id empty; in an election of several it must name one.
+ */
+static int check_contest(const struct tally_election *e, const struct tally_result *r,
+                         const struct tally_contest **ret, struct tally_verdict *v)
 {
+	char shown[TALLY_ID_MAX * 4 + 1];
+	int k = tally_election_contest_index(e, r->contest_id);
+
+	if (k >= 0) {
+		*ret = &e->contests[k];
+		return 0;
+	}
+	if (r->contest_id[0] == '\0')
+		return fail(v, TALLY_REJECT_UNKNOWN_CONTEST, "contest",
+		            "contest_id is empty, but election \"%s\" has %zu contests: name one",
+		            e->election_id, e->n_contests);
+	printable(r->contest_id, shown, sizeof(shown));
+	return fail(v, TALLY_REJECT_UNKNOWN_CONTEST, "contest",
+	            "contest_id \"%s\" is not a contest of election \"%s\"", shown, e->election_id);
+}
+
+/*
+ * Every option of contest c exactly once. A definition without contests
+ * keeps the wording it always had, naming the election; otherwise the
+ * reason names the contest.
+ */
+static int check_options(const struct tally_election *e, const struct tally_contest *c,
+                         const struct tally_result *r, struct tally_verdict *v)
+{
+	bool legacy = e->n_options > 0;
 	/* At most TALLY_MAX_OPTIONS options, so a bitmap of seen options fits. */
 	uint64_t seen = 0;
 	char shown[TALLY_ID_MAX * 4 + 1];
@@ -68,30 +100,38 @@ static int check_options(const struct tally_election *e, const struct tally_resu
 		            "%zu option entries, more than the %d supported", r->n_votes,
 		            TALLY_MAX_OPTIONS);
 	for (size_t i = 0; i < r->n_votes; i++) {
-		int k = tally_election_option_index(e, r->votes[i].option_id);
+		int k = tally_contest_option_index(c, r->votes[i].option_id);
 		if (k < 0) {
 			printable(r->votes[i].option_id, shown, sizeof(shown));
 			return fail(v, TALLY_REJECT_FAILED_CONTROL, "options",
-			            "option \"%s\" is not an option of election \"%s\"", shown,
-			            e->election_id);
+			            "option \"%s\" is not an option of %s \"%s\"", shown,
+			            legacy ? "election" : "contest",
+			            legacy ? e->election_id : c->id);
 		}
 		if (seen & (UINT64_C(1) << k))
 			return fail(v, TALLY_REJECT_FAILED_CONTROL, "options",
-			            "option \"%s\" appears more than once", e->options[k].id);
+			            "option \"%s\" appears more than once", c->options[k].id);
 		seen |= UINT64_C(1) << k;
 	}
-	for (size_t k = 0; k < e->n_options; k++) {
-		if (!(seen & (UINT64_C(1) << k)))
+	for (size_t k = 0; k < c->n_options; k++) {
+		if (seen & (UINT64_C(1) << k))
+			continue;
+		if (legacy)
 			return fail(v, TALLY_REJECT_FAILED_CONTROL, "options",
 			            "option \"%s\" is missing (report every option, 0 if it got no "
 			            "votes)",
-			            e->options[k].id);
+			            c->options[k].id);
+		return fail(v, TALLY_REJECT_FAILED_CONTROL, "options",
+		            "option \"%s\" of contest \"%s\" is missing (report every option, 0 if "
+		            "it got no votes)",
+		            c->options[k].id, c->id);
 	}
 	return 0;
 }
 
-int tally_validate_controls(const struct tally_election *e, const struct tally_result *r,
-                            struct tally_verdict *ret)
+/* The relations from revision on, for a result of contest c. */
+static int check_controls(const struct tally_election *e, const struct tally_contest *c,
+                          const struct tally_result *r, struct tally_verdict *ret)
 {
 	uint64_t issued_plus_cancelled, sum_votes = 0, cast_parts;
 	int rc;
@@ -100,7 +140,7 @@ int tally_validate_controls(const struct tally_election *e, const struct tally_r
 		return fail(ret, TALLY_REJECT_FAILED_CONTROL, "revision",
 		            "revision is 0; the first count is revision 1");
 
-	rc = check_options(e, r, ret);
+	rc = check_options(e, c, r, ret);
 	if (rc < 0)
 		return rc;
 
@@ -137,12 +177,26 @@ int tally_validate_controls(const struct tally_election *e, const struct tally_r
 	return 0;
 }
 
+int tally_validate_controls(const struct tally_election *e, const struct tally_result *r,
+                            struct tally_verdict *ret)
+{
+	const struct tally_contest *c = NULL; /* set when check_contest() returns 0 */
+	int rc;
+
+	rc = check_contest(e, r, &c, ret);
+	if (rc < 0)
+		return rc;
+	return check_controls(e, c, r, ret);
+}
+
 int tally_validate_result(const struct tally_election *e, const struct tally_result *r,
                           struct tally_verdict *ret)
 {
+	const struct tally_contest *c = NULL; /* set when check_contest() returns 0 */
 	const struct tally_region *region;
 	char shown[TALLY_ID_MAX * 4 + 1];
 	int64_t idx;
+	int rc;
 
 	if (strcmp(r->election_id, e->election_id) != 0) {
 		printable(r->election_id, shown, sizeof(shown));
@@ -150,6 +204,10 @@ int tally_validate_result(const struct tally_election *e, const struct tally_res
 		            "election_id \"%s\" is not this election (\"%s\")", shown,
 		            e->election_id);
 	}
+
+	rc = check_contest(e, r, &c, ret);
+	if (rc < 0)
+		return rc;
 
 	idx = tally_election_precinct_index(e, r->precinct_id);
 	if (idx < 0)
@@ -165,5 +223,10 @@ int tally_validate_result(const struct tally_election *e, const struct tally_res
 		            r->precinct_id, region->id, shown);
 	}
 
-	return tally_validate_controls(e, r, ret);
+	if (tally_election_slot(e, (size_t)(c - e->contests), (size_t)idx) < 0)
+		return fail(ret, TALLY_REJECT_NOT_IN_CONTEST, "precinct in contest",
+		            "precinct %" PRIu32 " does not vote in contest \"%s\"", r->precinct_id,
+		            c->id);
+
+	return check_controls(e, c, r, ret);
 }

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Longest identifier (election, region, option, node) including the NUL. */
+/* Longest identifier (election, contest, region, option, node) including the NUL. */
 #define TALLY_ID_MAX 64
 /* Most options an election may have; a result with more is MALFORMED. */
 #define TALLY_MAX_OPTIONS 32
@@ -41,8 +41,11 @@ enum tally_reject_code {
 	TALLY_REJECT_WRONG_ELECTION = 5,
 	TALLY_REJECT_UNKNOWN_PRECINCT = 6,
 	TALLY_REJECT_FAILED_CONTROL = 7,
+	TALLY_REJECT_CONFLICT_LIMIT = 8,
+	TALLY_REJECT_UNKNOWN_CONTEST = 9,
+	TALLY_REJECT_NOT_IN_CONTEST = 10,
 };
-#define TALLY_REJECT_CODE_COUNT 8
+#define TALLY_REJECT_CODE_COUNT 11
 #define TALLY_OUTCOME_COUNT     5
 
 struct tally_option_votes {
@@ -53,6 +56,7 @@ struct tally_option_votes {
 /* A decoded PrecinctResult. Fixed size: no heap, copy freely. */
 struct tally_result {
 	char election_id[TALLY_ID_MAX];
+	char contest_id[TALLY_ID_MAX]; /* "" in an election of one contest */
 	char region_id[TALLY_ID_MAX];
 	uint32_t precinct_id;
 	uint32_t revision;

@@ -25,6 +25,7 @@
 static inline void check_result_equal(const struct tally_result *a, const struct tally_result *b)
 {
 	CHECK(strcmp(a->election_id, b->election_id) == 0);
+	CHECK(strcmp(a->contest_id, b->contest_id) == 0);
 	CHECK(strcmp(a->region_id, b->region_id) == 0);
 	CHECK(a->precinct_id == b->precinct_id);
 	CHECK(a->revision == b->revision);

@@ -217,12 +217,17 @@ static void count(struct model *m, struct tally_totals *t, const struct tally_re
 			        v.reason);
 		CHECK(v.code == want);
 	}
-	/* Full validation implies the controls; a control failure is one. */
+	/*
+	 * Full validation implies the controls; a control failure is one. The
+	 * controls resolve the contest too, whatever the election.
+	 */
 	if (rv == 0)
 		CHECK(rc == 0);
 	if (rc != 0)
-		CHECK(vc.code == TALLY_REJECT_FAILED_CONTROL && rv != 0);
-	if (v.code == TALLY_REJECT_FAILED_CONTROL)
+		CHECK((vc.code == TALLY_REJECT_FAILED_CONTROL ||
+		       vc.code == TALLY_REJECT_UNKNOWN_CONTEST) &&
+		      rv != 0);
+	if (v.code == TALLY_REJECT_FAILED_CONTROL || v.code == TALLY_REJECT_UNKNOWN_CONTEST)
 		CHECK(rc != 0);
 	if (rv != 0)
 		return;

@@ -78,6 +78,10 @@ def codec(pb):
     for name, f in frames.items():
         write("codec", "frame-" + name, f.SerializeToString())
     write("codec", "result", res.SerializeToString())
+    res_contest = pb.PrecinctResult()
+    res_contest.CopyFrom(res)
+    res_contest.contest_id = "otk-07"
+    write("codec", "result-contest", res_contest.SerializeToString())
     write("codec", "signed", signed.SerializeToString())
     long_sig = pb.SignedResult(payload=b"\x08\x01", signature=bytes(100), key_id="00" * 32)
     write("codec", "signed-long-signature", long_sig.SerializeToString())
@@ -104,6 +108,11 @@ def validate(pb):
                                           no=100, invalid=3, nc=2).SerializeToString())
     write("validate", "wrong-region", result(pb, 2, "KZ-B").SerializeToString())
     write("validate", "unknown-precinct", result(pb, 99, "KZ-A").SerializeToString())
+    named = result(pb, 1, "KZ-A")
+    named.contest_id = "referendum"
+    write("validate", "contest-named", named.SerializeToString())
+    named.contest_id = "president"
+    write("validate", "contest-unknown", named.SerializeToString())
     # Structured scripts: 0xFF, then 12-byte records (kind, precinct, yes(2),
     # no(2), invalid, not_counted, cancelled, spare, spare2, revision).
     recs = [
@@ -138,6 +147,47 @@ def election():
     e4["regions"][0]["name"] = "\u0410\u0441\u0442\u0430\u043d\u0430"
     e4["regions"][0]["precincts"][0]["registered"] = 4294967295
     write("election", "unicode-and-max", json.dumps(e4, ensure_ascii=False))
+    # A general election: every kind of contest and scope, names per
+    # language, colours, tiles, a district across both regions.
+    g = {"election_id": "E-general", "title": {"kk": "Сайлау", "ru": "Выборы", "en": "General"},
+         "regions": [
+             {"id": "KZ-A", "name": {"kk": "Альфа", "en": "Alpha"}, "tile": [0, 1],
+              "precincts": [[1, 1000], [2, 2000], [3, 3000]]},
+             {"id": "KZ-B", "name": "Beta", "tile": [1, 1], "precincts": [[10, 500], [11, 600]]}],
+         "districts": [{"id": "D-1", "name": "District 1", "precincts": [11, 2]},
+                       {"id": "D-2", "precincts": [1, 3, 10]}],
+         "parties": [{"id": "amanat", "name": "AMANAT", "color": "#1f77b4"},
+                     {"id": "ak-zhol", "name": {"kk": "Ақ жол", "en": "Ak Zhol"}}],
+         "contests": [
+             {"id": "party-list", "kind": "party_list", "name": "Mazhilis", "scope": "national",
+              "seats": 69,
+              "options": [{"id": "amanat", "party": "amanat", "list_length": 90},
+                          {"id": "ak-zhol", "party": "ak-zhol", "color": "#00AA00"},
+                          {"id": "against-all", "name": "Against all", "against_all": True}],
+              "rules": {"threshold_pct": 5, "threshold_of": "valid", "method": "hare",
+                        "tie": "ballot_order", "overflow": "redistribute"}},
+             {"id": "d-1", "kind": "candidate", "scope": {"district": "D-1"},
+              "options": [{"id": "c-1", "name": "One", "party": "amanat"}, {"id": "c-2"},
+                          {"id": "against-all", "against_all": True}],
+              "rules": {"win": "plurality"}},
+             {"id": "akim", "kind": "candidate", "scope": {"regions": ["KZ-B"]}, "seats": 2,
+              "options": [{"id": "c-1", "name": "One"}, {"id": "c-3", "name": "Three"}],
+              "rules": {"win": "absolute_majority", "majority_of": "valid",
+                        "min_turnout_pct": 25}},
+             {"id": "referendum", "kind": "referendum", "scope": "national",
+              "options": [{"id": "yes", "name": "Yes"}, {"id": "no", "name": "No"}],
+              "rules": {"min_turnout_pct": 50, "region_majority_fraction": 0.6667,
+                        "pass_share_of": "ballots_cast"}}]}
+    write("election", "general", json.dumps(g, indent=1, ensure_ascii=False))
+    g2 = json.loads(json.dumps(g))
+    g2["contests"][1]["options"][1]["party"] = "nur"
+    write("election", "general-unknown-party", json.dumps(g2, ensure_ascii=False))
+    g3 = json.loads(json.dumps(g))
+    g3["contests"][0]["rules"]["method"] = "dhondt"
+    g3["contests"][0]["rules"]["tie"] = "lot"
+    g3["contests"][0]["rules"]["overflow"] = "vacant"
+    g3["districts"][1]["precincts"].append(3)
+    write("election", "general-district-twice", json.dumps(g3, ensure_ascii=False))
 
 
 def conf():

@@ -24,7 +24,9 @@ outcomes = {"OUTCOME_UNSPECIFIED": 0, "OUTCOME_ACCEPTED": 1, "OUTCOME_DUPLICATE"
 codes = {"REJECT_CODE_UNSPECIFIED": 0, "REJECT_CODE_MALFORMED": 1,
          "REJECT_CODE_BAD_SIGNATURE": 2, "REJECT_CODE_UNKNOWN_KEY": 3,
          "REJECT_CODE_WRONG_REGION": 4, "REJECT_CODE_WRONG_ELECTION": 5,
-         "REJECT_CODE_UNKNOWN_PRECINCT": 6, "REJECT_CODE_FAILED_CONTROL": 7}
+         "REJECT_CODE_UNKNOWN_PRECINCT": 6, "REJECT_CODE_FAILED_CONTROL": 7,
+         "REJECT_CODE_CONFLICT_LIMIT": 8, "REJECT_CODE_UNKNOWN_CONTEST": 9,
+         "REJECT_CODE_NOT_IN_CONTEST": 10}
 check(dict(pb.Outcome.items()) == outcomes, "Outcome values %r" % dict(pb.Outcome.items()))
 check(dict(pb.RejectCode.items()) == codes, "RejectCode values %r" % dict(pb.RejectCode.items()))
 check(pb.DESCRIPTOR.package == "tally.v1", "package " + pb.DESCRIPTOR.package)
@@ -33,7 +35,8 @@ check(pb.DESCRIPTOR.package == "tally.v1", "package " + pb.DESCRIPTOR.package)
 fields = [f.name for f in pb.PrecinctResult.DESCRIPTOR.fields]
 check(fields == ["election_id", "region_id", "precinct_id", "revision", "voters_registered",
                  "ballots_received", "ballots_issued", "ballots_cancelled", "ballots_cast",
-                 "ballots_invalid", "ballots_not_counted", "votes", "recorded_at_ms"],
+                 "ballots_invalid", "ballots_not_counted", "votes", "recorded_at_ms",
+                 "contest_id"],
       "PrecinctResult fields %r" % fields)
 check([f.name for f in pb.SignedResult.DESCRIPTOR.fields] == ["payload", "signature", "key_id"],
       "SignedResult fields")
@@ -85,5 +88,9 @@ check(pb.Frame(ack=pb.Ack(seq=1, outcome=pb.OUTCOME_CONFLICT)).SerializeToString
       == bytes([0x22, 0x04, 0x08, 0x01, 0x10, 0x04]), "Ack wire bytes")
 check(pb.Frame(nack=pb.Nack(seq=2, code=pb.REJECT_CODE_FAILED_CONTROL)).SerializeToString()
       == bytes([0x2a, 0x04, 0x08, 0x02, 0x10, 0x07]), "Nack wire bytes")
+# contest_id is field 14 (tag 0x72); empty, it is not on the wire at all.
+check(pb.PrecinctResult(contest_id="otk-07").SerializeToString() == b"\x72\x06otk-07",
+      "contest_id wire bytes")
+check(pb.PrecinctResult(contest_id="").SerializeToString() == b"", "empty contest_id")
 print("ok: python round-trips every message; enums and wire bytes as documented")
 PY

@@ -135,6 +135,72 @@ Test(codec, precinct_result_encoding_is_deterministic)
 	free(b);
 }
 
+/*
+ * sample_result() as the codec encoded it before PrecinctResult had a
+ * contest_id: a result that leaves the contest empty must keep these exact
+ * bytes, or every signature made before would stop verifying.
+ */
+static const uint8_t legacy_bytes[] = {
+    0x0a, 0x07, 0x6b, 0x7a, 0x2d, 0x32, 0x30, 0x32, 0x36, 0x12, 0x05, 0x4b, 0x5a,
+    0x2d, 0x37, 0x31, 0x18, 0xe7, 0x24, 0x20, 0x02, 0x28, 0xd0, 0x0f, 0x30, 0xdc,
+    0x0b, 0x38, 0xf8, 0x0a, 0x40, 0x64, 0x48, 0xee, 0x0a, 0x50, 0x0a, 0x58, 0x05,
+    0x62, 0x08, 0x0a, 0x03, 0x79, 0x65, 0x73, 0x10, 0xb0, 0x09, 0x62, 0x07, 0x0a,
+    0x02, 0x6e, 0x6f, 0x10, 0xaf, 0x01, 0x68, 0xfb, 0xb0, 0x89, 0x84, 0xcf, 0x33};
+
+Test(codec, empty_contest_id_keeps_the_legacy_bytes)
+{
+	struct tally_result r = sample_result(), back;
+	uint8_t *buf;
+	size_t len;
+
+	cr_assert_eq(tally_codec_encode_result(&r, &buf, &len), 0);
+	cr_assert_eq(len, sizeof(legacy_bytes));
+	cr_assert_eq(memcmp(buf, legacy_bytes, len), 0);
+	free(buf);
+	/* And the legacy bytes decode to an empty contest. */
+	memset(&back, 0xa5, sizeof(back));
+	cr_assert_eq(tally_codec_decode_result(legacy_bytes, sizeof(legacy_bytes), &back), 0);
+	cr_assert_str_eq(back.contest_id, "");
+	cr_assert_eq(back.precinct_id, 4711);
+}
+
+Test(codec, contest_id_round_trip_as_field_14)
+{
+	struct tally_result r = sample_result(), back;
+	uint8_t *buf;
+	size_t len;
+
+	strcpy(r.contest_id, "otk-07");
+	cr_assert_eq(tally_codec_encode_result(&r, &buf, &len), 0);
+	/* The legacy bytes, then tag 0x72 (field 14, length-delimited), 6, "otk-07". */
+	cr_assert_eq(len, sizeof(legacy_bytes) + 8);
+	cr_assert_eq(memcmp(buf, legacy_bytes, sizeof(legacy_bytes)), 0);
+	cr_assert_eq(memcmp(buf + sizeof(legacy_bytes), "\x72\x06otk-07", 8), 0);
+	memset(&back, 0xa5, sizeof(back));
+	cr_assert_eq(tally_codec_decode_result(buf, len, &back), 0);
+	free(buf);
+	cr_assert_str_eq(back.contest_id, "otk-07");
+	cr_assert_str_eq(back.election_id, "kz-2026");
+	cr_assert_eq(back.votes[1].count, 175);
+}
+
+Test(codec, contest_id_longer_than_an_id_is_refused)
+{
+	struct wire ok = {.n = 0}, too_long = {.n = 0};
+	struct tally_result r = sample_result(), back;
+	uint8_t *buf = NULL;
+	size_t len;
+
+	put_string_of(&ok, 14, 'c', TALLY_ID_MAX - 1);
+	cr_assert_eq(tally_codec_decode_result(ok.b, ok.n, &back), 0);
+	cr_assert_eq(strlen(back.contest_id), TALLY_ID_MAX - 1);
+	put_string_of(&too_long, 14, 'c', TALLY_ID_MAX);
+	cr_assert_eq(tally_codec_decode_result(too_long.b, too_long.n, &back), -EBADMSG);
+	memset(r.contest_id, 'x', sizeof(r.contest_id)); /* unterminated */
+	cr_assert_eq(tally_codec_encode_result(&r, &buf, &len), -EINVAL);
+	cr_assert_null(buf);
+}
+
 Test(codec, signed_result_round_trip_keeps_bytes)
 {
 	struct tally_signed_result s, back;
@@ -276,6 +342,33 @@ Test(codec, nack_round_trip_every_code)
 		cr_assert_eq(back.seq, 5);
 		cr_assert_eq((int)back.code, c);
 		cr_assert_str_eq(back.reason, "ballots_cast (1101) > ballots_issued (1100)");
+	}
+}
+
+Test(codec, contest_reject_codes_round_trip_with_their_names)
+{
+	static const struct {
+		enum tally_reject_code code;
+		int wire;
+		const char *name;
+	} cases[] = {
+	    {TALLY_REJECT_CONFLICT_LIMIT, 8, "CONFLICT_LIMIT"},
+	    {TALLY_REJECT_UNKNOWN_CONTEST, 9, "UNKNOWN_CONTEST"},
+	    {TALLY_REJECT_NOT_IN_CONTEST, 10, "NOT_IN_CONTEST"},
+	};
+
+	cr_assert_eq(TALLY_REJECT_CODE_COUNT, 11);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tally_msg m = {.type = TALLY_MSG_NACK, .seq = 2, .code = cases[i].code},
+		                 back;
+		/* Nack{seq=2, code=N} as a third party would write it. */
+		uint8_t nack[] = {0x2a, 0x04, 0x08, 0x02, 0x10, (uint8_t)cases[i].wire};
+		cr_assert_eq((int)cases[i].code, cases[i].wire);
+		cr_assert_str_eq(tally_reject_code_str(cases[i].code), cases[i].name);
+		round_trip(&m, &back);
+		cr_assert_eq(back.code, cases[i].code);
+		cr_assert_eq(tally_codec_decode_msg(nack, sizeof(nack), &back), 0);
+		cr_assert_eq(back.code, cases[i].code);
 	}
 }
 
@@ -451,8 +544,9 @@ Test(codec, submit_without_result_is_ebadmsg)
 
 Test(codec, unknown_enum_values_are_ebadmsg)
 {
+	/* Outcome 5 and reject code 11 are the first numbers the .proto does not define. */
 	uint8_t ack[] = {0x22, 0x04, 0x08, 0x01, 0x10, 0x05};
-	uint8_t nack[] = {0x2a, 0x04, 0x08, 0x02, 0x10, 0x08};
+	uint8_t nack[] = {0x2a, 0x04, 0x08, 0x02, 0x10, 0x0b};
 	struct tally_msg m;
 
 	cr_assert_eq(tally_codec_decode_msg(ack, sizeof(ack), &m), -EBADMSG);
