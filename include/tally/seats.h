@@ -99,11 +99,11 @@ struct tally_seats_result {
 
 /*
  * Allocates in->seats seats by the rules above into *ret (always fully
- * written; zeroed on error). Runs in O(n^2) time whatever the number of
- * seats. Returns 0, or -EINVAL when in or ret is NULL, n exceeds
- * TALLY_MAX_OPTIONS, votes is NULL with n > 0, seats is 0, threshold_ppm
- * exceeds TALLY_PPM, or method, tie or overflow is not one of its enum's
- * values.
+ * written; zeroed on error). Its time depends on the number of lists only
+ * (at most O(n^3) steps), never on the number of seats. Returns 0, or
+ * -EINVAL when in or ret is NULL, n exceeds TALLY_MAX_OPTIONS, votes is
+ * NULL with n > 0, seats is 0, threshold_ppm exceeds TALLY_PPM, or method,
+ * tie or overflow is not one of its enum's values.
  */
 int tally_seats_allocate(const struct tally_seats_input *in, struct tally_seats_result *ret);
 
