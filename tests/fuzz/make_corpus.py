@@ -240,6 +240,32 @@ def http():
           b"GET /chunked HTTP/1.0\r\n\r\n")
 
 
+def seats():
+    # Layout in fuzz_seats.c: n, method, flags, seats, threshold, base,
+    # then per list a byte (shift, against-all, long length), votes, length.
+    def contest(method, flags, n_seats, ppm, base, lists):
+        out = struct.pack(">BBBIIQ", len(lists), method, flags, n_seats, ppm, base)
+        for votes, against, length in lists:
+            out += struct.pack(">BQH", 0x40 if against else 0, votes, length)
+        return out
+    mazhilis = [(3431510, False, 0), (693938, False, 0), (547154, False, 0),
+                (535139, False, 0), (432920, False, 0), (331058, False, 0),
+                (146431, False, 0), (248291, True, 0)]
+    write("seats", "mazhilis-2023-hare", contest(0, 4, 69, 50000, 6366441, mazhilis))
+    write("seats", "mazhilis-2023-dhondt", contest(1, 5, 69, 50000, 6366441, mazhilis))
+    nz = [(1152075, False, 0), (956184, False, 0), (186706, False, 0),
+          (162443, False, 0), (13075, False, 0)]
+    write("seats", "new-zealand-2017", contest(2, 1, 120, 0, 0, nz))
+    write("seats", "tie-lot", contest(1, 1, 7, 0, 0, [(500, False, 0), (100, False, 0),
+                                                     (100, False, 0), (100, False, 0)]))
+    write("seats", "caps-redistribute", contest(0, 8, 10, 0, 0, [(9000, False, 1), (600, False, 0),
+                                                                (400, False, 0)]))
+    write("seats", "caps-vacant", contest(2, 10, 6, 0, 0, [(1000, False, 1), (520, False, 0),
+                                                          (320, False, 0)]))
+    write("seats", "huge", contest(1, 0, 0xFFFFFFFF, 1000000, 2**64 - 1,
+                                   [(2**64 - 1, False, 0), (2**64 - 2, False, 0), (1, False, 0)]))
+
+
 def main():
     pb = load_pb()
     frames = codec(pb)
@@ -249,6 +275,7 @@ def main():
     conf()
     protocol_file()
     http()
+    seats()
 
 
 if __name__ == "__main__":
