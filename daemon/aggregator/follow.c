@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "follow.h"
-#include "ingest.h"
+#include "replay.h"
 #include "store.h"
 #include "tally/log.h"
 #include "tally/merkle.h"
@@ -156,7 +156,9 @@ static void catch_up_now(struct aggregator *a)
 	if (r < 0 && a->totals->sequence != tally_merkle_size(a->merkle)) {
 		/* A leaf half applied: rebuild everything from the store. */
 		log_err("follow: %s; rebuilding totals from the store", a->store->last_error);
-		if (ingest_recover(a, &err) < 0) {
+		if (replay_rebuild(a, &err) < 0) {
+			/* ingest tries again before its next batch. */
+			a->out_of_step = true;
 			log_err("follow: %s", err.msg);
 			return;
 		}
@@ -188,7 +190,7 @@ static void on_store(struct agg_store *s, int status, void *data)
 	}
 	clear_lost(a);
 	/* After a failed batch ingest rebuilds from the store itself. */
-	if (a->stopping || !a->ingest || !ingest_in_step(a->ingest))
+	if (a->stopping || a->out_of_step)
 		return;
 	catch_up_now(a);
 }
