@@ -99,8 +99,10 @@ static void on_check(uv_check_t *h);
 static void on_retry(uv_timer_t *t);
 static void on_publish(uv_timer_t *t);
 
-/* How a->degraded_reason starts while batches fail to commit. */
-#define COMMIT_FAILED "store commit failed"
+/* How a->degraded_reason starts while batches fail to commit, and while
+ * the totals cannot be rebuilt from the store. */
+#define COMMIT_FAILED  "store commit failed"
+#define REBUILD_FAILED "store does not replay"
 
 /* Longest a commit stays unpublished when nobody asks for /v1/totals. */
 #define INGEST_PUBLISH_MS 100
@@ -516,6 +518,24 @@ static void on_check(uv_check_t *h)
 	run_batch(g);
 }
 
+/* Nothing is acknowledged until the totals are back in step: say so in
+ * /healthz and STATUS, as for a failing commit. */
+static void mark_rebuild(struct aggregator *a, const char *why)
+{
+	bool mine = strncmp(a->degraded_reason, REBUILD_FAILED, sizeof(REBUILD_FAILED) - 1) == 0;
+	if (why && !a->degraded) {
+		a->degraded = true;
+		snprintf(a->degraded_reason, sizeof(a->degraded_reason), REBUILD_FAILED ": %.200s",
+		         why);
+		aggregator_status(a);
+	} else if (!why && a->degraded && mine) {
+		a->degraded = false;
+		a->degraded_reason[0] = '\0';
+		log_notice("totals rebuilt from the store; acknowledging resumes");
+		aggregator_status(a);
+	}
+}
+
 static void on_retry(uv_timer_t *t)
 {
 	struct ingest *g = t->data;
@@ -523,11 +543,13 @@ static void on_retry(uv_timer_t *t)
 		struct tally_err err = {{0}};
 		if (replay_rebuild(g->a, &err) < 0) {
 			log_err("%s; retrying in %" PRIu32 " s", err.msg, g->a->conf.commit_retry);
+			mark_rebuild(g->a, err.msg);
 			uv_timer_start(&g->retry, on_retry,
 			               (uint64_t)g->a->conf.commit_retry * 1000u, 0);
 			return;
 		}
 		g->a->out_of_step = false;
+		mark_rebuild(g->a, NULL);
 	}
 	g->blocked = false;
 	if (!g->batch.head && g->head && g->head->verified)

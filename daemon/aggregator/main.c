@@ -275,7 +275,7 @@ int main(int argc, char **argv)
 	                   a->election->election_id, a->conf.id, &a->store, &err) < 0)
 		tally_fatal("store: %s", err.msg);
 	if (replay_rebuild(a, &err) < 0)
-		tally_fatal("state_dir = %s: %s", a->conf.state_dir, err.msg);
+		tally_fatal("not starting: %s", err.msg);
 	if (aggregator_snapshot_refresh(a) < 0)
 		tally_fatal("out of memory");
 	struct ingest_sink sink;

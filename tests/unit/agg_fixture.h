@@ -42,13 +42,13 @@ struct agg_fx {
 	sqlite3 *blocker; /* agg_fx_block_store() */
 };
 
-static void agg_fx_on_tick(uv_timer_t *t)
+static inline void agg_fx_on_tick(uv_timer_t *t)
 {
 	(void)t;
 }
 
 /* An aggregator whose one region is region_id, its store recovered. */
-static void agg_fx_init(struct agg_fx *f, const char *region_id)
+static inline void agg_fx_init(struct agg_fx *f, const char *region_id)
 {
 	struct aggregator *a = &f->a;
 	struct tally_err err = {{0}};
@@ -111,8 +111,8 @@ static void agg_fx_init(struct agg_fx *f, const char *region_id)
 	} while (0)
 
 /* A valid result for the precinct at index pi, told apart by recorded_at_ms. */
-static void agg_fx_result(const struct agg_fx *f, size_t pi, uint32_t revision, uint64_t recorded,
-                          struct tally_result *r)
+static inline void agg_fx_result(const struct agg_fx *f, size_t pi, uint32_t revision,
+                                 uint64_t recorded, struct tally_result *r)
 {
 	const struct tally_election *e = f->a.election;
 	memset(r, 0, sizeof(*r));
@@ -136,8 +136,8 @@ static void agg_fx_result(const struct agg_fx *f, size_t pi, uint32_t revision, 
 }
 
 /* r signed with the region's key, as a node sends it. */
-static void agg_fx_sign(const struct agg_fx *f, const struct tally_result *r,
-                        struct tally_signed_result *ret)
+static inline void agg_fx_sign(const struct agg_fx *f, const struct tally_result *r,
+                               struct tally_signed_result *ret)
 {
 	memset(ret, 0, sizeof(*ret));
 	cr_assert_eq(tally_codec_encode_result(r, &ret->payload, &ret->payload_len), 0);
@@ -149,7 +149,7 @@ static void agg_fx_sign(const struct agg_fx *f, const struct tally_result *r,
 /* Holds the store's write lock from another connection: batches wait in
  * the committer (BEGIN IMMEDIATE, up to the store's 5 s busy timeout)
  * until agg_fx_release_store(). */
-static void agg_fx_block_store(struct agg_fx *f)
+static inline void agg_fx_block_store(struct agg_fx *f)
 {
 	char path[96];
 	snprintf(path, sizeof(path), "%s/tally.db", f->dir);
@@ -157,14 +157,26 @@ static void agg_fx_block_store(struct agg_fx *f)
 	cr_assert_eq(sqlite3_exec(f->blocker, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
 }
 
-static void agg_fx_release_store(struct agg_fx *f)
+static inline void agg_fx_release_store(struct agg_fx *f)
 {
 	cr_assert_eq(sqlite3_exec(f->blocker, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(f->blocker);
 	f->blocker = NULL;
 }
 
-static uint64_t agg_fx_submissions(struct agg_fx *f)
+/* Runs sql on the store behind the daemon's back, as a person or a
+ * damaged disk would. */
+static inline void agg_fx_sql(struct agg_fx *f, const char *sql)
+{
+	char path[96];
+	sqlite3 *db = NULL;
+	snprintf(path, sizeof(path), "%s/tally.db", f->dir);
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+static inline uint64_t agg_fx_submissions(struct agg_fx *f)
 {
 	uint64_t n = 0;
 	cr_assert_eq(agg_store_submission_count(agg_store_reader(f->a.store), &n), 0);
@@ -173,7 +185,7 @@ static uint64_t agg_fx_submissions(struct agg_fx *f)
 
 /* Closes what the test opened (ingest included), runs the loop out and
  * checks that no handle is left. */
-static void agg_fx_close(struct agg_fx *f)
+static inline void agg_fx_close(struct agg_fx *f)
 {
 	struct aggregator *a = &f->a;
 	char cmd[128];

@@ -230,3 +230,40 @@ Test(ingest, out_of_step_totals_are_rebuilt_from_the_store_first, .init = setup,
 	cr_assert_eq(sink.n_got, 3);
 	cr_assert_eq(sink.got[2].m.outcome, TALLY_OUTCOME_DUPLICATE);
 }
+
+Test(ingest, a_store_that_does_not_replay_stops_acknowledging_until_it_does, .init = setup,
+     .fini = teardown)
+{
+	struct agg_item *items[2];
+	items[0] = submit(11, 1, 0, 1, 1);
+	items[1] = submit(11, 2, 1, 1, 1);
+	verify_all(items, 2);
+	AGG_FX_RUN_UNTIL(&fx, drained());
+	cr_assert_eq(sink.n_got, 2);
+
+	/* Out of step, and the store lost leaf 0 meanwhile. */
+	agg_fx_sql(&fx, "CREATE TABLE saved AS SELECT * FROM log WHERE leaf_index = 0;"
+	                "DELETE FROM log WHERE leaf_index = 0");
+	fx.a.out_of_step = true;
+	items[0] = submit(11, 3, 2, 1, 1);
+	verify_all(items, 1);
+	AGG_FX_RUN_UNTIL(&fx, fx.a.degraded);
+	cr_assert_eq(strncmp(fx.a.degraded_reason, "store does not replay: ", 23), 0, "%s",
+	             fx.a.degraded_reason);
+	cr_assert_not_null(
+	    strstr(fx.a.degraded_reason,
+	           "log leaf 0 is missing from the store (the next stored leaf is 1)"),
+	    "%s", fx.a.degraded_reason);
+	cr_assert_eq(sink.n_got, 2, "nothing is acknowledged on a log that does not replay");
+	cr_assert_eq(ingest_pending(fx.a.ingest), 1);
+
+	/* The row is back: the next retry rebuilds, and the result is answered. */
+	agg_fx_sql(&fx, "INSERT INTO log SELECT * FROM saved");
+	AGG_FX_RUN_UNTIL(&fx, drained());
+	cr_assert_eq(fx.a.degraded, false);
+	cr_assert_eq(fx.a.out_of_step, false);
+	cr_assert_eq(sink.n_got, 3);
+	cr_assert_eq(sink.got[2].m.seq, 3);
+	cr_assert_eq(sink.got[2].m.outcome, TALLY_OUTCOME_ACCEPTED);
+	cr_assert_eq(fx.a.totals->sequence, 3);
+}
