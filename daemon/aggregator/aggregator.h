@@ -68,7 +68,10 @@ struct agg_conf {
 	uint32_t http_idle_timeout;
 	uint32_t http_request_timeout;
 	uint32_t commit_retry; /* seconds between retries of a failed commit */
-	char *log_key;         /* [log] key: the tree head signing key (may be NULL) */
+	/* Distinct conflicting copies of one precinct revision that are logged;
+	 * further ones are refused with CONFLICT_LIMIT. */
+	uint32_t max_conflict_copies;
+	char *log_key; /* [log] key: the tree head signing key (may be NULL) */
 	/* [tls] */
 	char *tls_ca;
 	char *tls_cert;

@@ -122,6 +122,7 @@ int ingest_new(struct aggregator *a, const struct ingest_sink *sink, struct inge
 		free(g);
 		return r;
 	}
+	tally_pending_set_conflict_limit(g->pending, a->conf.max_conflict_copies);
 	uv_check_init(a->loop, &g->check);
 	uv_timer_init(a->loop, &g->retry);
 	uv_timer_init(a->loop, &g->publish);
@@ -152,6 +153,25 @@ size_t ingest_pending(const struct ingest *g)
 }
 
 /*
+ * A distinct conflicting copy past max_conflict_copies: refused with a
+ * Nack and stored as a rejected submission, never a log leaf, so a region
+ * that signs endless variants of one revision cannot grow the log, the
+ * per-precinct state or the batches that touch it.
+ */
+static void refuse_copy(struct ingest *g, struct agg_item *it)
+{
+	char why[TALLY_REASON_MAX];
+	snprintf(why, sizeof(why),
+	         "precinct %" PRIu32 " revision %" PRIu32 " already has %" PRIu32
+	         " conflicting copies (max_conflict_copies); this one is stored but not logged "
+	         "or counted: send a higher revision to settle the conflict",
+	         it->precinct, it->revision, g->a->conf.max_conflict_copies);
+	it->code = TALLY_REJECT_CONFLICT_LIMIT;
+	free(it->reason);
+	it->reason = strdup(why); /* NULL on ENOMEM: the Nack then carries only the code */
+}
+
+/*
  * Decides what each item of the batch becomes, on top of the committed
  * totals, without changing them; logged items get the next leaf indexes.
  */
@@ -161,17 +181,30 @@ static int decide_batch(struct ingest *g)
 	int64_t next = (int64_t)a->totals->sequence;
 	int r;
 	tally_pending_reset(g->pending);
+	g->batch.n_rejected = 0;
 	for (struct agg_item *it = g->batch.head; it; it = it->next) {
 		it->outcome = TALLY_OUTCOME_UNSPECIFIED;
 		it->leaf_index = -1;
-		if (it->code != TALLY_REJECT_NONE)
-			continue;
-		r = tally_pending_decide(g->pending, a->totals, it->precinct_index, it->revision,
-		                         it->payload_hash, next, &it->outcome);
-		if (r < 0)
-			return r;
-		if (it->outcome == TALLY_OUTCOME_ACCEPTED || it->outcome == TALLY_OUTCOME_CONFLICT)
-			it->leaf_index = next++;
+		/* A refusal of an earlier try is decided afresh: the precinct may
+		 * have moved on (verification never gives this code). */
+		if (it->code == TALLY_REJECT_CONFLICT_LIMIT) {
+			it->code = TALLY_REJECT_NONE;
+			free(it->reason);
+			it->reason = NULL;
+		}
+		if (it->code == TALLY_REJECT_NONE) {
+			r = tally_pending_decide(g->pending, a->totals, it->precinct_index,
+			                         it->revision, it->payload_hash, next,
+			                         &it->outcome);
+			if (r == -EDQUOT)
+				refuse_copy(g, it);
+			else if (r < 0)
+				return r;
+			else if (it->outcome == TALLY_OUTCOME_ACCEPTED ||
+			         it->outcome == TALLY_OUTCOME_CONFLICT)
+				it->leaf_index = next++;
+		}
+		g->batch.n_rejected += it->code != TALLY_REJECT_NONE;
 	}
 	return 0;
 }
@@ -464,7 +497,6 @@ static void run_batch(struct ingest *g)
 
 	memset(b, 0, sizeof(*b));
 	while (end && end->verified) {
-		b->n_rejected += end->code != TALLY_REJECT_NONE;
 		b->n++;
 		last = end;
 		end = end->next;

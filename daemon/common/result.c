@@ -53,6 +53,8 @@ const char *tally_reject_code_str(enum tally_reject_code c)
 		return "UNKNOWN_PRECINCT";
 	case TALLY_REJECT_FAILED_CONTROL:
 		return "FAILED_CONTROL";
+	case TALLY_REJECT_CONFLICT_LIMIT:
+		return "CONFLICT_LIMIT";
 	}
 	return "UNKNOWN";
 }

@@ -41,8 +41,9 @@ enum tally_reject_code {
 	TALLY_REJECT_WRONG_ELECTION = 5,
 	TALLY_REJECT_UNKNOWN_PRECINCT = 6,
 	TALLY_REJECT_FAILED_CONTROL = 7,
+	TALLY_REJECT_CONFLICT_LIMIT = 8, /* past max_conflict_copies of one precinct revision */
 };
-#define TALLY_REJECT_CODE_COUNT 8
+#define TALLY_REJECT_CODE_COUNT 9
 #define TALLY_OUTCOME_COUNT     5
 
 struct tally_option_votes {

@@ -86,6 +86,7 @@ static inline void agg_fx_init(struct agg_fx *f, const char *region_id)
 	a->conf.handshake_timeout = 10;
 	a->conf.idle_timeout = 120;
 	a->conf.commit_retry = 1;
+	a->conf.max_conflict_copies = 8;
 
 	cr_assert_eq(uv_loop_init(&f->loop), 0);
 	a->loop = &f->loop;

@@ -269,7 +269,7 @@ Test(codec, ack_round_trip_every_outcome)
 
 Test(codec, nack_round_trip_every_code)
 {
-	for (int c = TALLY_REJECT_MALFORMED; c <= TALLY_REJECT_FAILED_CONTROL; c++) {
+	for (int c = TALLY_REJECT_MALFORMED; c < TALLY_REJECT_CODE_COUNT; c++) {
 		struct tally_msg m = {.type = TALLY_MSG_NACK, .seq = 5, .code = c}, back;
 		strcpy(m.reason, "ballots_cast (1101) > ballots_issued (1100)");
 		round_trip(&m, &back);
@@ -322,6 +322,7 @@ Test(codec, names)
 	cr_assert_str_eq(tally_reject_code_str(TALLY_REJECT_BAD_SIGNATURE), "BAD_SIGNATURE");
 	cr_assert_str_eq(tally_reject_code_str(TALLY_REJECT_UNKNOWN_PRECINCT), "UNKNOWN_PRECINCT");
 	cr_assert_str_eq(tally_reject_code_str(TALLY_REJECT_FAILED_CONTROL), "FAILED_CONTROL");
+	cr_assert_str_eq(tally_reject_code_str(TALLY_REJECT_CONFLICT_LIMIT), "CONFLICT_LIMIT");
 }
 
 /* ---- hostile input ---- */
@@ -452,7 +453,7 @@ Test(codec, submit_without_result_is_ebadmsg)
 Test(codec, unknown_enum_values_are_ebadmsg)
 {
 	uint8_t ack[] = {0x22, 0x04, 0x08, 0x01, 0x10, 0x05};
-	uint8_t nack[] = {0x2a, 0x04, 0x08, 0x02, 0x10, 0x08};
+	uint8_t nack[] = {0x2a, 0x04, 0x08, 0x02, 0x10, 0x63};
 	struct tally_msg m;
 
 	cr_assert_eq(tally_codec_decode_msg(ack, sizeof(ack), &m), -EBADMSG);

@@ -267,3 +267,77 @@ Test(ingest, a_store_that_does_not_replay_stops_acknowledging_until_it_does, .in
 	cr_assert_eq(sink.got[2].m.outcome, TALLY_OUTCOME_ACCEPTED);
 	cr_assert_eq(fx.a.totals->sequence, 3);
 }
+
+static void setup_capped(void)
+{
+	memset(&sink, 0, sizeof(sink));
+	agg_fx_init(&fx, "KZ-10");
+	fx.a.conf.max_conflict_copies = 2;
+	struct ingest_sink s = {.answer = fake_answer, .flush = fake_flush, .data = &sink};
+	cr_assert_eq(ingest_new(&fx.a, &s, &fx.a.ingest), 0);
+}
+
+static uint64_t log_rows(void)
+{
+	uint64_t n = 0;
+	cr_assert_eq(agg_store_leaf_count(agg_store_reader(fx.a.store), &n), 0);
+	return n;
+}
+
+Test(ingest, conflicting_copies_past_the_cap_are_nacked_stored_and_not_logged, .init = setup_capped,
+     .fini = teardown)
+{
+	struct agg_item *items[4];
+	/* One batch: the counted copy, two conflicting copies, one too many
+	 * (copies differ only in recorded_at_ms). */
+	for (uint64_t k = 1; k <= 4; k++)
+		items[k - 1] = submit(11, k, 0, 1, k);
+	verify_all(items, 4);
+	AGG_FX_RUN_UNTIL(&fx, drained());
+	/* The next batch, against the committed state: a held copy is a
+	 * duplicate, the refused one is refused again, and so is a new one. */
+	items[0] = submit(11, 5, 0, 1, 2);
+	items[1] = submit(11, 6, 0, 1, 4);
+	items[2] = submit(11, 7, 0, 1, 5);
+	verify_all(items, 3);
+	AGG_FX_RUN_UNTIL(&fx, drained());
+
+	cr_assert_eq(sink.n_got, 7);
+	enum tally_outcome want[7] = {TALLY_OUTCOME_ACCEPTED,
+	                              TALLY_OUTCOME_CONFLICT,
+	                              TALLY_OUTCOME_CONFLICT,
+	                              0,
+	                              TALLY_OUTCOME_DUPLICATE,
+	                              0,
+	                              0};
+	for (size_t i = 0; i < 7; i++) {
+		cr_assert_eq(sink.got[i].m.seq, i + 1);
+		if (want[i]) {
+			cr_assert_eq(sink.got[i].m.type, TALLY_MSG_ACK, "seq %zu", i + 1);
+			cr_assert_eq(sink.got[i].m.outcome, want[i], "seq %zu", i + 1);
+			continue;
+		}
+		cr_assert_eq(sink.got[i].m.type, TALLY_MSG_NACK, "seq %zu", i + 1);
+		cr_assert_eq(sink.got[i].m.code, TALLY_REJECT_CONFLICT_LIMIT);
+		cr_assert_str_eq(
+		    sink.got[i].m.reason,
+		    "precinct 1001 revision 1 already has 2 conflicting copies "
+		    "(max_conflict_copies); this one is stored but not logged or counted: "
+		    "send a higher revision to settle the conflict");
+	}
+	cr_assert_eq(fx.a.totals->sequence, 3);
+	cr_assert_eq(log_rows(), 3);
+	cr_assert_eq(fx.a.totals->precincts[0].n_conflicts, 2);
+	cr_assert_eq(fx.a.totals->national.conflicts, 1);
+	cr_assert_eq(fx.a.stats.rejects[TALLY_REJECT_CONFLICT_LIMIT], 3);
+	cr_assert_eq(agg_fx_submissions(&fx), 7, "every copy is stored");
+
+	/* A higher revision settles it and the count starts again. */
+	items[0] = submit(11, 8, 0, 2, 1);
+	items[1] = submit(11, 9, 0, 2, 2);
+	verify_all(items, 2);
+	AGG_FX_RUN_UNTIL(&fx, drained());
+	cr_assert_eq(sink.got[7].m.outcome, TALLY_OUTCOME_ACCEPTED);
+	cr_assert_eq(sink.got[8].m.outcome, TALLY_OUTCOME_CONFLICT);
+	cr_assert_eq(fx.a.totals->sequence, 5);
+}
