@@ -40,12 +40,12 @@ void api_healthz(struct aggregator *a, struct http_request *req)
 	for (size_t i = 0; i < a->election->n_regions; i++)
 		sessions += a->stats.sessions_by_region[i];
 	const char *status = !a->ready ? "starting" : a->degraded ? "degraded" : "ok";
-	json_t *doc =
-	    json_pack("{s:s, s:s, s:I, s:i, s:i, s:i, s:i, s:I}", "status", status, "election_id",
-	              a->election->election_id, "sequence", (json_int_t)a->totals->sequence,
-	              "precincts_reported", (int)f->precincts_reported, "precincts_total",
-	              (int)f->precincts_total, "conflicts", (int)f->conflicts, "sessions",
-	              (int)sessions, "uptime_s", (json_int_t)((agg_now_ms() - a->start_ms) / 1000));
+	json_t *doc = json_pack(
+	    "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "status", status, "election_id",
+	    a->election->election_id, "sequence", (json_int_t)a->totals->sequence,
+	    "precincts_reported", (json_int_t)f->precincts_reported, "precincts_total",
+	    (json_int_t)f->precincts_total, "conflicts", (json_int_t)f->conflicts, "sessions",
+	    (json_int_t)sessions, "uptime_s", (json_int_t)((agg_now_ms() - a->start_ms) / 1000));
 	if (!doc) {
 		http_respond_error(req, 500, "out of memory");
 		return;
@@ -96,9 +96,10 @@ void api_region(struct aggregator *a, struct http_request *req)
 	for (size_t k = 0; k < reg->n_precincts; k++) {
 		uint32_t pi = reg->precincts[k];
 		const struct tally_precinct_state *st = &a->totals->precincts[pi];
-		json_t *p = json_pack("{s:i, s:i, s:s, s:i}", "id", (int)e->precincts[pi].id,
-		                      "registered", (int)e->precincts[pi].registered, "status",
-		                      precinct_status(st), "revision", (int)st->revision);
+		json_t *p =
+		    json_pack("{s:I, s:I, s:s, s:I}", "id", (json_int_t)e->precincts[pi].id,
+		              "registered", (json_int_t)e->precincts[pi].registered, "status",
+		              precinct_status(st), "revision", (json_int_t)st->revision);
 		if (!p || json_array_append_new(list, p) < 0)
 			goto oom;
 	}
@@ -198,19 +199,21 @@ static int on_counted_leaf(const struct agg_leaf_rec *l, void *data)
 	int rc = tally_codec_decode_result(sr.payload, sr.payload_len, &r);
 	char payload_hash[2 * TALLY_HASH_BYTES + 1];
 	tally_hex(l->payload_hash, TALLY_HASH_BYTES, payload_hash);
-	json_t *o =
-	    rc < 0 ? NULL
-	           : json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, "
-	                       "s:I, s:s, s:s}",
-	                       "election_id", r.election_id, "region_id", r.region_id,
-	                       "precinct_id", (int)r.precinct_id, "revision", (int)r.revision,
-	                       "voters_registered", (int)r.voters_registered, "ballots_received",
-	                       (int)r.ballots_received, "ballots_issued", (int)r.ballots_issued,
-	                       "ballots_cancelled", (int)r.ballots_cancelled, "ballots_cast",
-	                       (int)r.ballots_cast, "ballots_invalid", (int)r.ballots_invalid,
-	                       "ballots_not_counted", (int)r.ballots_not_counted, "recorded_at_ms",
-	                       (json_int_t)r.recorded_at_ms, "key_id", sr.key_id, "payload_sha256",
-	                       payload_hash);
+	json_t *o = rc < 0 ? NULL
+	                   : json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	                               "s:I, s:s, s:s}",
+	                               "election_id", r.election_id, "region_id", r.region_id,
+	                               "precinct_id", (json_int_t)r.precinct_id, "revision",
+	                               (json_int_t)r.revision, "voters_registered",
+	                               (json_int_t)r.voters_registered, "ballots_received",
+	                               (json_int_t)r.ballots_received, "ballots_issued",
+	                               (json_int_t)r.ballots_issued, "ballots_cancelled",
+	                               (json_int_t)r.ballots_cancelled, "ballots_cast",
+	                               (json_int_t)r.ballots_cast, "ballots_invalid",
+	                               (json_int_t)r.ballots_invalid, "ballots_not_counted",
+	                               (json_int_t)r.ballots_not_counted, "recorded_at_ms",
+	                               (json_int_t)r.recorded_at_ms, "key_id", sr.key_id,
+	                               "payload_sha256", payload_hash);
 	tally_signed_result_clear(&sr);
 	if (!o)
 		return -ENOMEM;

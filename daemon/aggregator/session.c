@@ -750,8 +750,16 @@ static void read_plaintext(struct session *s)
 				violation(
 				    s, "frame length %" PRIu32 " exceeds max_frame_bytes %" PRIu32,
 				    want, s->a->conf.max_frame_bytes);
-			} else if (r < 0) {
+			} else if (r == -EBADMSG) {
 				violation(s, "frame length 0");
+			} else if (r == -ENOMEM) {
+				/* Our failure, not the peer's: no protocol violation. */
+				log_err("session region=%s node='%s' peer=%s: out of memory for a "
+				        "frame; closing the session, the node will send again",
+				        s->region, s->node, s->peer);
+				session_end(s, "aggregator out of memory");
+			} else if (r < 0) {
+				violation(s, "frame refused: %s", strerror(-r));
 			} else if (used == 0) {
 				break;
 			}

@@ -102,6 +102,8 @@ static void setup(void)
 
 static void teardown(void)
 {
+	if (!fx.a.loop)
+		return; /* skipped before start() */
 	listener_stop(lst);
 	session_close_all(&fx.a, "test over");
 	AGG_FX_RUN_UNTIL(&fx, fx.a.stats.sessions_open == 0 && verify_pending() == 0);
@@ -406,4 +408,60 @@ Test(session, answers_for_a_gone_session_never_reach_the_next_in_its_slot, .init
 	cr_assert_eq(fx.a.stats.ack_latency.count, 1);
 	cr_assert_eq(fx.a.totals->sequence, 3);
 	cl_close(&b);
+}
+
+/* ---- frame errors ---------------------------------------------------------- */
+
+/* Allocations above 8 MB fail (return NULL) in this test binary, where the
+ * sanitizer allows it: a frame body the aggregator cannot allocate. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "allocator_may_return_null=1:max_allocation_size_mb=8";
+}
+
+/* Sends bytes as they are, inside TLS. */
+static void cl_raw(struct client *c, const uint8_t *data, size_t len)
+{
+	struct tally_err err = {{0}};
+	cr_assert_eq(tally_tls_write(c->tls, data, len, &err), 0, "%s", err.msg);
+	cl_flush(c);
+}
+
+Test(session, a_zero_length_frame_is_a_protocol_violation, .init = setup, .fini = teardown)
+{
+	struct client c;
+	struct tally_msg m;
+	static const uint8_t zero[4] = {0, 0, 0, 0};
+	cl_open(&c);
+	cl_hello(&c);
+	cl_raw(&c, zero, sizeof(zero));
+	cr_assert_eq(cl_recv(&c, &m), 0);
+	cr_assert_eq(m.type, TALLY_MSG_GOODBYE);
+	cr_assert_str_eq(m.reason, "frame length 0");
+	cr_assert_eq(fx.a.stats.protocol_errors, 1);
+	cl_close(&c);
+}
+
+Test(session, no_memory_for_a_frame_is_not_blamed_on_the_node, .init = NULL, .fini = teardown)
+{
+	struct client c;
+	struct tally_msg m;
+	/* 12 MiB: within max_frame_bytes, beyond what may be allocated here. */
+	static const uint8_t big[4] = {0x00, 0xc0, 0x00, 0x00};
+	void *probe = malloc(12u << 20);
+	if (probe) {
+		free(probe);
+		cr_skip_test("this build cannot make a 12 MiB allocation fail");
+	}
+	start(4096);
+	fx.a.conf.max_frame_bytes = 16u << 20;
+	cl_open(&c);
+	cl_hello(&c);
+	cl_raw(&c, big, sizeof(big));
+	cr_assert_eq(cl_recv(&c, &m), 0);
+	cr_assert_eq(m.type, TALLY_MSG_GOODBYE);
+	cr_assert_str_eq(m.reason, "aggregator out of memory");
+	cr_assert_eq(fx.a.stats.protocol_errors, 0, "the node did nothing wrong");
+	cl_close(&c);
 }
