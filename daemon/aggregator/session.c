@@ -361,32 +361,36 @@ static void send_now(struct session *s, const struct tally_msg *m)
 
 /* ---- the sink ingest answers through ------------------------------------ */
 
+/* Puts s once on the list sink_flush() goes through. */
+static void queue_flush(struct session_table *t, struct session *s)
+{
+	if (s->flush_queued)
+		return;
+	if (t->n_flush == t->flush_cap) {
+		size_t cap = t->flush_cap ? t->flush_cap * 2 : 64;
+		uint64_t *p = realloc(t->to_flush, cap * sizeof(*p));
+		if (!p) {
+			/* No room on the list: send it now. */
+			session_flush(s);
+			return;
+		}
+		t->to_flush = p;
+		t->flush_cap = cap;
+	}
+	t->to_flush[t->n_flush++] = s->id;
+	s->flush_queued = true;
+}
+
 /* Queues an Ack/Nack for a Submit of s (open: it is in the table). */
 static bool session_answer(struct session *s, const struct tally_msg *m)
 {
-	struct session_table *t = s->a->sessions;
 	if (s->inflight > 0)
 		s->inflight--;
 	if (queue_msg(s, m) < 0) {
 		session_end(s, NULL);
 		return false;
 	}
-	if (!s->flush_queued) {
-		if (t->n_flush == t->flush_cap) {
-			size_t cap = t->flush_cap ? t->flush_cap * 2 : 64;
-			uint64_t *p = realloc(t->to_flush, cap * sizeof(*p));
-			if (!p) {
-				/* Without room on the list, send it now. */
-				session_flush(s);
-				goto resume;
-			}
-			t->to_flush = p;
-			t->flush_cap = cap;
-		}
-		t->to_flush[t->n_flush++] = s->id;
-		s->flush_queued = true;
-	}
-resume:
+	queue_flush(s->a->sessions, s);
 	if (s->state < S_CLOSING && s->paused && s->inflight <= s->a->conf.max_inflight / 2 &&
 	    !s->a->stopping) {
 		s->paused = false;
