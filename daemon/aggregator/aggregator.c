@@ -13,7 +13,6 @@
 
 #include "aggregator.h"
 #include "http.h"
-#include "ingest.h"
 #include "tally/log.h"
 #include "tally/notify.h"
 #include "tally/sign.h"
@@ -135,7 +134,7 @@ int aggregator_snapshot_publish(struct aggregator *a)
 	if (!a->snapshot_dirty)
 		return 0;
 	/* After a failed commit the totals may hold what the store refused. */
-	if (a->ingest && !ingest_in_step(a->ingest))
+	if (a->out_of_step)
 		return 0;
 	/* Someone else (follow.c) may have published this sequence already. */
 	if (!a->snapshot || a->snapshot->sequence != a->totals->sequence) {

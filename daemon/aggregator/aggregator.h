@@ -38,12 +38,13 @@ struct agg_store;   /* store.h */
 struct http_server; /* http.h */
 struct http_body;   /* http.h: a shared, reference-counted response body */
 struct listener;    /* listener.c */
-struct session;     /* session.c */
 struct ingest;      /* ingest.c */
 struct agg_events;  /* events.c (publication) */
 struct agg_metrics; /* metrics.c (publication) */
 struct agg_export;  /* export_http.c (publication) */
 struct agg_log;     /* sth.c / logapi.c (public log) */
+
+struct session_table; /* session.c: open sessions by id */
 
 /* ---- configuration (conf.c) ------------------------------------------- */
 
@@ -67,7 +68,10 @@ struct agg_conf {
 	uint32_t http_idle_timeout;
 	uint32_t http_request_timeout;
 	uint32_t commit_retry; /* seconds between retries of a failed commit */
-	char *log_key;         /* [log] key: the tree head signing key (may be NULL) */
+	/* Distinct conflicting copies of one precinct revision that are logged;
+	 * further ones are refused with CONFLICT_LIMIT. */
+	uint32_t max_conflict_copies;
+	char *log_key; /* [log] key: the tree head signing key (may be NULL) */
 	/* [tls] */
 	char *tls_ca;
 	char *tls_cert;
@@ -214,13 +218,20 @@ struct aggregator {
 	struct listener *listener;
 	struct http_server *http;
 	struct ingest *ingest;
-	struct session *sessions; /* every open session (session.c's list) */
+	struct session_table *sessions; /* open sessions by id (session.c) */
 	struct agg_stats stats;
 	struct {
 		agg_commit_cb cb;
 		void *data;
 	} observers[AGG_MAX_OBSERVERS];
 	size_t n_observers;
+	/*
+	 * Set while the in-memory totals and tree may differ from the store
+	 * (a committed batch that did not apply, a leaf of another instance
+	 * half applied): nothing is published or decided on top of them until
+	 * ingest has rebuilt them from the store (replay.h) and cleared it.
+	 */
+	bool out_of_step;
 	/* Set while commits fail (e.g. disk full): nothing is acknowledged. */
 	bool degraded;
 	char degraded_reason[TALLY_REASON_MAX];
@@ -251,7 +262,7 @@ void aggregator_snapshot_mark(struct aggregator *a, const struct agg_commit *c);
  * publication. Called by readers that must see the latest commit
  * (/v1/totals) and from ingest's publication timer (at most ~100 ms after
  * a commit). Does nothing while the in-memory totals may be ahead of the
- * store (ingest_in_step() false). 0 or -ENOMEM (the old snapshot stays).
+ * store (a->out_of_step). 0 or -ENOMEM (the old snapshot stays).
  */
 int aggregator_snapshot_publish(struct aggregator *a);
 void aggregator_snapshot_free(struct aggregator *a);

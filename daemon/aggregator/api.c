@@ -40,12 +40,12 @@ void api_healthz(struct aggregator *a, struct http_request *req)
 	for (size_t i = 0; i < a->election->n_regions; i++)
 		sessions += a->stats.sessions_by_region[i];
 	const char *status = !a->ready ? "starting" : a->degraded ? "degraded" : "ok";
-	json_t *doc =
-	    json_pack("{s:s, s:s, s:I, s:i, s:i, s:i, s:i, s:I}", "status", status, "election_id",
-	              a->election->election_id, "sequence", (json_int_t)a->totals->sequence,
-	              "precincts_reported", (int)f->precincts_reported, "precincts_total",
-	              (int)f->precincts_total, "conflicts", (int)f->conflicts, "sessions",
-	              (int)sessions, "uptime_s", (json_int_t)((agg_now_ms() - a->start_ms) / 1000));
+	json_t *doc = json_pack(
+	    "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "status", status, "election_id",
+	    a->election->election_id, "sequence", (json_int_t)a->totals->sequence,
+	    "precincts_reported", (json_int_t)f->precincts_reported, "precincts_total",
+	    (json_int_t)f->precincts_total, "conflicts", (json_int_t)f->conflicts, "sessions",
+	    (json_int_t)sessions, "uptime_s", (json_int_t)((agg_now_ms() - a->start_ms) / 1000));
 	if (!doc) {
 		http_respond_error(req, 500, "out of memory");
 		return;
@@ -249,14 +249,29 @@ void api_region(struct aggregator *a, struct http_request *req)
 	http_body_unref(b);
 }
 
+/* History rows per /v1/precincts page: by default, and at most. */
+#define HISTORY_PAGE     100
+#define HISTORY_PAGE_MAX 1000
+
+/* One page of a precinct's history as the store gives it, newest first,
+ * plus one row to tell whether older ones exist. */
+struct history_page {
+	json_t *rows[HISTORY_PAGE_MAX + 1];
+	uint64_t ids[HISTORY_PAGE_MAX + 1];
+	size_t n;
+};
+
 static int on_history(const struct agg_history_rec *h, void *data)
 {
-	json_t *arr = data;
-	json_t *o = json_pack("{s:I, s:s, s:s, s:i}", "received_ms", (json_int_t)h->received_ms,
-	                      "region", h->peer_region ? h->peer_region : "", "node",
-	                      h->peer_node ? h->peer_node : "", "revision", (int)h->revision);
-	if (!o)
+	struct history_page *pg = data;
+	json_t *o = json_pack(
+	    "{s:I, s:I, s:s, s:s, s:I}", "id", (json_int_t)h->id, "received_ms",
+	    (json_int_t)h->received_ms, "region", h->peer_region ? h->peer_region : "", "node",
+	    h->peer_node ? h->peer_node : "", "revision", (json_int_t)h->revision);
+	if (!o || pg->n == HISTORY_PAGE_MAX + 1) {
+		json_decref(o);
 		return -ENOMEM;
+	}
 	if (h->code != TALLY_REJECT_NONE) {
 		json_object_set_new(o, "outcome", json_string("rejected"));
 		json_object_set_new(o, "code", json_string(tally_reject_code_str(h->code)));
@@ -266,7 +281,42 @@ static int on_history(const struct agg_history_rec *h, void *data)
 	}
 	if (h->leaf_index >= 0)
 		json_object_set_new(o, "leaf_index", json_integer(h->leaf_index));
-	return json_array_append_new(arr, o) < 0 ? -ENOMEM : 0;
+	pg->ids[pg->n] = h->id;
+	pg->rows[pg->n++] = o;
+	return 0;
+}
+
+/* ?history_limit=N (1..HISTORY_PAGE_MAX) and ?history_before=ID; 0, or
+ * -EINVAL with a 400 sent. */
+static int history_params(struct http_request *req, uint32_t *ret_limit, uint64_t *ret_before)
+{
+	char buf[32], *end;
+	unsigned long long v;
+	*ret_limit = HISTORY_PAGE;
+	*ret_before = UINT64_MAX;
+	if (http_request_query_param(req, "history_limit", buf, sizeof(buf)) == 0) {
+		errno = 0;
+		v = strtoull(buf, &end, 10);
+		if (buf[0] < '0' || buf[0] > '9' || *end || errno || v < 1 ||
+		    v > HISTORY_PAGE_MAX) {
+			http_respond_errorf(req, 400, "history_limit must be 1..%d",
+			                    HISTORY_PAGE_MAX);
+			return -EINVAL;
+		}
+		*ret_limit = (uint32_t)v;
+	}
+	if (http_request_query_param(req, "history_before", buf, sizeof(buf)) == 0) {
+		errno = 0;
+		v = strtoull(buf, &end, 10);
+		if (buf[0] < '0' || buf[0] > '9' || *end || errno || v < 1) {
+			http_respond_error(
+			    req, 400,
+			    "history_before must be a history row id (a positive integer)");
+			return -EINVAL;
+		}
+		*ret_before = v;
+	}
+	return 0;
 }
 
 struct counted_ctx {
@@ -284,19 +334,21 @@ static int on_counted_leaf(const struct agg_leaf_rec *l, void *data)
 	int rc = tally_codec_decode_result(sr.payload, sr.payload_len, &r);
 	char payload_hash[2 * TALLY_HASH_BYTES + 1];
 	tally_hex(l->payload_hash, TALLY_HASH_BYTES, payload_hash);
-	json_t *o =
-	    rc < 0 ? NULL
-	           : json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, "
-	                       "s:I, s:s, s:s}",
-	                       "election_id", r.election_id, "region_id", r.region_id,
-	                       "precinct_id", (int)r.precinct_id, "revision", (int)r.revision,
-	                       "voters_registered", (int)r.voters_registered, "ballots_received",
-	                       (int)r.ballots_received, "ballots_issued", (int)r.ballots_issued,
-	                       "ballots_cancelled", (int)r.ballots_cancelled, "ballots_cast",
-	                       (int)r.ballots_cast, "ballots_invalid", (int)r.ballots_invalid,
-	                       "ballots_not_counted", (int)r.ballots_not_counted, "recorded_at_ms",
-	                       (json_int_t)r.recorded_at_ms, "key_id", sr.key_id, "payload_sha256",
-	                       payload_hash);
+	json_t *o = rc < 0 ? NULL
+	                   : json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	                               "s:I, s:s, s:s}",
+	                               "election_id", r.election_id, "region_id", r.region_id,
+	                               "precinct_id", (json_int_t)r.precinct_id, "revision",
+	                               (json_int_t)r.revision, "voters_registered",
+	                               (json_int_t)r.voters_registered, "ballots_received",
+	                               (json_int_t)r.ballots_received, "ballots_issued",
+	                               (json_int_t)r.ballots_issued, "ballots_cancelled",
+	                               (json_int_t)r.ballots_cancelled, "ballots_cast",
+	                               (json_int_t)r.ballots_cast, "ballots_invalid",
+	                               (json_int_t)r.ballots_invalid, "ballots_not_counted",
+	                               (json_int_t)r.ballots_not_counted, "recorded_at_ms",
+	                               (json_int_t)r.recorded_at_ms, "key_id", sr.key_id,
+	                               "payload_sha256", payload_hash);
 	tally_signed_result_clear(&sr);
 	if (!o)
 		return -ENOMEM;
@@ -315,6 +367,8 @@ void api_precinct(struct aggregator *a, struct http_request *req)
 	char *end = NULL;
 	unsigned long v = id ? strtoul(id, &end, 10) : 0;
 	int64_t pi = -1;
+	uint32_t limit;
+	uint64_t before;
 	if (id && id[0] >= '0' && id[0] <= '9' && *end == '\0' && v <= UINT32_MAX)
 		pi = tally_election_precinct_index(e, (uint32_t)v);
 	if (pi < 0) {
@@ -322,41 +376,63 @@ void api_precinct(struct aggregator *a, struct http_request *req)
 		                    id ? id : "");
 		return;
 	}
+	if (history_params(req, &limit, &before) < 0)
+		return;
 	const struct tally_precinct *p = &e->precincts[pi];
 	const struct tally_precinct_state *st = &a->totals->precincts[pi];
-	json_t *history = json_array();
+	struct history_page *page = calloc(1, sizeof(*page));
+	json_t *history = json_array(), *doc = NULL;
 	struct counted_ctx cc = {0};
-	if (!history)
+	if (!page || !history)
 		goto oom;
-	/* The reader: a batch may be being written on the committer thread. */
+	/* The reader: a batch may be being written on the committer thread.
+	 * One row more than the page says whether older rows exist. */
 	struct agg_store *rd = agg_store_reader(a->store);
-	if (agg_store_history(rd, p->id, on_history, history) < 0)
+	int r = agg_store_history(rd, p->id, before, limit + 1, on_history, page);
+	if (r == -ENOMEM)
+		goto oom;
+	if (r < 0)
 		goto fail;
 	if (st->leaf_index >= 0 &&
 	    agg_store_leaves(rd, (uint64_t)st->leaf_index, (uint64_t)st->leaf_index + 1, 1,
 	                     on_counted_leaf, &cc) < 0)
 		goto fail;
-	json_t *doc = json_pack(
-	    "{s:s, s:i, s:s, s:i, s:s, s:i, s:i, s:b}", "election_id", e->election_id,
-	    "precinct_id", (int)p->id, "region", e->regions[p->region].id, "registered",
-	    (int)p->registered, "status", precinct_status(st), "revision", (int)st->revision,
-	    "conflicting_copies", (int)st->n_conflicts, "conflict", st->n_conflicts > 0);
+	/* The page oldest first, as a history reads. */
+	size_t shown = page->n > limit ? limit : page->n;
+	for (size_t i = shown; i-- > 0;) {
+		if (json_array_append(history, page->rows[i]) < 0)
+			goto oom;
+	}
+	doc = json_pack("{s:s, s:I, s:s, s:I, s:s, s:I, s:I, s:b}", "election_id", e->election_id,
+	                "precinct_id", (json_int_t)p->id, "region", e->regions[p->region].id,
+	                "registered", (json_int_t)p->registered, "status", precinct_status(st),
+	                "revision", (json_int_t)st->revision, "conflicting_copies",
+	                (json_int_t)st->n_conflicts, "conflict", st->n_conflicts > 0);
 	if (!doc)
 		goto oom;
 	json_object_set_new(doc, "leaf_index",
 	                    st->leaf_index >= 0 ? json_integer(st->leaf_index) : json_null());
 	json_object_set_new(doc, "result", cc.result ? cc.result : json_null());
+	cc.result = NULL;
 	json_object_set_new(doc, "history", history);
+	history = NULL;
+	/* Where the next older page starts, if there is one. */
+	json_object_set_new(doc, "history_next",
+	                    page->n > limit ? json_integer((json_int_t)page->ids[limit - 1])
+	                                    : json_null());
 	http_respond_json(req, 200, doc);
-	json_decref(doc);
-	return;
+	goto out;
 fail:
-	json_decref(history);
-	json_decref(cc.result);
 	http_respond_error(req, 500, "store read failed");
-	return;
+	goto out;
 oom:
+	http_respond_error(req, 500, "out of memory");
+out:
+	json_decref(doc);
 	json_decref(history);
 	json_decref(cc.result);
-	http_respond_error(req, 500, "out of memory");
+	if (page)
+		for (size_t i = 0; i < page->n; i++)
+			json_decref(page->rows[i]);
+	free(page);
 }

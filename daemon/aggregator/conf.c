@@ -34,6 +34,7 @@ static const struct tally_conf_key agg_keys[] = {
     U32("aggregator", "handshake_timeout", handshake_timeout, "10", 1, 3600),
     U32("aggregator", "idle_timeout", idle_timeout, "120", 1, 86400),
     U32("aggregator", "commit_retry", commit_retry, "2", 1, 3600),
+    U32("aggregator", "max_conflict_copies", max_conflict_copies, "8", 1, 1000),
     U32("http", "max_connections", http_max_connections, "512", 1, 100000),
     U32("http", "idle_timeout", http_idle_timeout, "30", 1, 3600),
     U32("http", "request_timeout", http_request_timeout, "10", 1, 3600),

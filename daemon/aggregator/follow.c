@@ -2,7 +2,8 @@
  * follow.c: several aggregator instances, one election. When the store is
  * shared (PostgreSQL), other instances append to the same log; this file
  * applies their leaves to this instance's totals and Merkle tree, in leaf
- * order, so every instance publishes the same totals and tree heads:
+ * order and with replay.c's checks, so every instance publishes the same
+ * totals and tree heads:
  *  - inside each batch, under the store's log lock, before the batch is
  *    reconciled (follow_catch_up(), called by ingest), so a duplicate stays
  *    a duplicate and a conflict is found whichever instance got the first
@@ -11,8 +12,8 @@
  *    (LISTEN/NOTIFY) or the periodic nudge, then the snapshot is refreshed
  *    and the commit observers run as after a batch of our own.
  * It also marks the daemon degraded while the store says the database is
- * unreachable, and clears that when it returns. The reconciliation rules
- * are totals.c's; the SQL is the store's; the batch is ingest's.
+ * unreachable, and clears that when it returns. The replay is replay.c's;
+ * the SQL is the store's; the batch is ingest's.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,7 +21,7 @@
 #include <string.h>
 
 #include "follow.h"
-#include "ingest.h"
+#include "replay.h"
 #include "store.h"
 #include "tally/log.h"
 #include "tally/merkle.h"
@@ -32,52 +33,6 @@ static struct {
 	bool watching;
 	bool marked; /* a->degraded was set here, for the lost database */
 } fl;
-
-struct apply_ctx {
-	struct aggregator *a;
-	uint64_t next;
-	size_t stride;
-};
-
-static int on_leaf(const struct agg_leaf_rec *l, void *data)
-{
-	struct apply_ctx *c = data;
-	struct aggregator *a = c->a;
-	char *why = a->store->last_error;
-	size_t cap = sizeof(a->store->last_error);
-	enum tally_outcome o;
-	if (l->leaf_index != c->next) {
-		snprintf(why, cap, "log leaf %" PRIu64 " missing (next stored is %" PRIu64 ")",
-		         c->next, l->leaf_index);
-		return -EIO;
-	}
-	int64_t idx = tally_election_precinct_index(a->election, l->precinct);
-	if (idx < 0 || l->n_figures != c->stride) {
-		snprintf(why, cap,
-		         "log leaf %" PRIu64 " names precinct %" PRIu32
-		         " or options not in this election",
-		         l->leaf_index, l->precinct);
-		return -EINVAL;
-	}
-	int r = tally_totals_apply_figures(a->totals, (size_t)idx, l->revision, l->payload_hash,
-	                                   (int64_t)l->leaf_index, l->figures, &o);
-	if (r < 0)
-		return r;
-	if (o != l->outcome) {
-		/* Every instance reconciles by the same rules against the same
-		 * log under one lock: this means the in-memory state is off. */
-		snprintf(why, cap,
-		         "log leaf %" PRIu64 " (precinct %" PRIu32 " revision %" PRIu32
-		         ") was stored as %s but replays here as %s",
-		         l->leaf_index, l->precinct, l->revision, tally_outcome_str(l->outcome),
-		         tally_outcome_str(o));
-		return -EIO;
-	}
-	if ((r = tally_merkle_append(a->merkle, l->leaf_hash)) < 0)
-		return r;
-	c->next++;
-	return 0;
-}
 
 int follow_catch_up(struct aggregator *a)
 {
@@ -98,15 +53,15 @@ int follow_catch_up(struct aggregator *a)
 	}
 	if (n == have)
 		return 0;
-	struct apply_ctx c = {.a = a, .next = have, .stride = tally_totals_stride(a->totals)};
-	r = agg_store_leaves(a->store, have, n, 0, on_leaf, &c);
-	if (r < 0)
+	/* The same replay and checks as at start-up: every instance
+	 * reconciles by the same rules against the same log under one lock,
+	 * so a leaf that does not replay means this instance's state or the
+	 * database is off (a rebuild tells which). */
+	struct tally_err err = {{0}};
+	r = replay_apply(a->store, n, a->totals, a->merkle, &err);
+	if (r < 0) {
+		snprintf(a->store->last_error, sizeof(a->store->last_error), "%.255s", err.msg);
 		return r;
-	if (c.next != n) {
-		snprintf(a->store->last_error, sizeof(a->store->last_error),
-		         "log leaves %" PRIu64 "..%" PRIu64 " missing from the database", c.next,
-		         n - 1);
-		return -EIO;
 	}
 	log_debug("follow: applied %" PRIu64 " log leaves from other instances, tree size %" PRIu64,
 	          n - have, n);
@@ -153,10 +108,14 @@ static void catch_up_now(struct aggregator *a)
 		}
 		return;
 	}
-	if (r < 0 && a->totals->sequence != tally_merkle_size(a->merkle)) {
-		/* A leaf half applied: rebuild everything from the store. */
+	if (r == -EUCLEAN || r == -EINVAL ||
+	    (r < 0 && a->totals->sequence != tally_merkle_size(a->merkle))) {
+		/* A leaf refused or half applied: rebuild everything from the
+		 * store, which also tells whether the store itself is at fault. */
 		log_err("follow: %s; rebuilding totals from the store", a->store->last_error);
-		if (ingest_recover(a, &err) < 0) {
+		if (replay_rebuild(a, &err) < 0) {
+			/* ingest tries again before its next batch. */
+			a->out_of_step = true;
 			log_err("follow: %s", err.msg);
 			return;
 		}
@@ -188,7 +147,7 @@ static void on_store(struct agg_store *s, int status, void *data)
 	}
 	clear_lost(a);
 	/* After a failed batch ingest rebuilds from the store itself. */
-	if (a->stopping || !a->ingest || !ingest_in_step(a->ingest))
+	if (a->stopping || a->out_of_step)
 		return;
 	catch_up_now(a);
 }

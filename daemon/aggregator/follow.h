@@ -19,7 +19,8 @@ void follow_stop(struct aggregator *a);
  * reconciled against the current state of the whole log. 0, or -errno with
  * a->store->last_error saying why: -ESTALE if the store holds fewer leaves
  * than this instance has already published (the database lost committed
- * results), -EIO for a leaf that does not replay to its stored outcome.
+ * results), replay_apply()'s -EUCLEAN (a leaf missing, or one that does
+ * not replay to its stored outcome) or -EINVAL, the store's -EIO.
  */
 int follow_catch_up(struct aggregator *a);
 

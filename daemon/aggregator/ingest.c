@@ -23,8 +23,9 @@
  * commit observers run) when /v1/totals is asked for or INGEST_PUBLISH_MS
  * later, whichever comes first.
  *
- * It owns the item queue and the batch; sessions own their sockets, the
- * store its SQL.
+ * It owns the item queue and the batch; the answers leave through the
+ * sink (ingest.h), which knows the connections by id; the store owns its
+ * SQL, replay.c the rebuilding of the totals from it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -34,7 +35,7 @@
 #include "committer.h"
 #include "follow.h"
 #include "ingest.h"
-#include "session.h"
+#include "replay.h"
 #include "store.h"
 #include "tally/codec.h"
 #include "tally/log.h"
@@ -55,6 +56,7 @@ struct ingest_batch {
 
 struct ingest {
 	struct aggregator *a;
+	struct ingest_sink sink;
 	uv_check_t check;            /* runs a batch after the loop's I/O phase */
 	uv_timer_t retry;            /* re-arms after a failed commit */
 	uv_timer_t publish;          /* rebuilds a snapshot commits left stale */
@@ -64,17 +66,16 @@ struct ingest {
 	struct agg_item *head, *tail;   /* waiting, arrival order */
 	size_t n_items;                 /* waiting and in the batch */
 	bool blocked;                   /* waiting for the retry timer */
-	bool needs_rebuild;             /* in-memory state is out of step with the store */
 	struct tally_log_limit notices; /* rejected, conflict and stale lines */
 	unsigned closing;               /* handles still to close */
 };
 
-struct agg_item *agg_item_new(struct session *s, uint64_t seq, struct tally_signed_result *sr)
+struct agg_item *agg_item_new(uint64_t session_id, uint64_t seq, struct tally_signed_result *sr)
 {
 	struct agg_item *it = calloc(1, sizeof(*it));
 	if (!it)
 		return NULL;
-	it->session = session_ref(s);
+	it->session_id = session_id;
 	it->seq = seq;
 	it->read_ns = uv_hrtime();
 	it->received_ms = agg_now_ms();
@@ -88,8 +89,6 @@ void agg_item_free(struct agg_item *it)
 {
 	if (!it)
 		return;
-	if (it->session)
-		session_unref(it->session);
 	tally_signed_result_clear(&it->sr);
 	free(it->reason);
 	free(it->leaf);
@@ -100,19 +99,22 @@ static void on_check(uv_check_t *h);
 static void on_retry(uv_timer_t *t);
 static void on_publish(uv_timer_t *t);
 
-/* How a->degraded_reason starts while batches fail to commit. */
-#define COMMIT_FAILED "store commit failed"
+/* How a->degraded_reason starts while batches fail to commit, and while
+ * the totals cannot be rebuilt from the store. */
+#define COMMIT_FAILED  "store commit failed"
+#define REBUILD_FAILED "store does not replay"
 
 /* Longest a commit stays unpublished when nobody asks for /v1/totals. */
 #define INGEST_PUBLISH_MS 100
 
-int ingest_new(struct aggregator *a, struct ingest **ret)
+int ingest_new(struct aggregator *a, const struct ingest_sink *sink, struct ingest **ret)
 {
 	struct ingest *g = calloc(1, sizeof(*g));
 	int r;
 	if (!g)
 		return -ENOMEM;
 	g->a = a;
+	g->sink = *sink;
 	if ((r = tally_pending_new(&g->pending)) < 0 ||
 	    (agg_store_writes_off_loop(a->store) &&
 	     (r = committer_new(a->loop, &g->committer)) < 0)) {
@@ -120,6 +122,7 @@ int ingest_new(struct aggregator *a, struct ingest **ret)
 		free(g);
 		return r;
 	}
+	tally_pending_set_conflict_limit(g->pending, a->conf.max_conflict_copies);
 	uv_check_init(a->loop, &g->check);
 	uv_timer_init(a->loop, &g->retry);
 	uv_timer_init(a->loop, &g->publish);
@@ -149,72 +152,23 @@ size_t ingest_pending(const struct ingest *g)
 	return g->n_items;
 }
 
-bool ingest_in_step(const struct ingest *g)
+/*
+ * A distinct conflicting copy past max_conflict_copies: refused with a
+ * Nack and stored as a rejected submission, never a log leaf, so a region
+ * that signs endless variants of one revision cannot grow the log, the
+ * per-precinct state or the batches that touch it.
+ */
+static void refuse_copy(struct ingest *g, struct agg_item *it)
 {
-	return !g->needs_rebuild;
-}
-
-struct recover_ctx {
-	struct tally_totals *totals;
-	struct tally_merkle *merkle;
-	const struct tally_election *e;
-	uint64_t mismatches;
-	uint32_t stride;
-};
-
-static int on_recover_leaf(const struct agg_leaf_rec *l, void *data)
-{
-	struct recover_ctx *c = data;
-	int64_t idx = tally_election_precinct_index(c->e, l->precinct);
-	enum tally_outcome o;
-	if (idx < 0 || l->n_figures != c->stride)
-		return -EINVAL;
-	int r = tally_totals_apply_figures(c->totals, (size_t)idx, l->revision, l->payload_hash,
-	                                   (int64_t)l->leaf_index, l->figures, &o);
-	if (r < 0)
-		return r;
-	if (o != l->outcome)
-		c->mismatches++;
-	return tally_merkle_append(c->merkle, l->leaf_hash);
-}
-
-int ingest_recover(struct aggregator *a, struct tally_err *err)
-{
-	struct recover_ctx c = {.e = a->election};
-	uint64_t t0 = uv_hrtime();
-	int r = tally_totals_new(a->election, &c.totals);
-	if (r < 0 || (r = tally_merkle_new(&c.merkle)) < 0)
-		goto fail;
-	c.stride = (uint32_t)tally_totals_stride(c.totals);
-	/* Never while a batch is being written: the reader sees what is committed. */
-	struct agg_store *rd = agg_store_reader(a->store);
-	r = agg_store_leaves(rd, 0, UINT64_MAX, 0, on_recover_leaf, &c);
-	if (r < 0) {
-		tally_err_set(err, r, "rebuilding totals from the store: %s",
-		              r == -EINVAL ? "a log leaf names a precinct or options not in this "
-		                             "election"
-		                           : rd->last_error);
-		goto fail;
-	}
-	if (c.mismatches)
-		log_warning("recovery: %" PRIu64 " log leaves replayed to another outcome than "
-		            "stored; the replay is what counts",
-		            c.mismatches);
-	tally_totals_free(a->totals);
-	tally_merkle_free(a->merkle);
-	a->totals = c.totals;
-	a->merkle = c.merkle;
-	log_info("recovered %" PRIu64 " log leaves, %" PRIu32 "/%" PRIu32
-	         " precincts reported, in %.3f s",
-	         tally_merkle_size(a->merkle), a->totals->national.precincts_reported,
-	         a->totals->national.precincts_total, (double)(uv_hrtime() - t0) / 1e9);
-	return 0;
-fail:
-	if (r == -ENOMEM)
-		tally_err_set(err, r, "rebuilding totals from the store: out of memory");
-	tally_totals_free(c.totals);
-	tally_merkle_free(c.merkle);
-	return r;
+	char why[TALLY_REASON_MAX];
+	snprintf(why, sizeof(why),
+	         "precinct %" PRIu32 " revision %" PRIu32 " already has %" PRIu32
+	         " conflicting copies (max_conflict_copies); this one is stored but not logged "
+	         "or counted: send a higher revision to settle the conflict",
+	         it->precinct, it->revision, g->a->conf.max_conflict_copies);
+	it->code = TALLY_REJECT_CONFLICT_LIMIT;
+	free(it->reason);
+	it->reason = strdup(why); /* NULL on ENOMEM: the Nack then carries only the code */
 }
 
 /*
@@ -227,17 +181,30 @@ static int decide_batch(struct ingest *g)
 	int64_t next = (int64_t)a->totals->sequence;
 	int r;
 	tally_pending_reset(g->pending);
+	g->batch.n_rejected = 0;
 	for (struct agg_item *it = g->batch.head; it; it = it->next) {
 		it->outcome = TALLY_OUTCOME_UNSPECIFIED;
 		it->leaf_index = -1;
-		if (it->code != TALLY_REJECT_NONE)
-			continue;
-		r = tally_pending_decide(g->pending, a->totals, it->precinct_index, it->revision,
-		                         it->payload_hash, next, &it->outcome);
-		if (r < 0)
-			return r;
-		if (it->outcome == TALLY_OUTCOME_ACCEPTED || it->outcome == TALLY_OUTCOME_CONFLICT)
-			it->leaf_index = next++;
+		/* A refusal of an earlier try is decided afresh: the precinct may
+		 * have moved on (verification never gives this code). */
+		if (it->code == TALLY_REJECT_CONFLICT_LIMIT) {
+			it->code = TALLY_REJECT_NONE;
+			free(it->reason);
+			it->reason = NULL;
+		}
+		if (it->code == TALLY_REJECT_NONE) {
+			r = tally_pending_decide(g->pending, a->totals, it->precinct_index,
+			                         it->revision, it->payload_hash, next,
+			                         &it->outcome);
+			if (r == -EDQUOT)
+				refuse_copy(g, it);
+			else if (r < 0)
+				return r;
+			else if (it->outcome == TALLY_OUTCOME_ACCEPTED ||
+			         it->outcome == TALLY_OUTCOME_CONFLICT)
+				it->leaf_index = next++;
+		}
+		g->batch.n_rejected += it->code != TALLY_REJECT_NONE;
 	}
 	return 0;
 }
@@ -328,7 +295,7 @@ static bool notice_passes(struct ingest *g)
 	return true;
 }
 
-/* Tells each item's session what became of it, after the commit. */
+/* Tells the item's session what became of it, after the commit. */
 static void answer(struct ingest *g, struct agg_item *it, uint64_t now_ns)
 {
 	struct aggregator *a = g->a;
@@ -367,10 +334,9 @@ static void answer(struct ingest *g, struct agg_item *it, uint64_t now_ns)
 			          it->precinct, it->revision);
 		}
 	}
-	if (it->session && session_open(it->session)) {
-		session_answer(it->session, &m);
+	/* Gone (closed, or closing): the node resends on its next connection. */
+	if (g->sink.answer(g->sink.data, it->session_id, &m))
 		agg_histogram_observe(&a->stats.ack_latency, (double)(now_ns - it->read_ns) / 1e9);
-	}
 }
 
 static void enter_degraded(struct ingest *g, const char *why)
@@ -417,7 +383,7 @@ static void apply_batch(struct ingest *g)
 			if (r == -ENOMEM)
 				log_err("out of memory applying a committed batch; rebuilding the "
 				        "totals from the store");
-			g->needs_rebuild = true;
+			a->out_of_step = true;
 			g->blocked = true;
 			uv_timer_start(&g->retry, on_retry, 0, 0);
 			return;
@@ -462,32 +428,14 @@ static void finish_batch(struct ingest *g, uint64_t t1)
 		log_notice("store commits again; acknowledging resumes");
 	}
 	apply_batch(g);
-
-	struct session *flush_list[64];
-	size_t n_flush = 0;
 	for (struct agg_item *it = g->batch.head; it;) {
 		struct agg_item *next = it->next;
 		answer(g, it, t1);
-		if (it->session && session_open(it->session)) {
-			bool seen = false;
-			for (size_t k = 0; k < n_flush; k++)
-				seen |= flush_list[k] == it->session;
-			if (!seen) {
-				if (n_flush == sizeof(flush_list) / sizeof(flush_list[0])) {
-					for (size_t k = 0; k < n_flush; k++)
-						session_flush(flush_list[k]);
-					n_flush = 0;
-				}
-				flush_list[n_flush++] = it->session;
-			}
-		}
 		agg_item_free(it);
 		g->n_items--;
 		it = next;
 	}
-	for (size_t k = 0; k < n_flush; k++)
-		session_flush(flush_list[k]);
-
+	g->sink.flush(g->sink.data);
 	mark_changed(g);
 }
 
@@ -514,8 +462,8 @@ static void fail_batch(struct ingest *g, int r)
 		/* A shared store's catch-up may have half applied a leaf of
 		 * another instance: rebuild from what the store holds. */
 		struct tally_err err = {{0}};
-		if (ingest_recover(a, &err) < 0) {
-			g->needs_rebuild = true;
+		if (replay_rebuild(a, &err) < 0) {
+			a->out_of_step = true;
 			log_err("%s", err.msg);
 		} else {
 			g->batch.n = g->batch.n_rejected = 0; /* none of ours committed */
@@ -549,7 +497,6 @@ static void run_batch(struct ingest *g)
 
 	memset(b, 0, sizeof(*b));
 	while (end && end->verified) {
-		b->n_rejected += end->code != TALLY_REJECT_NONE;
 		b->n++;
 		last = end;
 		end = end->next;
@@ -590,23 +537,51 @@ static void run_batch(struct ingest *g)
 static void on_check(uv_check_t *h)
 {
 	struct ingest *g = h->data;
-	if (g->blocked || g->batch.head || !g->head || !g->head->verified)
+	if (g->blocked || g->batch.head)
+		return;
+	if (g->a->out_of_step) {
+		/* Set elsewhere (follow.c): rebuild before deciding anything. */
+		g->blocked = true;
+		uv_timer_start(&g->retry, on_retry, 0, 0);
+		return;
+	}
+	if (!g->head || !g->head->verified)
 		return;
 	run_batch(g);
+}
+
+/* Nothing is acknowledged until the totals are back in step: say so in
+ * /healthz and STATUS, as for a failing commit. */
+static void mark_rebuild(struct aggregator *a, const char *why)
+{
+	bool mine = strncmp(a->degraded_reason, REBUILD_FAILED, sizeof(REBUILD_FAILED) - 1) == 0;
+	if (why && !a->degraded) {
+		a->degraded = true;
+		snprintf(a->degraded_reason, sizeof(a->degraded_reason), REBUILD_FAILED ": %.200s",
+		         why);
+		aggregator_status(a);
+	} else if (!why && a->degraded && mine) {
+		a->degraded = false;
+		a->degraded_reason[0] = '\0';
+		log_notice("totals rebuilt from the store; acknowledging resumes");
+		aggregator_status(a);
+	}
 }
 
 static void on_retry(uv_timer_t *t)
 {
 	struct ingest *g = t->data;
-	if (g->needs_rebuild) {
+	if (g->a->out_of_step) {
 		struct tally_err err = {{0}};
-		if (ingest_recover(g->a, &err) < 0) {
+		if (replay_rebuild(g->a, &err) < 0) {
 			log_err("%s; retrying in %" PRIu32 " s", err.msg, g->a->conf.commit_retry);
+			mark_rebuild(g->a, err.msg);
 			uv_timer_start(&g->retry, on_retry,
 			               (uint64_t)g->a->conf.commit_retry * 1000u, 0);
 			return;
 		}
-		g->needs_rebuild = false;
+		g->a->out_of_step = false;
+		mark_rebuild(g->a, NULL);
 	}
 	g->blocked = false;
 	if (!g->batch.head && g->head && g->head->verified)

@@ -2,8 +2,13 @@
  * ingest.h: the path of one submitted result through the daemon:
  * session.c reads a Submit and makes an agg_item; verify.c checks it on the
  * thread pool; ingest.c reconciles verified items in arrival order, stores
- * a whole batch in one transaction and, only once it is committed, has the
- * sessions send the Acks and Nacks.
+ * a whole batch in one transaction and, only once it is committed, sends
+ * the Acks and Nacks through its sink.
+ *
+ * An item names its connection by id, never by pointer: ingest answers
+ * through a sink that finds the connection again, or finds it gone and
+ * drops the answer. So a session's lifetime is session.c's alone, and
+ * nothing below session.c includes it.
  */
 #ifndef TALLY_AGG_INGEST_H
 #define TALLY_AGG_INGEST_H
@@ -12,18 +17,19 @@
 #include <stdint.h>
 
 #include "aggregator.h"
+#include "tally/codec.h"
 #include "tally/result.h"
 #include "tally/totals.h"
 
 /*
  * One Submit. Owned by ingest from its creation until the Ack/Nack is
- * queued; while a verify job runs, only the worker writes the fields under
- * "verification" and nobody else reads them (the job's completion on the
- * loop hands them back). Holds a reference on its session.
+ * handed to the sink; while a verify job runs, only the worker writes the
+ * fields under "verification" and nobody else reads them (the job's
+ * completion on the loop hands them back).
  */
 struct agg_item {
 	struct agg_item *next; /* arrival order */
-	struct session *session;
+	uint64_t session_id;   /* whom to answer (ingest_sink) */
 	uint64_t seq;
 	uint64_t read_ns; /* uv_hrtime() when the frame was read */
 	uint64_t received_ms;
@@ -49,36 +55,33 @@ struct agg_item {
 	int64_t leaf_index;
 };
 
-/* A new item for a Submit; takes over sr's payload. NULL on ENOMEM. */
-struct agg_item *agg_item_new(struct session *s, uint64_t seq, struct tally_signed_result *sr);
+/* A new item for a Submit read on session_id; takes over sr's payload. NULL on ENOMEM. */
+struct agg_item *agg_item_new(uint64_t session_id, uint64_t seq, struct tally_signed_result *sr);
 void agg_item_free(struct agg_item *it);
 
 /*
- * verify.c: checks n items on the thread pool (the array is copied), then
- * marks them verified on the loop, where ingest's check handle batches
- * them. Without memory for a job they are checked inline instead. Returns 0.
+ * Where the answers go (session.c implements it, a test fakes it). Called
+ * on the loop, after the batch is committed:
+ *  - answer() queues m (an Ack or a Nack) for the connection session_id
+ *    and returns true, or returns false when that connection is gone or
+ *    closing: m is then dropped, and the node, which never heard an
+ *    answer, sends the result again on its next connection;
+ *  - flush() sends everything answer() queued since the last flush; ingest
+ *    calls it once per batch.
  */
-int verify_submit(struct aggregator *a, struct agg_item **items, size_t n);
-/* Verify jobs still running. */
-size_t verify_pending(void);
-/* The checks themselves, pure but for the keyring; exported for tests. */
-void verify_item(const struct tally_election *e, const struct tally_keyring *keys, size_t n_options,
-                 struct agg_item *it);
+struct ingest_sink {
+	bool (*answer)(void *data, uint64_t session_id, const struct tally_msg *m);
+	void (*flush)(void *data);
+	void *data;
+};
 
-/* ingest.c */
-int ingest_new(struct aggregator *a, struct ingest **ret);
+/* Starts ingest for a (its store, totals and tree recovered) answering
+ * through a copy of sink. 0 or -errno. */
+int ingest_new(struct aggregator *a, const struct ingest_sink *sink, struct ingest **ret);
 /* Appends a new item in arrival order (before it is verified). */
 void ingest_enqueue(struct ingest *g, struct agg_item *it);
 /* Items neither answered nor dropped yet. */
 size_t ingest_pending(const struct ingest *g);
-/* False while the in-memory state may be ahead of the store (a failed batch
- * not yet rebuilt): nothing may be applied on top of it until then. */
-bool ingest_in_step(const struct ingest *g);
-/*
- * Rebuilds totals and the Merkle tree from the store into a (start-up and
- * after a failed commit). 0 or -errno with err saying why.
- */
-int ingest_recover(struct aggregator *a, struct tally_err *err);
 /* Closes the handles; items still queued are dropped unanswered. */
 void ingest_close(struct ingest *g);
 

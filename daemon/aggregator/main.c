@@ -21,6 +21,7 @@
 #include "http.h"
 #include "ingest.h"
 #include "listener.h"
+#include "replay.h"
 #include "routes.h"
 #include "session.h"
 #include "store.h"
@@ -29,6 +30,7 @@
 #include "tally/sign.h"
 #include "tally/signals.h"
 #include "tally/tls.h"
+#include "verify.h"
 
 /* How long shutdown waits for results in flight before closing anyway. */
 #define SHUTDOWN_GRACE_MS 10000
@@ -272,11 +274,13 @@ int main(int argc, char **argv)
 	if (agg_store_open(a->conf.store_backend, a->conf.store_dsn, a->conf.state_dir,
 	                   a->election->election_id, a->conf.id, &a->store, &err) < 0)
 		tally_fatal("store: %s", err.msg);
-	if (ingest_recover(a, &err) < 0)
-		tally_fatal("state_dir = %s: %s", a->conf.state_dir, err.msg);
+	if (replay_rebuild(a, &err) < 0)
+		tally_fatal("not starting: %s", err.msg);
 	if (aggregator_snapshot_refresh(a) < 0)
 		tally_fatal("out of memory");
-	if (ingest_new(a, &a->ingest) < 0)
+	struct ingest_sink sink;
+	session_sink(a, &sink);
+	if (session_table_new(a) < 0 || ingest_new(a, &sink, &a->ingest) < 0)
 		tally_fatal("out of memory");
 	for (size_t i = 0; i < agg_n_modules; i++) {
 		int r = agg_modules[i].start ? agg_modules[i].start(a) : 0;
@@ -343,6 +347,7 @@ int main(int argc, char **argv)
 	/* Teardown, in reverse. */
 	if (uv_loop_close(a->loop) != 0)
 		log_warning("event loop closed with handles still open");
+	session_table_free(a);
 	aggregator_snapshot_free(a);
 	agg_store_close(a->store);
 	tally_merkle_free(a->merkle);

@@ -5,14 +5,19 @@
  *
  * It owns the socket, the TLS state, the frame decoder and the outgoing
  * plaintext queue; it reads frames, answers Hello, Ping and protocol
- * violations itself, and hands Submits to ingest (which owns them until it
- * calls session_answer()). The peer's region is the verified certificate's
- * CN; everything the peer controls has a cap: frame bytes, submits in flight
- * (reads pause), queued write bytes (the peer is dropped), time to finish the
- * handshake and time without a frame.
+ * violations itself, and hands Submits to ingest, which owns them from
+ * then on and answers through the sink below. The peer's region is the
+ * verified certificate's CN; everything the peer controls has a cap: frame
+ * bytes, submits in flight (reads pause), queued write bytes (the peer is
+ * dropped), time to finish the handshake and time without a frame.
  *
- * Lifetime: the struct is freed when both uv handles are closed AND no item
- * holds a reference, never inside one of its own callbacks' call chains.
+ * Ids: items carry their session's id, never a pointer. The table below
+ * finds a session by id in O(1) from its start until session_end(); after
+ * that its id finds nothing and ingest's answers to it are dropped.
+ *
+ * Lifetime: the struct is freed when both uv handles are closed, never
+ * inside one of its own callbacks' call chains; nothing outside this file
+ * holds a pointer to it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,6 +32,7 @@
 #include "tally/frame.h"
 #include "tally/log.h"
 #include "tally/tls.h"
+#include "verify.h"
 
 enum session_state {
 	S_HANDSHAKE,
@@ -43,12 +49,11 @@ static const char *const state_names[] = {"handshake", "hello", "ready", "closin
 #define READ_CHUNK     65536
 
 struct session {
-	struct session *prev, *next; /* a->sessions */
+	uint64_t id; /* in a->sessions until session_end(); 0 = not there */
 	struct aggregator *a;
 	uv_tcp_t tcp;
 	uv_timer_t timer;
 	enum session_state state;
-	unsigned refs;    /* items in flight */
 	unsigned handles; /* uv handles not yet closed */
 	struct tally_tls *tls;
 	struct tally_frame_decoder dec;
@@ -58,6 +63,7 @@ struct session {
 	int region_index;
 	bool welcomed;
 	bool paused;
+	bool flush_queued; /* on the table's to_flush list */
 	uint32_t inflight;
 	uint64_t last_frame_ms;
 	uint64_t started_ms;
@@ -74,6 +80,30 @@ struct write_req {
 	uv_write_t req;
 	size_t len;
 	uint8_t data[];
+};
+
+/*
+ * The id -> session table: one slot per session, reused through a free
+ * list. An id is (generation << 32 | slot); freeing a slot moves its
+ * generation on, so the id of a session that is gone finds nothing even
+ * once a new session took its slot.
+ */
+#define NO_SLOT UINT32_MAX
+
+struct table_slot {
+	struct session *s; /* NULL: free */
+	uint32_t gen;      /* never 0, so no id is 0 */
+	uint32_t next_free;
+};
+
+/* Owned by the aggregator (a->sessions): session_table_new/free. */
+struct session_table {
+	struct table_slot *slots;
+	uint32_t cap;
+	uint32_t free_head; /* NO_SLOT: every slot is taken */
+	/* Sessions answered since the last flush, by id, each once. */
+	uint64_t *to_flush;
+	size_t n_flush, flush_cap;
 };
 
 static void session_enter(struct session *s, enum session_state st);
@@ -93,37 +123,86 @@ static void session_enter(struct session *s, enum session_state st)
 	s->state = st;
 }
 
-struct session *session_ref(struct session *s)
+/* ---- the table ------------------------------------------------------- */
+
+int session_table_new(struct aggregator *a)
 {
-	s->refs++;
-	return s;
+	struct session_table *t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->free_head = NO_SLOT;
+	a->sessions = t;
+	return 0;
+}
+
+void session_table_free(struct aggregator *a)
+{
+	struct session_table *t = a->sessions;
+	if (!t)
+		return;
+	free(t->slots);
+	free(t->to_flush);
+	free(t);
+	a->sessions = NULL;
+}
+
+/* Gives s a slot and its id. 0 or -ENOMEM. */
+static int table_add(struct session_table *t, struct session *s)
+{
+	if (t->free_head == NO_SLOT) {
+		uint32_t cap = t->cap ? t->cap * 2 : 64;
+		if (cap <= t->cap || cap == NO_SLOT)
+			return -ENOMEM;
+		struct table_slot *p = realloc(t->slots, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		/* New slots join the free list in ascending order. */
+		for (uint32_t i = t->cap; i < cap; i++)
+			p[i] = (struct table_slot){.gen = 1,
+			                           .next_free = i + 1 < cap ? i + 1 : NO_SLOT};
+		t->slots = p;
+		t->free_head = t->cap;
+		t->cap = cap;
+	}
+	uint32_t i = t->free_head;
+	struct table_slot *sl = &t->slots[i];
+	t->free_head = sl->next_free;
+	sl->s = s;
+	s->id = (uint64_t)sl->gen << 32 | i;
+	return 0;
+}
+
+/* From here on s's id finds nothing. */
+static void table_remove(struct session_table *t, struct session *s)
+{
+	if (s->id == 0)
+		return;
+	uint32_t i = (uint32_t)s->id;
+	struct table_slot *sl = &t->slots[i];
+	sl->s = NULL;
+	sl->gen = sl->gen == UINT32_MAX ? 1 : sl->gen + 1;
+	sl->next_free = t->free_head;
+	t->free_head = i;
+	s->id = 0;
+}
+
+static struct session *table_find(const struct session_table *t, uint64_t id)
+{
+	uint32_t i = (uint32_t)id;
+	if (i >= t->cap || t->slots[i].gen != (uint32_t)(id >> 32))
+		return NULL;
+	return t->slots[i].s;
 }
 
 static void maybe_free(struct session *s)
 {
-	if (s->refs > 0 || s->handles > 0 || s->state != S_CLOSED)
+	if (s->handles > 0 || s->state != S_CLOSED)
 		return;
 	tally_tls_free(s->tls);
 	tally_frame_decoder_clear(&s->dec);
 	free(s->out);
 	free(s->batch);
 	free(s);
-}
-
-void session_unref(struct session *s)
-{
-	s->refs--;
-	maybe_free(s);
-}
-
-bool session_open(const struct session *s)
-{
-	return s->state < S_CLOSING;
-}
-
-const char *session_region(const struct session *s)
-{
-	return s->region;
 }
 
 static void arm_timer(struct session *s, uint64_t ms)
@@ -145,17 +224,19 @@ int session_start(struct aggregator *a, uv_stream_t *server)
 	s->tcp.data = s;
 	s->timer.data = s;
 	s->handles = 2;
-	/* On the list from the start, so shutdown finds every session. */
-	s->next = a->sessions;
-	if (a->sessions)
-		a->sessions->prev = s;
-	a->sessions = s;
 	a->stats.sessions_open++;
 	a->stats.sessions_accepted++;
 	snprintf(s->peer, sizeof(s->peer), "?");
 
 	if ((r = uv_accept(server, (uv_stream_t *)&s->tcp)) < 0) {
 		log_warning("accepting a node connection failed: %s", uv_strerror(r));
+		goto fail;
+	}
+	/* In the table from the start, so shutdown finds every session;
+	 * without a slot the connection, already taken off the listener, is
+	 * closed at once. */
+	if ((r = table_add(a->sessions, s)) < 0) {
+		log_warning("out of memory for a node connection; closing it");
 		goto fail;
 	}
 	struct sockaddr_storage ss;
@@ -252,7 +333,7 @@ static void send_ciphertext(struct session *s)
 	}
 }
 
-void session_flush(struct session *s)
+static void session_flush(struct session *s)
 {
 	if (s->state == S_CLOSED)
 		return;
@@ -278,20 +359,72 @@ static void send_now(struct session *s, const struct tally_msg *m)
 	session_flush(s);
 }
 
-void session_answer(struct session *s, const struct tally_msg *m)
+/* ---- the sink ingest answers through ------------------------------------ */
+
+/* Puts s once on the list sink_flush() goes through. */
+static void queue_flush(struct session_table *t, struct session *s)
+{
+	if (s->flush_queued)
+		return;
+	if (t->n_flush == t->flush_cap) {
+		size_t cap = t->flush_cap ? t->flush_cap * 2 : 64;
+		uint64_t *p = realloc(t->to_flush, cap * sizeof(*p));
+		if (!p) {
+			/* No room on the list: send it now. */
+			session_flush(s);
+			return;
+		}
+		t->to_flush = p;
+		t->flush_cap = cap;
+	}
+	t->to_flush[t->n_flush++] = s->id;
+	s->flush_queued = true;
+}
+
+/* Queues an Ack/Nack for a Submit of s (open: it is in the table). */
+static bool session_answer(struct session *s, const struct tally_msg *m)
 {
 	if (s->inflight > 0)
 		s->inflight--;
-	if (s->state >= S_CLOSING)
-		return;
 	if (queue_msg(s, m) < 0) {
 		session_end(s, NULL);
-		return;
+		return false;
 	}
-	if (s->paused && s->inflight <= s->a->conf.max_inflight / 2 && !s->a->stopping) {
+	queue_flush(s->a->sessions, s);
+	if (s->state < S_CLOSING && s->paused && s->inflight <= s->a->conf.max_inflight / 2 &&
+	    !s->a->stopping) {
 		s->paused = false;
 		uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read);
 	}
+	return true;
+}
+
+static bool sink_answer(void *data, uint64_t session_id, const struct tally_msg *m)
+{
+	struct aggregator *a = data;
+	struct session *s = table_find(a->sessions, session_id);
+	return s ? session_answer(s, m) : false;
+}
+
+static void sink_flush(void *data)
+{
+	struct aggregator *a = data;
+	struct session_table *t = a->sessions;
+	/* A flush may end its session (a write error), which takes it out of
+	 * the table: look each id up again. */
+	for (size_t i = 0; i < t->n_flush; i++) {
+		struct session *s = table_find(t, t->to_flush[i]);
+		if (s) {
+			s->flush_queued = false;
+			session_flush(s);
+		}
+	}
+	t->n_flush = 0;
+}
+
+void session_sink(struct aggregator *a, struct ingest_sink *ret)
+{
+	*ret = (struct ingest_sink){.answer = sink_answer, .flush = sink_flush, .data = a};
 }
 
 /* ---- ending ------------------------------------------------------------ */
@@ -302,12 +435,6 @@ static void close_handles(struct session *s)
 	if (s->state == S_CLOSED)
 		return;
 	session_enter(s, S_CLOSED);
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		a->sessions = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
 	a->stats.sessions_open--;
 	uv_close((uv_handle_t *)&s->tcp, on_close);
 	uv_close((uv_handle_t *)&s->timer, on_close);
@@ -316,13 +443,14 @@ static void close_handles(struct session *s)
 /*
  * Ends the session: a Goodbye with `goodbye` if the peer can read one, a
  * TLS close_notify, then the socket closes once the last bytes are written
- * (or after CLOSE_GRACE_MS). Items in flight keep the struct alive; their
- * answers are dropped.
+ * (or after CLOSE_GRACE_MS). It leaves the table first: the answers to its
+ * items in flight are dropped.
  */
 static void session_end(struct session *s, const char *goodbye)
 {
 	if (s->state >= S_CLOSING)
 		return;
+	table_remove(s->a->sessions, s);
 	bool established = s->state != S_HANDSHAKE;
 	if (s->welcomed) {
 		s->welcomed = false;
@@ -515,7 +643,7 @@ static void check_hello(struct session *s, const struct tally_msg *m)
 static void proceed_submit(struct session *s, struct tally_msg *m)
 {
 	struct aggregator *a = s->a;
-	struct agg_item *it = agg_item_new(s, m->seq, &m->result);
+	struct agg_item *it = agg_item_new(s->id, m->seq, &m->result);
 	if (!it) {
 		log_err("out of memory taking a Submit region=%s seq=%" PRIu64 "; closing the "
 		        "session",
@@ -626,8 +754,16 @@ static void read_plaintext(struct session *s)
 				violation(
 				    s, "frame length %" PRIu32 " exceeds max_frame_bytes %" PRIu32,
 				    want, s->a->conf.max_frame_bytes);
-			} else if (r < 0) {
+			} else if (r == -EBADMSG) {
 				violation(s, "frame length 0");
+			} else if (r == -ENOMEM) {
+				/* Our failure, not the peer's: no protocol violation. */
+				log_err("session region=%s node='%s' peer=%s: out of memory for a "
+				        "frame; closing the session, the node will send again",
+				        s->region, s->node, s->peer);
+				session_end(s, "aggregator out of memory");
+			} else if (r < 0) {
+				violation(s, "frame refused: %s", strerror(-r));
 			} else if (used == 0) {
 				break;
 			}
@@ -690,18 +826,17 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 
 void session_pause_all(struct aggregator *a)
 {
-	for (struct session *s = a->sessions; s; s = s->next)
-		if (s->state < S_CLOSING)
-			uv_read_stop((uv_stream_t *)&s->tcp);
+	struct session_table *t = a->sessions;
+	for (uint32_t i = 0; i < t->cap; i++)
+		if (t->slots[i].s)
+			uv_read_stop((uv_stream_t *)&t->slots[i].s->tcp);
 }
 
 void session_close_all(struct aggregator *a, const char *reason)
 {
-	struct session *s = a->sessions;
-	while (s) {
-		/* session_end may unlink s (close_handles), so step first. */
-		struct session *next = s->next;
-		session_end(s, reason);
-		s = next;
-	}
+	struct session_table *t = a->sessions;
+	/* session_end() empties only the slot it stands in. */
+	for (uint32_t i = 0; i < t->cap; i++)
+		if (t->slots[i].s)
+			session_end(t->slots[i].s, reason);
 }

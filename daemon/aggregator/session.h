@@ -1,5 +1,12 @@
 /*
- * session.h: one TLS connection from a regional node (session.c).
+ * session.h: one TLS connection from a regional node (session.c), and the
+ * table that finds a connection by its id.
+ *
+ * A session is known to the rest of the daemon only by its id (a 64-bit
+ * number never reused within the process): ingest's items carry it, and
+ * answers come back through the sink session_sink() fills in, which finds
+ * the session again or drops the answer. A session's memory is session.c's
+ * alone: it is freed once its handles are closed, whatever is in flight.
  */
 #ifndef TALLY_AGG_SESSION_H
 #define TALLY_AGG_SESSION_H
@@ -9,30 +16,31 @@
 #include <uv.h>
 
 #include "aggregator.h"
-#include "tally/codec.h"
+
+struct ingest_sink; /* ingest.h */
+
+/* The id -> session table as a->sessions, before the first session. 0 or -ENOMEM. */
+int session_table_new(struct aggregator *a);
+/* Frees a->sessions, once every session is closed (after the loop ran out). Takes NULL. */
+void session_table_free(struct aggregator *a);
 
 /*
- * Takes over an accepted TCP handle's socket: the caller has initialized
- * `tcp` with session_tcp() and called uv_accept on it. 0 or -errno (the
- * session is then closed and freed by itself).
+ * Accepts a pending connection from the listening stream as a new session.
+ * 0 or -errno (the session is then closed and freed by itself).
  */
 int session_start(struct aggregator *a, uv_stream_t *server);
 
-/* References from items in flight: the session is freed at zero and closed. */
-struct session *session_ref(struct session *s);
-void session_unref(struct session *s);
-
-/* True while the session can still send (not closing). */
-bool session_open(const struct session *s);
-const char *session_region(const struct session *s);
-
 /*
- * Queues an Ack/Nack for a Submit and lowers the in-flight count (reads
- * resume below half of max_inflight). Sent by session_flush().
+ * Fills ret with the sink ingest answers through: answer() finds the
+ * session by id in O(1), queues the Ack or Nack and lowers its in-flight
+ * count (reads resume below half of max_inflight); a session that is gone
+ * or closing gets nothing (false). flush() encrypts and writes what was
+ * queued, once per session.
  */
-void session_answer(struct session *s, const struct tally_msg *m);
-/* Encrypts and writes what was queued. */
-void session_flush(struct session *s);
+void session_sink(struct aggregator *a, struct ingest_sink *ret);
+
+/* Open sessions (any state before closing). */
+size_t session_count(const struct aggregator *a);
 
 /* Stops reading new frames from every session (shutdown). */
 void session_pause_all(struct aggregator *a);

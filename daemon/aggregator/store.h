@@ -69,8 +69,9 @@ struct agg_leaf_rec {
 	size_t leaf_len;
 };
 
-/* One row of a precinct's history (submissions, oldest first). */
+/* One row of a precinct's history (a submission). */
 struct agg_history_rec {
+	uint64_t id; /* the row's id: grows with arrival, a cursor for paging */
 	uint64_t received_ms;
 	const char *peer_region;
 	const char *peer_node;
@@ -106,7 +107,11 @@ struct agg_store_ops {
 	int (*leaves)(struct agg_store *s, uint64_t start, uint64_t end, int with_bytes,
 	              agg_store_leaf_cb cb, void *data);
 	int (*leaf_count)(struct agg_store *s, uint64_t *ret);
-	int (*history)(struct agg_store *s, uint32_t precinct, agg_store_history_cb cb, void *data);
+	/* A precinct's submissions newest first: at most limit rows whose id
+	 * is below before (UINT64_MAX: from the newest), by an index, so a
+	 * page costs the same however long the history. */
+	int (*history)(struct agg_store *s, uint32_t precinct, uint64_t before, uint32_t limit,
+	               agg_store_history_cb cb, void *data);
 	/* Every stored submission's count; for tests and STATUS. */
 	int (*submission_count)(struct agg_store *s, uint64_t *ret);
 
@@ -201,10 +206,10 @@ static inline int agg_store_leaf_count(struct agg_store *s, uint64_t *ret)
 {
 	return s->ops->leaf_count(s, ret);
 }
-static inline int agg_store_history(struct agg_store *s, uint32_t precinct, agg_store_history_cb cb,
-                                    void *data)
+static inline int agg_store_history(struct agg_store *s, uint32_t precinct, uint64_t before,
+                                    uint32_t limit, agg_store_history_cb cb, void *data)
 {
-	return s->ops->history(s, precinct, cb, data);
+	return s->ops->history(s, precinct, before, limit, cb, data);
 }
 static inline int agg_store_submission_count(struct agg_store *s, uint64_t *ret)
 {

@@ -43,7 +43,7 @@
 #include "store.h"
 #include "tally/log.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 /* Advisory lock taken while migrating: two instances starting at once. */
 #define MIGRATION_LOCK "7310195431"
@@ -101,9 +101,10 @@ static const struct {
                          "leaf_hash, figures, leaf FROM log WHERE leaf_index >= $1 AND "
                          "leaf_index < $2 ORDER BY leaf_index LIMIT $3"},
     [ST_LEAF_COUNT] = {"leaf_count", "SELECT count(*) FROM log"},
+    /* One range of submissions_by_precinct_id (schema version 2) per page. */
     [ST_HISTORY] = {"history", "SELECT received_ms, peer_region, peer_node, revision, outcome, "
-                               "reject_code, reason, leaf_index FROM submissions WHERE "
-                               "precinct = $1 ORDER BY id"},
+                               "reject_code, reason, leaf_index, id FROM submissions WHERE "
+                               "precinct = $1 AND id < $2 ORDER BY id DESC LIMIT $3"},
     [ST_SUBMISSION_COUNT] = {"submission_count", "SELECT count(*) FROM submissions"},
 };
 
@@ -140,6 +141,10 @@ static const char *const migrations[SCHEMA_VERSION] = {
     " instance text NOT NULL);"
     "CREATE INDEX submissions_by_precinct ON submissions (precinct) WHERE precinct IS NOT "
     "NULL;",
+    /* 2: a precinct's history is read a page at a time, newest first. */
+    "CREATE INDEX submissions_by_precinct_id ON submissions (precinct, id) WHERE precinct IS "
+    "NOT NULL;"
+    "DROP INDEX submissions_by_precinct;",
 };
 
 /* The LISTEN connection and its poll handle; freed by on_listener_closed. */
@@ -829,17 +834,19 @@ static int pg_log_size(struct agg_store *base, uint64_t *ret)
 	return single_int(s, ST_READ_HEAD, "reading the log head", ret);
 }
 
-static int pg_history(struct agg_store *base, uint32_t precinct, agg_store_history_cb cb,
-                      void *data)
+static int pg_history(struct agg_store *base, uint32_t precinct, uint64_t before, uint32_t limit,
+                      agg_store_history_cb cb, void *data)
 {
 	struct pg_store *s = pq(base);
-	char p[16];
-	const char *v[1] = {p};
+	char p[16], b[24], l[16];
+	const char *v[3] = {p, b, l};
 	int r = ensure(s);
 	if (r < 0)
 		return r;
 	snprintf(p, sizeof(p), "%" PRIu32, precinct);
-	PGresult *res = run(s, ST_HISTORY, 1, v, NULL, NULL);
+	snprintf(b, sizeof(b), "%" PRIu64, before > INT64_MAX ? (uint64_t)INT64_MAX : before);
+	snprintf(l, sizeof(l), "%" PRIu32, limit);
+	PGresult *res = run(s, ST_HISTORY, 3, v, NULL, NULL);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		return fail_res(s, res, "reading a precinct's history");
 	for (int i = 0; i < PQntuples(res) && r == 0; i++) {
@@ -852,6 +859,7 @@ static int pg_history(struct agg_store *base, uint32_t precinct, agg_store_histo
 		h.code = (enum tally_reject_code)col_int(res, i, 5);
 		h.reason = PQgetvalue(res, i, 6);
 		h.leaf_index = PQgetisnull(res, i, 7) ? -1 : col_int(res, i, 7);
+		h.id = (uint64_t)col_int(res, i, 8);
 		r = cb(&h, data);
 	}
 	PQclear(res);

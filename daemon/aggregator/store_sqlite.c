@@ -57,9 +57,10 @@ static const char *const stmt_sql[ST_COUNT] = {
                         "leaf_hash, figures, leaf FROM log WHERE leaf_index >= ?1 AND "
                         "leaf_index < ?2 ORDER BY leaf_index",
     [ST_LEAF_COUNT] = "SELECT count(*) FROM log",
+    /* submissions_by_precinct holds the rowid (id): a page is one index range. */
     [ST_HISTORY] = "SELECT received_ms, peer_region, peer_node, revision, outcome, "
-                   "reject_code, reason, leaf_index FROM submissions WHERE precinct = ?1 "
-                   "ORDER BY id",
+                   "reject_code, reason, leaf_index, id FROM submissions WHERE precinct = ?1 "
+                   "AND id < ?2 ORDER BY id DESC LIMIT ?3",
     [ST_SUBMISSION_COUNT] = "SELECT count(*) FROM submissions",
 };
 
@@ -313,13 +314,15 @@ static int sqlite_submission_count(struct agg_store *base, uint64_t *ret)
 	return count(sq(base), ST_SUBMISSION_COUNT, ret);
 }
 
-static int sqlite_history(struct agg_store *base, uint32_t precinct, agg_store_history_cb cb,
-                          void *data)
+static int sqlite_history(struct agg_store *base, uint32_t precinct, uint64_t before,
+                          uint32_t limit, agg_store_history_cb cb, void *data)
 {
 	struct sqlite_store *s = sq(base);
 	sqlite3_stmt *st = s->st[ST_HISTORY];
 	int r = 0, rc;
 	sqlite3_bind_int64(st, 1, precinct);
+	sqlite3_bind_int64(st, 2, before > INT64_MAX ? INT64_MAX : (sqlite3_int64)before);
+	sqlite3_bind_int64(st, 3, limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct agg_history_rec h = {0};
 		h.received_ms = (uint64_t)sqlite3_column_int64(st, 0);
@@ -331,6 +334,7 @@ static int sqlite_history(struct agg_store *base, uint32_t precinct, agg_store_h
 		h.reason = (const char *)sqlite3_column_text(st, 6);
 		h.leaf_index =
 		    sqlite3_column_type(st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 7);
+		h.id = (uint64_t)sqlite3_column_int64(st, 8);
 		r = cb(&h, data);
 		if (r != 0)
 			break;

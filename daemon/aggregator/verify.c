@@ -1,9 +1,9 @@
 /*
  * verify.c: the checks on one submitted result, run on libuv's thread pool
  * so signature verification uses every core while the loop keeps moving
- * bytes. It owns the verify jobs; the items belong to ingest.c, which hands
- * them over for the job's lifetime and gets them back, marked verified, in
- * the job's completion callback on the loop.
+ * bytes (verify.h). It owns the verify jobs; the items belong to ingest.c,
+ * which lends them for the job's lifetime and gets them back, marked
+ * verified, in the job's completion callback on the loop.
  *
  * Order of the checks: the key must be trusted (UNKNOWN_KEY) and belong to
  * the connection's region (WRONG_REGION), the signature must hold over the
@@ -28,7 +28,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "ingest.h"
+#include "verify.h"
 #include "tally/codec.h"
 #include "tally/log.h"
 #include "tally/merkle.h"

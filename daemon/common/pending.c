@@ -21,6 +21,7 @@ struct tally_pending {
 	size_t cap; /* power of two */
 	size_t used;
 	size_t decided;
+	uint32_t conflict_limit; /* 0: none */
 };
 
 int tally_pending_new(struct tally_pending **ret)
@@ -56,6 +57,11 @@ void tally_pending_free(struct tally_pending *p)
 size_t tally_pending_size(const struct tally_pending *p)
 {
 	return p->decided;
+}
+
+void tally_pending_set_conflict_limit(struct tally_pending *p, uint32_t max)
+{
+	p->conflict_limit = max;
 }
 
 static size_t hash_of(uint64_t key, size_t cap)
@@ -127,6 +133,9 @@ int tally_pending_decide(struct tally_pending *p, const struct tally_totals *t,
 	const struct tally_precinct_state *held =
 	    s && s->key ? &s->st : &t->precincts[precinct_index];
 	enum tally_outcome o = tally_reconcile_decide(held, revision, hash);
+	if (o == TALLY_OUTCOME_CONFLICT && p->conflict_limit &&
+	    held->n_conflicts >= p->conflict_limit)
+		return -EDQUOT;
 	if (o == TALLY_OUTCOME_ACCEPTED || o == TALLY_OUTCOME_CONFLICT) {
 		int r;
 		if (!s || !s->key) {

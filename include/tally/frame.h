@@ -37,8 +37,9 @@ void tally_frame_decoder_clear(struct tally_frame_decoder *d);
  * rest to get further frames.
  * Returns 1 and sets *ret_frame / *ret_frame_len when a frame is complete
  * (the pointer is valid until the next call); 0 when more input is needed;
- * -EBADMSG for a zero length; -EMSGSIZE for a length above max. After an
- * error the decoder stays failed (the stream cannot be resynchronized).
+ * -EBADMSG for a zero length; -EMSGSIZE for a length above max; -ENOMEM
+ * when there is no memory for the frame's body. After an error the decoder
+ * stays failed (the stream cannot be resynchronized).
  */
 int tally_frame_decode(struct tally_frame_decoder *d, const uint8_t *data, size_t len,
                        size_t *ret_consumed, const uint8_t **ret_frame, size_t *ret_frame_len);

@@ -30,13 +30,22 @@ void tally_pending_free(struct tally_pending *p);
 void tally_pending_reset(struct tally_pending *p);
 /* Results decided since the last reset. */
 size_t tally_pending_size(const struct tally_pending *p);
+/*
+ * Caps the distinct conflicting copies held for one precinct revision at
+ * max (0, the default: no cap). A further distinct copy is refused: its
+ * decide returns -EDQUOT and records nothing, so it never becomes a log
+ * leaf and the state a batch copies and compares stays bounded. Copies
+ * already held stay DUPLICATE; a higher revision clears the count.
+ */
+void tally_pending_set_conflict_limit(struct tally_pending *p, uint32_t max);
 
 /*
  * The outcome of (precinct_index, revision, hash) on top of t and
  * everything decided since the last reset, as tally_reconcile_decide() gives
  * it; a counted or flagged result is recorded as log leaf leaf_index. t
  * does not change (and must not between resets). 0, -ERANGE (no such
- * precinct), -EINVAL (revision 0), -ENOMEM.
+ * precinct), -EINVAL (revision 0), -EDQUOT (a CONFLICT past the conflict
+ * limit: nothing recorded, *ret untouched), -ENOMEM.
  */
 int tally_pending_decide(struct tally_pending *p, const struct tally_totals *t,
                          size_t precinct_index, uint32_t revision,

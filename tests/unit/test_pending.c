@@ -199,3 +199,34 @@ Test(pending, decided_equals_applied_over_random_batches)
 		teardown(&f);
 	}
 }
+
+Test(pending, conflicting_copies_past_the_limit_are_refused_and_not_held)
+{
+	struct fixture f = setup(1, 2);
+	uint8_t h[TALLY_HASH_BYTES];
+	enum tally_outcome o = TALLY_OUTCOME_UNSPECIFIED;
+	tally_pending_set_conflict_limit(f.p, 3);
+	/* Held by the totals: the counted copy and one conflicting copy. */
+	cr_assert_eq(apply(&f, 0, 1, 1, 0), TALLY_OUTCOME_ACCEPTED);
+	cr_assert_eq(apply(&f, 0, 1, 2, 1), TALLY_OUTCOME_CONFLICT);
+	/* Two more fit in the batch, the fourth distinct copy does not. */
+	cr_assert_eq(decide(&f, 0, 1, 3, 2), TALLY_OUTCOME_CONFLICT);
+	cr_assert_eq(decide(&f, 0, 1, 4, 3), TALLY_OUTCOME_CONFLICT);
+	hash_of(5, 1, h);
+	cr_assert_eq(tally_pending_decide(f.p, f.t, 0, 1, h, 4, &o), -EDQUOT);
+	cr_assert_eq(o, TALLY_OUTCOME_UNSPECIFIED);
+	/* Nothing was recorded: the same copy again is refused again. */
+	cr_assert_eq(tally_pending_decide(f.p, f.t, 0, 1, h, 4, &o), -EDQUOT);
+	/* Copies already held stay duplicates, other precincts are free. */
+	cr_assert_eq(decide(&f, 0, 1, 2, 4), TALLY_OUTCOME_DUPLICATE);
+	cr_assert_eq(decide(&f, 0, 1, 4, 4), TALLY_OUTCOME_DUPLICATE);
+	cr_assert_eq(decide(&f, 1, 1, 1, 4), TALLY_OUTCOME_ACCEPTED);
+	/* A higher revision settles the conflict and starts a new count. */
+	cr_assert_eq(decide(&f, 0, 2, 1, 5), TALLY_OUTCOME_ACCEPTED);
+	for (uint8_t tag = 2; tag <= 4; tag++)
+		cr_assert_eq(decide(&f, 0, 2, tag, 4 + tag), TALLY_OUTCOME_CONFLICT);
+	hash_of(5, 2, h);
+	cr_assert_eq(tally_pending_decide(f.p, f.t, 0, 2, h, 9, &o), -EDQUOT);
+	cr_assert_eq(f.t->precincts[0].n_conflicts, 1, "the totals never change");
+	teardown(&f);
+}

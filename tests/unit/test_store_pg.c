@@ -274,14 +274,69 @@ Test(store_pg, history_reads_back_and_text_is_made_storable, .init = setup, .fin
 	cr_assert_eq(agg_store_begin(s), 0);
 	cr_assert_eq(agg_store_put_submission(s, &rec), 0);
 	cr_assert_eq(agg_store_commit(s), 0, "%s", s->last_error);
-	cr_assert_eq(agg_store_history(s, 42, on_history, &x), 0, "%s", s->last_error);
+	cr_assert_eq(agg_store_history(s, 42, UINT64_MAX, 100, on_history, &x), 0, "%s",
+	             s->last_error);
 	cr_assert_eq(x.n, 1);
 	cr_assert_str_eq(x.node, "n\?\?-\xc3\xa9"); /* (\? keeps ??- from being a trigraph) */
 	cr_assert_str_eq(x.reason, "bad ??? bytes");
 	cr_assert_eq(x.leaf, -1);
 	x.n = 0;
-	cr_assert_eq(agg_store_history(s, 43, on_history, &x), 0);
+	cr_assert_eq(agg_store_history(s, 43, UINT64_MAX, 100, on_history, &x), 0);
 	cr_assert_eq(x.n, 0);
+	agg_store_close(s);
+}
+
+struct page {
+	uint64_t ids[8];
+	uint64_t received[8];
+	size_t n;
+};
+
+static int on_page(const struct agg_history_rec *h, void *data)
+{
+	struct page *p = data;
+	cr_assert_lt(p->n, 8);
+	p->ids[p->n] = h->id;
+	p->received[p->n] = h->received_ms;
+	p->n++;
+	return 0;
+}
+
+/* As test_store_sqlite.c: pages of two, newest first, from a cursor. */
+Test(store_pg, history_pages_newest_first_from_a_cursor, .init = setup, .fini = teardown)
+{
+	struct agg_store *s = open_store("e1", "a");
+	cr_assert_eq(agg_store_begin(s), 0);
+	for (uint64_t i = 0; i < 10; i++) {
+		struct agg_submission_rec rec = {.received_ms = 100 + i,
+		                                 .peer_region = "KZ-10",
+		                                 .peer_node = "node-1",
+		                                 .seq = i,
+		                                 .precinct = i % 2 ? 42 : 43,
+		                                 .revision = 1,
+		                                 .code = TALLY_REJECT_FAILED_CONTROL,
+		                                 .reason = "",
+		                                 .leaf_index = -1};
+		cr_assert_eq(agg_store_put_submission(s, &rec), 0);
+	}
+	cr_assert_eq(agg_store_commit(s), 0, "%s", s->last_error);
+	struct page p = {0};
+	cr_assert_eq(agg_store_history(s, 42, UINT64_MAX, 2, on_page, &p), 0, "%s", s->last_error);
+	cr_assert_eq(p.n, 2);
+	cr_assert_eq(p.received[0], 109);
+	cr_assert_eq(p.received[1], 107);
+	cr_assert_gt(p.ids[0], p.ids[1]);
+	uint64_t before = p.ids[1];
+	memset(&p, 0, sizeof(p));
+	cr_assert_eq(agg_store_history(s, 42, before, 2, on_page, &p), 0);
+	cr_assert_eq(p.n, 2);
+	cr_assert_eq(p.received[0], 105);
+	cr_assert_eq(p.received[1], 103);
+	before = p.ids[1];
+	memset(&p, 0, sizeof(p));
+	cr_assert_eq(agg_store_history(s, 42, before, 2, on_page, &p), 0);
+	cr_assert_eq(p.n, 1);
+	cr_assert_eq(p.received[0], 101);
 	agg_store_close(s);
 }
 

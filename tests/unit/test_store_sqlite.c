@@ -173,14 +173,15 @@ Test(store_sqlite, refuses_another_election, .init = setup, .fini = teardown)
 	cr_assert(strstr(err.msg, "belongs to election 'e1', not 'e2'"), "%s", err.msg);
 }
 
+/* Newest first: the rejection, then the accepted result. */
 static int on_history(const struct agg_history_rec *h, void *data)
 {
 	int *n = data;
 	cr_assert_str_eq(h->peer_region, "KZ-10");
 	cr_assert_str_eq(h->peer_node, "node-1");
-	cr_assert_eq(h->leaf_index, *n == 0 ? 0 : -1);
-	cr_assert_eq(h->code, *n == 0 ? TALLY_REJECT_NONE : TALLY_REJECT_FAILED_CONTROL);
-	if (*n == 1)
+	cr_assert_eq(h->leaf_index, *n == 1 ? 0 : -1);
+	cr_assert_eq(h->code, *n == 1 ? TALLY_REJECT_NONE : TALLY_REJECT_FAILED_CONTROL);
+	if (*n == 0)
 		cr_assert_str_eq(h->reason, "cast > issued");
 	(*n)++;
 	return 0;
@@ -206,11 +207,66 @@ Test(store_sqlite, history_reads_back_outcomes_and_rejections, .init = setup, .f
 	cr_assert_eq(agg_store_put_submission(s, &rej), 0);
 	cr_assert_eq(agg_store_commit(s), 0);
 	int n = 0;
-	cr_assert_eq(agg_store_history(s, 42, on_history, &n), 0);
+	cr_assert_eq(agg_store_history(s, 42, UINT64_MAX, 100, on_history, &n), 0);
 	cr_assert_eq(n, 2);
 	n = 0;
-	cr_assert_eq(agg_store_history(s, 43, on_history, &n), 0);
+	cr_assert_eq(agg_store_history(s, 43, UINT64_MAX, 100, on_history, &n), 0);
 	cr_assert_eq(n, 0);
+	agg_store_close(s);
+}
+
+struct page {
+	uint64_t ids[8];
+	uint64_t received[8];
+	size_t n;
+};
+
+static int on_page(const struct agg_history_rec *h, void *data)
+{
+	struct page *p = data;
+	cr_assert_lt(p->n, 8);
+	p->ids[p->n] = h->id;
+	p->received[p->n] = h->received_ms;
+	p->n++;
+	return 0;
+}
+
+/* Five Submits of precinct 42 among others: pages of two, newest first,
+ * each starting below the last id of the one before. */
+Test(store_sqlite, history_pages_newest_first_from_a_cursor, .init = setup, .fini = teardown)
+{
+	struct agg_store *s = open_store("e1");
+	cr_assert_eq(agg_store_begin(s), 0);
+	for (uint64_t i = 0; i < 10; i++) {
+		struct agg_submission_rec rec = {.received_ms = 100 + i,
+		                                 .peer_region = "KZ-10",
+		                                 .peer_node = "node-1",
+		                                 .seq = i,
+		                                 .precinct = i % 2 ? 42 : 43,
+		                                 .revision = 1,
+		                                 .code = TALLY_REJECT_FAILED_CONTROL,
+		                                 .reason = "",
+		                                 .leaf_index = -1};
+		cr_assert_eq(agg_store_put_submission(s, &rec), 0);
+	}
+	cr_assert_eq(agg_store_commit(s), 0);
+	struct page p = {0};
+	cr_assert_eq(agg_store_history(s, 42, UINT64_MAX, 2, on_page, &p), 0);
+	cr_assert_eq(p.n, 2);
+	cr_assert_eq(p.received[0], 109);
+	cr_assert_eq(p.received[1], 107);
+	cr_assert_gt(p.ids[0], p.ids[1]);
+	uint64_t before = p.ids[1];
+	memset(&p, 0, sizeof(p));
+	cr_assert_eq(agg_store_history(s, 42, before, 2, on_page, &p), 0);
+	cr_assert_eq(p.n, 2);
+	cr_assert_eq(p.received[0], 105);
+	cr_assert_eq(p.received[1], 103);
+	before = p.ids[1];
+	memset(&p, 0, sizeof(p));
+	cr_assert_eq(agg_store_history(s, 42, before, 2, on_page, &p), 0);
+	cr_assert_eq(p.n, 1);
+	cr_assert_eq(p.received[0], 101);
 	agg_store_close(s);
 }
 
