@@ -39,7 +39,7 @@ struct node {
 	SSL_CTX *tls;
 	struct outbox *outbox;
 	struct intake intake;
-	struct node_status status;
+	struct problems problems;
 	struct status_sources sources;
 	uv_loop_t *loop;
 	struct uplink *uplink;
@@ -309,7 +309,7 @@ int main(int argc, char **argv)
 	                    .server_name = n.conf.server_name,
 	                    .window = n.conf.window,
 	                },
-	                n.tls, n.outbox, &n.status, &n.uplink);
+	                n.tls, n.outbox, &n.problems, &n.uplink);
 	if (e < 0)
 		tally_fatal("uplink: %s", strerror(-e));
 	n.sources = (struct status_sources){
@@ -318,9 +318,9 @@ int main(int argc, char **argv)
 	    .election_id = n.election->election_id,
 	    .outbox = n.outbox,
 	    .uplink = n.uplink,
-	    .status = &n.status,
+	    .problems = &n.problems,
 	};
-	e = spool_init(n.loop, n.conf.spool_dir, &n.intake, &n.status, on_queued, &n, &n.spool,
+	e = spool_init(n.loop, n.conf.spool_dir, &n.intake, &n.problems, on_queued, &n, &n.spool,
 	               &err);
 	if (e < 0)
 		tally_fatal("spool: %s", err.msg);
@@ -328,7 +328,7 @@ int main(int argc, char **argv)
 	                 &(struct control_config){
 	                     .path = n.conf.control_socket,
 	                     .intake = &n.intake,
-	                     .status = &n.status,
+	                     .problems = &n.problems,
 	                     .status_cb = on_status,
 	                     .queued_cb = on_queued,
 	                     .resend_cb = on_resend,

@@ -32,7 +32,7 @@ struct spool {
 	uv_loop_t *loop;
 	char *dir;
 	const struct intake *intake;
-	struct node_status *status;
+	struct problems *problems;
 	spool_queued_cb queued_cb;
 	void *queued_arg;
 	uv_fs_event_t watch;
@@ -67,7 +67,7 @@ static int ensure_dir(const char *dir, const char *sub, struct tally_err *err)
 }
 
 int spool_init(uv_loop_t *loop, const char *dir, const struct intake *intake,
-               struct node_status *status, spool_queued_cb queued_cb, void *arg, struct spool **ret,
+               struct problems *problems, spool_queued_cb queued_cb, void *arg, struct spool **ret,
                struct tally_err *err)
 {
 	struct spool *s;
@@ -91,7 +91,7 @@ int spool_init(uv_loop_t *loop, const char *dir, const struct intake *intake,
 	}
 	s->loop = loop;
 	s->intake = intake;
-	s->status = status;
+	s->problems = problems;
 	s->queued_cb = queued_cb;
 	s->queued_arg = arg;
 	uv_timer_init(loop, &s->timer);
@@ -330,15 +330,15 @@ static void reject(struct spool *s, const char *name, const char *text, size_t n
 	if (e < 0) {
 		log_err("spool: '%s': rejected, but cannot move it to rejected/: %s; retrying",
 		        name, strerror(-e));
-		status_problem(s->status, "spool", "'%s': cannot move to rejected/: %s", name,
-		               strerror(-e));
+		problems_add(s->problems, "spool", "'%s': cannot move to rejected/: %s", name,
+		             strerror(-e));
 		return;
 	}
 	s->n_rejected++;
 	log_warning("spool: '%s' rejected, nothing sent: %zu problem%s, first: %s (all in "
 	            "rejected/%s.error)",
 	            name, n_problems, n_problems == 1 ? "" : "s", first, final);
-	status_problem(s->status, "spool", "'%s' rejected: %s", name, first);
+	problems_add(s->problems, "spool", "'%s' rejected: %s", name, first);
 }
 
 /* One file. Returns 1 if it was deferred (still being written). */
@@ -390,8 +390,8 @@ static int take(struct spool *s, const char *name, uint64_t *ret_retry_ms)
 			    "spool: '%s': cannot queue (%s: %s); nothing queued, keeping the file "
 			    "and retrying",
 			    name, strerror(-e), outbox_errmsg(s->intake->outbox));
-			status_problem(s->status, "spool", "'%s': cannot queue: %s", name,
-			               strerror(-e));
+			problems_add(s->problems, "spool", "'%s': cannot queue: %s", name,
+			             strerror(-e));
 			snprintf(s->failed_name, sizeof(s->failed_name), "%s", name);
 			s->failed_err = e;
 		}
@@ -411,8 +411,8 @@ static int take(struct spool *s, const char *name, uint64_t *ret_retry_ms)
 			/* Taken all the same; the next pass recognizes it and moves it. */
 			log_err("spool: '%s': queued, but cannot move it to accepted/: %s", name,
 			        strerror(-e));
-			status_problem(s->status, "spool", "'%s': cannot move to accepted/: %s",
-			               name, strerror(-e));
+			problems_add(s->problems, "spool", "'%s': cannot move to accepted/: %s",
+			             name, strerror(-e));
 		}
 		log_taken(s, name, &r);
 	}

@@ -82,7 +82,7 @@ struct uplink {
 	struct uplink_config cfg;
 	SSL_CTX *ctx;
 	struct outbox *outbox;
-	struct node_status *status;
+	struct problems *problems;
 	enum uplink_state state;
 	uv_timer_t timer; /* the next attempt */
 	struct conn *conn;
@@ -181,7 +181,7 @@ static uint64_t jitter(struct uplink *u, uint64_t d)
 }
 
 int uplink_init(uv_loop_t *loop, const struct uplink_config *cfg, SSL_CTX *ctx,
-                struct outbox *outbox, struct node_status *status, struct uplink **ret)
+                struct outbox *outbox, struct problems *problems, struct uplink **ret)
 {
 	struct uplink *u;
 
@@ -207,7 +207,7 @@ int uplink_init(uv_loop_t *loop, const struct uplink_config *cfg, SSL_CTX *ctx,
 	SSL_CTX_up_ref(ctx);
 	u->ctx = ctx;
 	u->outbox = outbox;
-	u->status = status;
+	u->problems = problems;
 	u->rng = uv_hrtime() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)u;
 	if (!u->rng)
 		u->rng = 1;
@@ -366,8 +366,8 @@ static void pump(struct conn *c)
 		if (e < 0) {
 			log_err("uplink: cannot read the outbox: %s (%s); retrying later",
 			        strerror(-e), outbox_errmsg(u->outbox));
-			status_problem(u->status, "outbox", "cannot read: %s",
-			               outbox_errmsg(u->outbox));
+			problems_add(u->problems, "outbox", "cannot read: %s",
+			             outbox_errmsg(u->outbox));
 			break;
 		}
 		if (n == 0)
@@ -416,8 +416,8 @@ static void flush_marks(struct conn *c)
 		/* They stay queued and go again on the next connection: harmless. */
 		log_err("uplink: cannot record %u answers in the outbox: %s (%s)", c->n_marks,
 		        strerror(-e), outbox_errmsg(u->outbox));
-		status_problem(u->status, "outbox", "cannot record answers: %s",
-		               outbox_errmsg(u->outbox));
+		problems_add(u->problems, "outbox", "cannot record answers: %s",
+		             outbox_errmsg(u->outbox));
 	}
 	for (uint32_t i = 0; i < c->n_marks; i++)
 		free(c->marks[i].reason);
@@ -522,7 +522,7 @@ static void conn_fail(struct conn *c, const char *fmt, ...)
 		            (double)delay / 1000);
 	else
 		log_warning("uplink: %s: %s; trying %s", here, reason, next);
-	status_problem(u->status, "uplink", "%s: %s", here, reason);
+	problems_add(u->problems, "uplink", "%s: %s", here, reason);
 	schedule_retry(u, delay);
 }
 
@@ -765,8 +765,8 @@ static void proceed_answer(struct conn *c, const struct tally_msg *m, int i)
 	            "\"%s\"; it will not be resent",
 	            f.precinct_id, f.revision, (long long)f.id, tally_reject_code_str(m->code),
 	            m->reason);
-	status_problem(u->status, "aggregator", "precinct %u revision %u rejected: %s: %s",
-	               f.precinct_id, f.revision, tally_reject_code_str(m->code), m->reason);
+	problems_add(u->problems, "aggregator", "precinct %u revision %u rejected: %s: %s",
+	             f.precinct_id, f.revision, tally_reject_code_str(m->code), m->reason);
 }
 
 static void proceed_ping(struct conn *c, const struct tally_msg *m)

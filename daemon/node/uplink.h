@@ -22,7 +22,7 @@
 #include <uv.h>
 
 #include "outbox.h"
-#include "status.h"
+#include "problems.h"
 #include "tally/conf.h"
 #include "tally/result.h"
 
@@ -71,11 +71,11 @@ struct uplink_info {
 struct uplink; /* opaque; owned by main, freed by uplink_close() */
 
 /*
- * Starts connecting at once. Holds its own reference on ctx. `status`
+ * Starts connecting at once. Holds its own reference on ctx. `problems`
  * receives connection problems. Returns 0, -EINVAL (no aggregators), -ENOMEM.
  */
 int uplink_init(uv_loop_t *loop, const struct uplink_config *cfg, SSL_CTX *ctx,
-                struct outbox *outbox, struct node_status *status, struct uplink **ret);
+                struct outbox *outbox, struct problems *problems, struct uplink **ret);
 /* New connections use ctx (SIGHUP reload); the current one goes on. */
 void uplink_set_tls(struct uplink *u, SSL_CTX *ctx);
 /* New entries were committed: send them if connected. */
