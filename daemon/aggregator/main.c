@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "aggregator.h"
-#include "http.h"
+#include "tally/http.h"
 #include "ingest.h"
 #include "listener.h"
 #include "routes.h"
