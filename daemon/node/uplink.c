@@ -10,12 +10,14 @@
  * libuv handle finishes closing in the background and frees it. A detached
  * conn has c->u == NULL and every callback checks that first.
  */
+#include <assert.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tally/codec.h"
@@ -77,6 +79,13 @@ struct conn {
 	uint8_t plain[PLAIN_CHUNK];
 };
 
+/* Per configured aggregator, since start. */
+struct ep_counters {
+	uint64_t connections;
+	uint64_t failures;
+	int64_t last_answer_ms; /* wall clock */
+};
+
 struct uplink {
 	uv_loop_t *loop;
 	struct uplink_config cfg;
@@ -95,6 +104,7 @@ struct uplink {
 	uint64_t sent;
 	uint64_t acked[TALLY_OUTCOME_COUNT];
 	uint64_t nacked;
+	struct ep_counters eps[TALLY_MAX_ENDPOINTS];
 	uint64_t rng;
 	void (*close_cb)(void *arg);
 	void *close_arg;
@@ -121,6 +131,14 @@ static void conn_fail(struct conn *c, const char *fmt, ...) __attribute__((forma
 static uint64_t mono_ms(void)
 {
 	return uv_hrtime() / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 const char *uplink_state_str(enum uplink_state s)
@@ -496,6 +514,7 @@ static void conn_fail(struct conn *c, const char *fmt, ...)
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
 	ep_str(c->host, c->port, here, sizeof(here));
+	u->eps[u->ep].failures++;
 
 	if (was == UPLINK_CONNECTING && c->addr_index + 1 < c->n_addrs) {
 		u->addr = c->addr_index + 1;
@@ -703,6 +722,7 @@ static void proceed_welcome(struct conn *c, const struct tally_msg *m)
 	snprintf(u->aggregator_id, sizeof(u->aggregator_id), "%s", m->aggregator_id);
 	u->connected_at_ms = mono_ms();
 	u->rounds = 0;
+	u->eps[u->ep].connections++;
 	uplink_enter(u, UPLINK_READY);
 	outbox_stats(u->outbox, &st);
 	ep_str(c->host, c->port, here, sizeof(here));
@@ -738,6 +758,7 @@ static void proceed_answer(struct conn *c, const struct tally_msg *m, int i)
 
 	/* The window is a set: the last entry fills the hole. */
 	c->inflight[i] = c->inflight[--c->n_inflight];
+	u->eps[u->ep].last_answer_ms = wall_ms();
 	memset(mk, 0, sizeof(*mk));
 	mk->id = f.id;
 	if (m->type == TALLY_MSG_ACK) {
@@ -985,6 +1006,60 @@ void uplink_info(const struct uplink *u, struct uplink_info *ret)
 	ret->sent = u->sent;
 	memcpy(ret->acked, u->acked, sizeof(ret->acked));
 	ret->nacked = u->nacked;
+}
+
+const char *uplink_ep_state_str(enum uplink_ep_state s)
+{
+	switch (s) {
+	case UPLINK_EP_IDLE:
+		return "idle";
+	case UPLINK_EP_CONNECTING:
+		return "connecting";
+	case UPLINK_EP_CONNECTED:
+		return "connected";
+	case UPLINK_EP_BACKOFF:
+		return "backoff";
+	}
+	return "unknown";
+}
+
+size_t uplink_endpoints(const struct uplink *u)
+{
+	return u->cfg.aggregators->n;
+}
+
+void uplink_endpoint_info(const struct uplink *u, size_t i, struct uplink_endpoint_info *ret)
+{
+	const struct tally_endpoint *ep = endpoint(u, i);
+
+	assert(i < u->cfg.aggregators->n);
+	memset(ret, 0, sizeof(*ret));
+	ret->host = ep->host;
+	ret->port = ep->port;
+	ret->connections = u->eps[i].connections;
+	ret->failures = u->eps[i].failures;
+	ret->last_answer_ms = u->eps[i].last_answer_ms;
+	/* Only u->ep is in use: the one connected, being tried or waited for. */
+	ret->state = UPLINK_EP_IDLE;
+	if (i != u->ep)
+		return;
+	switch (u->state) {
+	case UPLINK_READY:
+		ret->state = UPLINK_EP_CONNECTED;
+		break;
+	case UPLINK_RESOLVING:
+	case UPLINK_CONNECTING:
+	case UPLINK_TLS:
+	case UPLINK_HELLO:
+		ret->state = UPLINK_EP_CONNECTING;
+		break;
+	case UPLINK_BACKOFF:
+		ret->state = UPLINK_EP_BACKOFF;
+		break;
+	case UPLINK_IDLE:
+	case UPLINK_STOPPED:
+		break;
+	}
 }
 
 static void on_timer_closed(uv_handle_t *h)
