@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tally/prom.h"
@@ -66,18 +67,18 @@ static int proc_stat(unsigned long long *utime, unsigned long long *stime,
 	return 0;
 }
 
-static long long boot_time(void)
+/*
+ * When the system booted, in seconds since 1970: the wall clock less the
+ * time since boot. Not /proc/stat's btime, which the units' ProcSubset=pid
+ * hides.
+ */
+static double boot_time(void)
 {
-	char line[256];
-	long long btime = -1;
-	FILE *p = fopen("/proc/stat", "re");
-	if (p == NULL)
+	struct timespec real, boot;
+
+	if (clock_gettime(CLOCK_REALTIME, &real) < 0 || clock_gettime(CLOCK_BOOTTIME, &boot) < 0)
 		return -1;
-	while (fgets(line, sizeof(line), p))
-		if (sscanf(line, "btime %lld", &btime) == 1)
-			break;
-	fclose(p);
-	return btime;
+	return (double)(real.tv_sec - boot.tv_sec) + (double)(real.tv_nsec - boot.tv_nsec) / 1e9;
 }
 
 void tally_prom_process(FILE *f)
@@ -90,12 +91,12 @@ void tally_prom_process(FILE *f)
 		tally_prom_header(f, "process_cpu_seconds_total", "counter",
 		                  "Total user and system CPU time spent in seconds.");
 		fprintf(f, "process_cpu_seconds_total %.2f\n", (double)(ut + st) / (double)tck);
-		long long bt = boot_time();
+		double bt = boot_time();
 		if (bt > 0) {
 			tally_prom_header(f, "process_start_time_seconds", "gauge",
 			                  "Start time of the process since unix epoch in seconds.");
 			fprintf(f, "process_start_time_seconds %.2f\n",
-			        (double)bt + (double)start / (double)tck);
+			        bt + (double)start / (double)tck);
 		}
 	}
 	FILE *m = fopen("/proc/self/statm", "re");

@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,33 @@ static double sample(const char *text, const char *name)
 	return strtod(p + strlen(want), NULL);
 }
 
+static double proc_start_time(void)
+{
+	char buf[1024], line[256], *s;
+	long long btime = -1;
+	unsigned long long start = 0;
+	FILE *p = fopen("/proc/stat", "re");
+
+	cr_assert_not_null(p);
+	while (fgets(line, sizeof(line), p))
+		if (sscanf(line, "btime %lld", &btime) == 1)
+			break;
+	fclose(p);
+	p = fopen("/proc/self/stat", "re");
+	cr_assert_not_null(p);
+	buf[fread(buf, 1, sizeof(buf) - 1, p)] = '\0';
+	fclose(p);
+	s = strrchr(buf, ')');
+	cr_assert_not_null(s);
+	/* Field 22 starts after the 20th space from the command name's end. */
+	for (int field = 3; field <= 22; field++) {
+		s = strchr(s + 1, ' ');
+		cr_assert_not_null(s);
+	}
+	start = strtoull(s + 1, NULL, 10);
+	return (double)btime + (double)start / (double)sysconf(_SC_CLK_TCK);
+}
+
 Test(prom, process_metrics_describe_this_process)
 {
 	char *text = NULL;
@@ -76,6 +104,9 @@ Test(prom, process_metrics_describe_this_process)
 	cr_assert(sample(text, "process_open_fds") >= 4); /* stdio and the probe */
 	cr_assert(sample(text, "process_max_fds") >= sample(text, "process_open_fds"));
 	cr_assert(sample(text, "process_cpu_seconds_total") >= 0);
+	/* The same instant as /proc/stat's boot time plus field 22 of
+	 * /proc/self/stat, the way Prometheus' client libraries compute it. */
+	cr_assert(fabs(start - proc_start_time()) < 1.0, "%f vs %f", start, proc_start_time());
 	fclose(fd_probe);
 	free(text);
 }
