@@ -348,7 +348,6 @@ int main(int argc, char **argv)
 		e = node_metrics_start(n.loop, &n.conf.metrics_listen,
 		                       &(struct node_metrics_sources){
 		                           .node_id = n.conf.id,
-		                           .region_id = n.conf.region,
 		                           .election_id = n.election->election_id,
 		                           .key_id = n.key.pub.key_id,
 		                           .tls = &n.tls,

@@ -38,14 +38,17 @@ static void ep_str(const char *host, uint16_t port, char *buf, size_t cap)
 	snprintf(buf, cap, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, (unsigned)port);
 }
 
+/*
+ * No region label: the scrape configuration gives every node target its
+ * region, and a label of the same name here would be renamed
+ * exported_region by Prometheus.
+ */
 static void info(const struct node_metrics_sources *src, FILE *f)
 {
 	tally_prom_header(f, "tally_node_info", "gauge",
-	                  "The node's identity and signing key id (always 1).");
+	                  "The node's id, election and signing key id (always 1).");
 	fputs("tally_node_info{node=", f);
 	tally_prom_label(f, src->node_id);
-	fputs(",region=", f);
-	tally_prom_label(f, src->region_id);
 	fputs(",election=", f);
 	tally_prom_label(f, src->election_id);
 	fputs(",key_id=", f);

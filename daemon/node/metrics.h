@@ -28,7 +28,6 @@
  */
 struct node_metrics_sources {
 	const char *node_id;
-	const char *region_id;
 	const char *election_id;
 	const char *key_id;
 	SSL_CTX *const *tls;

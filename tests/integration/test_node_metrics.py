@@ -153,8 +153,8 @@ def test_node_metrics_follow_outbox_spool_and_uplink(c):
         raise Failure("last ack at %r, want within [%.3f, %.3f]" % (last, t_drop, t_queued))
     eq(get(smp, "tally_node_uplink_last_ack_timestamp_seconds", aggregator=dead_ep), None,
        "no last ack from the dead address")
-    eq(get(smp, "tally_node_info", node=node.name, region=region,
-           election=c.election["election_id"], key_id=key_id(c, region)), 1.0, "info metric")
+    eq(get(smp, "tally_node_info", node=node.name, election=c.election["election_id"],
+           key_id=key_id(c, region)), 1.0, "info metric")
     pem = os.path.join(c.pki, "regions", region, "node.pem")
     eq(get(smp, "tally_tls_certificate_expiry_timestamp_seconds"), not_after(pem),
        "certificate expiry = node.pem's notAfter")

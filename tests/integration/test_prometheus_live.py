@@ -198,6 +198,10 @@ def test_alerts_and_dashboard_on_a_live_prometheus(c):
             t = prom.api("targets")["activeTargets"]
             return len(t) == 3 and all(x["health"] == "up" for x in t)
         wait_until(all_up, 20, "Prometheus to scrape the aggregator and both nodes")
+        info = prom.query("tally_node_info")
+        labels = sorted(sorted(k for k in x["metric"] if not k.startswith("__")) for x in info)
+        if labels != [["election", "instance", "job", "key_id", "node", "region"]] * 2:
+            raise Failure("tally_node_info's labels as Prometheus stores them: %s" % labels)
 
         # Some results from A and B; C sends nothing.
         files, _ = c.make_results(fmt="csv", per_file=4, regions=[A, B])
