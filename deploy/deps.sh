@@ -11,7 +11,7 @@ pkgs=(build-essential cmake pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-c
 if [ "${1:-}" = "--test" ]; then
   pkgs+=(libcriterion-dev clang libclang-rt-14-dev clang-format protobuf-compiler
          python3-protobuf python3-jsonschema python3-cryptography python3-prometheus-client chromium iproute2 wrk systemd
-         libpq-dev postgresql)
+         libpq-dev postgresql prometheus python3-yaml)
 fi
 
 missing=()

@@ -9,7 +9,8 @@
 #   lib/sysusers.d/tally.conf the tally account
 #   lib/tmpfiles.d/tally.conf the node's spool folder
 #   share/tally/              pki.sh, election.py, web/ (the live page)
-#   share/doc/tally/          operations.md, examples/*.ini
+#   share/doc/tally/          operations.md, examples/*.ini, prometheus/ (scrape
+#                             example, rules), grafana/ (the dashboard)
 #
 # A package is built with prefix /usr: cpack installs into its staging folder
 # with CMAKE_INSTALL_PREFIX set to CPACK_PACKAGING_INSTALL_PREFIX, and the
@@ -53,6 +54,9 @@ if(EXISTS ${CMAKE_SOURCE_DIR}/web)
 endif()
 install(FILES ${TALLY_DEPLOY_DIR}/examples/aggregator.ini ${TALLY_DEPLOY_DIR}/examples/node.ini
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
+install(FILES ${TALLY_DEPLOY_DIR}/prometheus/prometheus.yml ${TALLY_DEPLOY_DIR}/prometheus/tally.rules.yml
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/prometheus)
+install(FILES ${TALLY_DEPLOY_DIR}/grafana/tally.json DESTINATION ${CMAKE_INSTALL_DOCDIR}/grafana)
 if(EXISTS ${CMAKE_SOURCE_DIR}/docs/operations.md)
   install(FILES ${CMAKE_SOURCE_DIR}/docs/operations.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 endif()

@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "aggregator.h"
-#include "http.h"
+#include "tally/http.h"
 #include "tally/log.h"
 #include "tally/notify.h"
 #include "tally/sign.h"

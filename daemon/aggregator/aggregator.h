@@ -112,6 +112,9 @@ struct agg_rejection {
 struct agg_stats {
 	uint64_t outcomes[TALLY_OUTCOME_COUNT];    /* committed, by enum tally_outcome */
 	uint64_t rejects[TALLY_REJECT_CODE_COUNT]; /* committed, by enum tally_reject_code */
+	/* Committed, by the session's region and code: [region * TALLY_REJECT_CODE_COUNT +
+	 * code], regions indexed like election->regions. */
+	uint64_t *rejects_by_region;
 	uint64_t submits_received;
 	uint64_t sessions_accepted;   /* TCP connections taken */
 	uint64_t sessions_refused;    /* over max_sessions */

@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #include "aggregator.h"
-#include "http.h"
+#include "tally/http.h"
 
 #define EVENTS_TICK_MS        250
 #define EVENTS_HEARTBEAT_MS   15000

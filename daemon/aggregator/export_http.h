@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "aggregator.h"
-#include "http.h"
+#include "tally/http.h"
 
 /* Module hooks (agg_modules[]). */
 int export_start(struct aggregator *a);

@@ -312,6 +312,10 @@ static void answer(struct ingest *g, struct agg_item *it, uint64_t now_ns)
 		snprintf(rej.reason, sizeof(rej.reason), "%s", m.reason);
 		agg_stats_add_rejection(&a->stats, &rej);
 		a->stats.rejects[it->code]++;
+		int ri = aggregator_region_index(a, it->peer_region);
+		if (ri >= 0 && a->stats.rejects_by_region)
+			a->stats
+			    .rejects_by_region[(size_t)ri * TALLY_REJECT_CODE_COUNT + it->code]++;
 		if (notice_passes(g))
 			log_notice("rejected region=%s node='%s' seq=%" PRIu64 " precinct=%" PRIu32
 			           " code=%s: %s",

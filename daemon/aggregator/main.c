@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "aggregator.h"
-#include "http.h"
+#include "tally/http.h"
 #include "ingest.h"
 #include "listener.h"
 #include "replay.h"
@@ -269,7 +269,9 @@ int main(int argc, char **argv)
 	if (tally_signals_start_pool(a->loop) < 0)
 		log_warning("cannot start the thread pool yet; it starts on first use");
 	a->stats.sessions_by_region = calloc(a->election->n_regions + 1, sizeof(uint32_t));
-	if (!a->stats.sessions_by_region)
+	a->stats.rejects_by_region =
+	    calloc(a->election->n_regions * TALLY_REJECT_CODE_COUNT, sizeof(uint64_t));
+	if (!a->stats.sessions_by_region || !a->stats.rejects_by_region)
 		tally_fatal("out of memory");
 	if (agg_store_open(a->conf.store_backend, a->conf.store_dsn, a->conf.state_dir,
 	                   a->election->election_id, a->conf.id, &a->store, &err) < 0)
@@ -353,6 +355,7 @@ int main(int argc, char **argv)
 	tally_merkle_free(a->merkle);
 	tally_totals_free(a->totals);
 	free(a->stats.sessions_by_region);
+	free(a->stats.rejects_by_region);
 	log_notice("stopped");
 teardown_early:
 	SSL_CTX_free(a->tls);

@@ -1,60 +1,37 @@
 /*
  * metrics.c: the Prometheus exposition (text format 0.0.4) of what the
- * other modules count. It owns the metric names, their HELP and TYPE lines
- * and the escaping of label values; it reads struct agg_stats (counters and
+ * other modules count. It owns the metric names and their HELP text; it
+ * reads struct agg_stats (counters and
  * histograms kept by ingest and the store), the committed totals, the
- * event stream's figures and, for the process_* metrics, /proc/self, the
- * way Prometheus' own client libraries do. Scrapes are cheap: a few hundred
+ * event stream's figures; the process_* metrics and the certificate's
+ * expiry are tally/prom.h's, as on the node. Scrapes are cheap: a few hundred
  * lines, formatted on demand, nothing kept between them.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include "events.h"
 #include "metrics.h"
+#include "tally/prom.h"
 
-#define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
-
-/* A label value with \, " and newline escaped, as the format requires. */
-static void put_label(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '\\')
-			fputs("\\\\", f);
-		else if (*s == '"')
-			fputs("\\\"", f);
-		else if (*s == '\n')
-			fputs("\\n", f);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
+/* Short names for the exposition syntax (tally/prom.h) used on every line here. */
 static void header(FILE *f, const char *name, const char *type, const char *help)
 {
-	/* HELP text escapes only \ and newline; ours are constants without either. */
-	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	tally_prom_header(f, name, type, help);
 }
 
 static void metric_u64(FILE *f, const char *name, const char *type, const char *help, uint64_t v)
 {
-	header(f, name, type, help);
-	fprintf(f, "%s %" PRIu64 "\n", name, v);
+	tally_prom_u64(f, name, type, help, v);
 }
 
 /* One sample with one label, e.g. tally_votes{option="yes"} 42. */
 static void labelled(FILE *f, const char *name, const char *label, const char *value, uint64_t v)
 {
 	fprintf(f, "%s{%s=", name, label);
-	put_label(f, value);
+	tally_prom_label(f, value);
 	fprintf(f, "} %" PRIu64 "\n", v);
 }
 
@@ -87,6 +64,19 @@ static void results(struct aggregator *a, FILE *f)
 	for (int c = TALLY_REJECT_MALFORMED; c < TALLY_REJECT_CODE_COUNT; c++)
 		fprintf(f, "tally_rejects_total{code=\"%s\"} %" PRIu64 "\n",
 		        tally_reject_code_str((enum tally_reject_code)c), s->rejects[c]);
+	header(f, "tally_region_rejects_total", "counter",
+	       "Submitted results rejected (Nack) and committed, by the sending node's region and "
+	       "reject code.");
+	for (size_t r = 0; r < a->election->n_regions; r++)
+		for (int c = TALLY_REJECT_MALFORMED; c < TALLY_REJECT_CODE_COUNT; c++) {
+			fprintf(f, "tally_region_rejects_total{region=");
+			tally_prom_label(f, a->election->regions[r].id);
+			fprintf(f, ",code=\"%s\"} %" PRIu64 "\n",
+			        tally_reject_code_str((enum tally_reject_code)c),
+			        s->rejects_by_region
+			            ? s->rejects_by_region[r * TALLY_REJECT_CODE_COUNT + (size_t)c]
+			            : 0);
+		}
 	metric_u64(f, "tally_submits_received_total", "counter",
 	           "Submit frames read from regional nodes.", s->submits_received);
 	metric_u64(f, "tally_sequence", "gauge",
@@ -186,90 +176,6 @@ static void publication(struct aggregator *a, FILE *f)
 		           http_server_connections(a->http));
 }
 
-/* Fields 14, 15 (utime, stime) and 22 (starttime) of /proc/self/stat, in ticks. */
-static int proc_stat(unsigned long long *utime, unsigned long long *stime,
-                     unsigned long long *start)
-{
-	char buf[1024];
-	FILE *p = fopen("/proc/self/stat", "re");
-	if (p == NULL)
-		return -errno;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, p);
-	fclose(p);
-	buf[n] = '\0';
-	/* The command name may hold spaces and ')': fields count from the last ')'. */
-	char *s = strrchr(buf, ')');
-	if (s == NULL)
-		return -EINVAL;
-	if (sscanf(s + 2,
-	           "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d "
-	           "%llu",
-	           utime, stime, start) != 3)
-		return -EINVAL;
-	return 0;
-}
-
-static long long boot_time(void)
-{
-	char line[256];
-	long long btime = -1;
-	FILE *p = fopen("/proc/stat", "re");
-	if (p == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), p))
-		if (sscanf(line, "btime %lld", &btime) == 1)
-			break;
-	fclose(p);
-	return btime;
-}
-
-static void process(FILE *f)
-{
-	unsigned long long ut, st, start;
-	long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
-	struct rlimit rl;
-
-	if (proc_stat(&ut, &st, &start) == 0 && tck > 0) {
-		header(f, "process_cpu_seconds_total", "counter",
-		       "Total user and system CPU time spent in seconds.");
-		fprintf(f, "process_cpu_seconds_total %.2f\n", (double)(ut + st) / (double)tck);
-		long long bt = boot_time();
-		if (bt > 0) {
-			header(f, "process_start_time_seconds", "gauge",
-			       "Start time of the process since unix epoch in seconds.");
-			fprintf(f, "process_start_time_seconds %.2f\n",
-			        (double)bt + (double)start / (double)tck);
-		}
-	}
-	FILE *m = fopen("/proc/self/statm", "re");
-	if (m != NULL) {
-		unsigned long long vsz, rss;
-		if (fscanf(m, "%llu %llu", &vsz, &rss) == 2 && page > 0) {
-			metric_u64(f, "process_virtual_memory_bytes", "gauge",
-			           "Virtual memory size in bytes.", vsz * (unsigned long long)page);
-			metric_u64(f, "process_resident_memory_bytes", "gauge",
-			           "Resident memory size in bytes.",
-			           rss * (unsigned long long)page);
-		}
-		fclose(m);
-	}
-	DIR *d = opendir("/proc/self/fd");
-	if (d != NULL) {
-		uint64_t n = 0;
-		struct dirent *de;
-		while ((de = readdir(d)) != NULL)
-			if (de->d_name[0] != '.')
-				n++;
-		closedir(d);
-		/* Less the descriptor of the listing itself. */
-		metric_u64(f, "process_open_fds", "gauge", "Number of open file descriptors.",
-		           n > 0 ? n - 1 : 0);
-	}
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-		metric_u64(f, "process_max_fds", "gauge",
-		           "Maximum number of open file descriptors.", (uint64_t)rl.rlim_cur);
-}
-
 int metrics_write(struct aggregator *a, FILE *f)
 {
 	results(a, f);
@@ -277,7 +183,8 @@ int metrics_write(struct aggregator *a, FILE *f)
 	precincts(a, f);
 	store(a, f);
 	publication(a, f);
-	process(f);
+	tally_prom_tls_expiry(f, a->tls);
+	tally_prom_process(f);
 	return ferror(f) ? -EIO : 0;
 }
 
@@ -296,7 +203,7 @@ void metrics_get(struct aggregator *a, struct http_request *req)
 		http_respond_error(req, 500, "out of memory");
 		goto out;
 	}
-	http_respond(req, 200, CONTENT_TYPE, "Cache-Control: no-store\r\n", text, len);
+	http_respond(req, 200, TALLY_PROM_CONTENT_TYPE, "Cache-Control: no-store\r\n", text, len);
 out:
 	free(text);
 }

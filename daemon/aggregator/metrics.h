@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 #include "aggregator.h"
-#include "http.h"
+#include "tally/http.h"
 
 /* GET /metrics */
 void metrics_get(struct aggregator *a, struct http_request *req);

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "http.h"
+#include "tally/http.h"
 #include "page.h"
 
 #define PAGE_HEADERS                                                                               \

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 
 #include "aggregator.h"
-#include "http.h"
+#include "tally/http.h"
 #include "sth.h"
 
 typedef void (*agg_route_cb)(struct aggregator *a, struct http_request *req);

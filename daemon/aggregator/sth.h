@@ -21,7 +21,7 @@
 #include <uv.h>
 
 #include "aggregator.h"
-#include "http.h"
+#include "tally/http.h"
 #include "tally/sign.h"
 
 /* Owned by the aggregator (a->log), made by sth_start(), freed after stop. */

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tally/tls.h"
 
@@ -187,6 +188,21 @@ int tally_tls_client_ctx(const char *ca, const char *cert, const char *key, SSL_
  * certificate's DNS names; an IP literal (RFC 6066 forbids it in SNI) is
  * matched against its IP addresses.
  */
+int tally_tls_ctx_not_after(const SSL_CTX *ctx, int64_t *ret)
+{
+	X509 *cert = SSL_CTX_get0_certificate(ctx);
+	struct tm tm;
+
+	if (cert == NULL)
+		return -ENOENT;
+	memset(&tm, 0, sizeof(tm));
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1)
+		return -EINVAL;
+	/* ASN1_TIME_to_tm gives UTC. */
+	*ret = (int64_t)timegm(&tm);
+	return 0;
+}
+
 static int set_peer_name(SSL *ssl, const char *name)
 {
 	unsigned char addr[16];

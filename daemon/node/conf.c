@@ -26,6 +26,7 @@ static const struct tally_conf_key keys[] = {
     KEY("node", "aggregators", TALLY_CONF_ENDPOINTS, aggregators, true, NULL),
     KEY("node", "log_level", TALLY_CONF_STRING, log_level, false, "info"),
     {"node", "window", TALLY_CONF_U32, offsetof(struct node_conf, window), false, "1024", 1, 4096},
+    KEY("node", "metrics_listen", TALLY_CONF_ENDPOINT, metrics_listen, false, NULL),
     KEY("tls", "ca", TALLY_CONF_CREDENTIAL, tls_ca, true, NULL),
     KEY("tls", "cert", TALLY_CONF_CREDENTIAL, tls_cert, true, NULL),
     KEY("tls", "key", TALLY_CONF_CREDENTIAL, tls_key, true, NULL),

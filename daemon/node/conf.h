@@ -12,6 +12,7 @@
  *   aggregators = central-1:7443, central-2:7443
  *   log_level = info                      (optional)
  *   window = 1024                         (optional: Submits in flight)
+ *   metrics_listen = 127.0.0.1:9465       (optional: Prometheus /metrics; off when unset)
  *   [tls]
  *   ca = ca.pem
  *   cert = node.pem
@@ -40,6 +41,7 @@ struct node_conf {
 	struct tally_endpoints aggregators;
 	char *log_level;
 	uint32_t window;
+	struct tally_endpoint metrics_listen; /* port 0: not set, no metrics served */
 	char *tls_ca;
 	char *tls_cert;
 	char *tls_key;

@@ -183,8 +183,8 @@ static json_t *answer_submit(const struct control_config *cfg, json_t *req)
 	if (e < 0) {
 		log_err("control: '%s': cannot queue (%s: %s); nothing queued", name, strerror(-e),
 		        outbox_errmsg(cfg->intake->outbox));
-		status_problem(cfg->status, "control", "'%s': cannot queue: %s", name,
-		               strerror(-e));
+		problems_add(cfg->problems, "control", "'%s': cannot queue: %s", name,
+		             strerror(-e));
 		return fail("'%.100s': cannot queue (%s); nothing was queued, try again", name,
 		            strerror(-e));
 	}
@@ -207,8 +207,8 @@ static json_t *answer_submit(const struct control_config *cfg, json_t *req)
 			/* The first problem by line, as the .error file lists them. */
 			const char *nl = strchr(r.error_text, '\n');
 			int len = nl ? (int)(nl - r.error_text) : (int)strlen(r.error_text);
-			status_problem(cfg->status, "control", "'%s' rejected: %.*s", name, len,
-			               r.error_text);
+			problems_add(cfg->problems, "control", "'%s' rejected: %.*s", name, len,
+			             r.error_text);
 		}
 		break;
 	}

@@ -26,7 +26,7 @@
 #include <uv.h>
 
 #include "intake.h"
-#include "status.h"
+#include "problems.h"
 
 #define CONTROL_MAX_REQUEST (10u * 1024 * 1024)
 #define CONTROL_MAX_CLIENTS 32
@@ -44,7 +44,7 @@ typedef void (*control_resend_cb)(void *arg, int64_t first_id);
 struct control_config {
 	const char *path;
 	const struct intake *intake;
-	struct node_status *status;
+	struct problems *problems;
 	control_status_cb status_cb;
 	control_queued_cb queued_cb;
 	control_resend_cb resend_cb;

@@ -1,7 +1,7 @@
 /*
  * main.c: tally-node, the regional daemon. Reads as a script: arguments,
  * configuration, election, keys, outbox, loop, uplink, spool, control
- * socket, timers, signals, uv_run, teardown in reverse. The work is in the
+ * socket, metrics, timers, signals, uv_run, teardown in reverse. The work is in the
  * modules; this file wires them and owns the process's life (readiness,
  * watchdog, reload, stop).
  */
@@ -16,6 +16,7 @@
 #include "conf.h"
 #include "control.h"
 #include "intake.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "spool.h"
 #include "status.h"
@@ -39,12 +40,13 @@ struct node {
 	SSL_CTX *tls;
 	struct outbox *outbox;
 	struct intake intake;
-	struct node_status status;
+	struct problems problems;
 	struct status_sources sources;
 	uv_loop_t *loop;
 	struct uplink *uplink;
 	struct spool *spool;
 	struct control *control;
+	struct node_metrics *metrics; /* NULL without metrics_listen */
 	uv_timer_t cron;
 	uv_signal_t sigterm, sigint, sighup;
 	uint64_t cron_ms;
@@ -107,6 +109,9 @@ static void print_summary(const struct node *n)
 		       n->conf.server_name ? n->conf.server_name : n->conf.aggregators.e[i].host);
 	printf("  spool %s, outbox %s/outbox.db, control socket %s\n", n->conf.spool_dir,
 	       n->conf.state_dir, n->conf.control_socket);
+	if (n->conf.metrics_listen.port)
+		printf("  metrics on http://%s:%u/metrics\n", n->conf.metrics_listen.host,
+		       (unsigned)n->conf.metrics_listen.port);
 }
 
 /* --------------------------------------------------------- callbacks */
@@ -207,6 +212,8 @@ static void stop(struct node *n)
 	n->stopping = true;
 	tally_notify("STOPPING=1");
 	log_notice("stopping");
+	node_metrics_stop(n->metrics);
+	n->metrics = NULL;
 	control_close(n->control, NULL, NULL);
 	spool_close(n->spool, NULL, NULL);
 	uplink_close(n->uplink, NULL, NULL);
@@ -309,7 +316,7 @@ int main(int argc, char **argv)
 	                    .server_name = n.conf.server_name,
 	                    .window = n.conf.window,
 	                },
-	                n.tls, n.outbox, &n.status, &n.uplink);
+	                n.tls, n.outbox, &n.problems, &n.uplink);
 	if (e < 0)
 		tally_fatal("uplink: %s", strerror(-e));
 	n.sources = (struct status_sources){
@@ -318,9 +325,9 @@ int main(int argc, char **argv)
 	    .election_id = n.election->election_id,
 	    .outbox = n.outbox,
 	    .uplink = n.uplink,
-	    .status = &n.status,
+	    .problems = &n.problems,
 	};
-	e = spool_init(n.loop, n.conf.spool_dir, &n.intake, &n.status, on_queued, &n, &n.spool,
+	e = spool_init(n.loop, n.conf.spool_dir, &n.intake, &n.problems, on_queued, &n, &n.spool,
 	               &err);
 	if (e < 0)
 		tally_fatal("spool: %s", err.msg);
@@ -328,7 +335,7 @@ int main(int argc, char **argv)
 	                 &(struct control_config){
 	                     .path = n.conf.control_socket,
 	                     .intake = &n.intake,
-	                     .status = &n.status,
+	                     .problems = &n.problems,
 	                     .status_cb = on_status,
 	                     .queued_cb = on_queued,
 	                     .resend_cb = on_resend,
@@ -337,6 +344,23 @@ int main(int argc, char **argv)
 	                 &n.control, &err);
 	if (e < 0)
 		tally_fatal("control: %s", err.msg);
+	if (n.conf.metrics_listen.port) {
+		e = node_metrics_start(n.loop, &n.conf.metrics_listen,
+		                       &(struct node_metrics_sources){
+		                           .node_id = n.conf.id,
+		                           .election_id = n.election->election_id,
+		                           .key_id = n.key.pub.key_id,
+		                           .tls = &n.tls,
+		                           .outbox = n.outbox,
+		                           .uplink = n.uplink,
+		                           .spool = n.spool,
+		                       },
+		                       &n.metrics, &err);
+		if (e < 0)
+			tally_fatal("%s: %s", n.config_path, err.msg);
+		log_info("metrics on http://%s:%d/metrics", n.conf.metrics_listen.host,
+		         node_metrics_port(n.metrics));
+	}
 
 	/* Timer and signals. A peer that closes its end (the aggregator, or a
 	 * tallyctl that went away) must give EPIPE on write, not kill the node. */

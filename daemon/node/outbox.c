@@ -34,6 +34,7 @@ enum stmt {
 	STMT_REJECTIONS,
 	STMT_RESEND_SPAN,
 	STMT_RESEND,
+	STMT_OLDEST,
 	STMT_COUNT,
 };
 
@@ -63,6 +64,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
         "SELECT count(*), min(id) FROM entries WHERE state = 1 AND done_at_ms >= ?",
     [STMT_RESEND] = "UPDATE entries SET state = 0, outcome = NULL, done_at_ms = NULL"
                     " WHERE state = 1 AND done_at_ms >= ?",
+    [STMT_OLDEST] = "SELECT queued_at_ms FROM entries WHERE state = 0 ORDER BY id LIMIT 1",
 };
 
 /*
@@ -489,6 +491,15 @@ int outbox_stats(struct outbox *o, struct outbox_stats *ret)
 	if (rc == SQLITE_ROW)
 		ret->files = (uint64_t)sqlite3_column_int64(st, 0);
 	return done(o, STMT_FILES, rc);
+}
+
+int outbox_oldest_queued(struct outbox *o, int64_t *ret_ms)
+{
+	sqlite3_stmt *st = o->stmt[STMT_OLDEST];
+	int rc = sqlite3_step(st);
+
+	*ret_ms = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	return done(o, STMT_OLDEST, rc);
 }
 
 int outbox_rejections(struct outbox *o, size_t max, struct outbox_record *ret, size_t *ret_n)

@@ -127,6 +127,11 @@ int outbox_resend_delivered(struct outbox *o, int64_t since_ms, uint64_t *ret_n,
 
 /* Counts entries by state (delivered ones also by outcome) and files taken. */
 int outbox_stats(struct outbox *o, struct outbox_stats *ret);
+/*
+ * When the oldest entry still queued (the first the sender takes) was queued,
+ * ms since 1970 on the node's clock; 0 when nothing is queued.
+ */
+int outbox_oldest_queued(struct outbox *o, int64_t *ret_ms);
 /* The `max` latest rejected entries, newest first. */
 int outbox_rejections(struct outbox *o, size_t max, struct outbox_record *ret, size_t *ret_n);
 

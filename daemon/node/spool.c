@@ -38,7 +38,7 @@ struct spool {
 	char *dir;
 	char *processing; /* dir/processing: files being taken, read only there */
 	const struct intake *intake;
-	struct node_status *status;
+	struct problems *problems;
 	spool_queued_cb queued_cb;
 	void *queued_arg;
 	uv_fs_event_t watch;
@@ -73,7 +73,7 @@ static int ensure_dir(const char *dir, const char *sub, struct tally_err *err)
 }
 
 int spool_init(uv_loop_t *loop, const char *dir, const struct intake *intake,
-               struct node_status *status, spool_queued_cb queued_cb, void *arg, struct spool **ret,
+               struct problems *problems, spool_queued_cb queued_cb, void *arg, struct spool **ret,
                struct tally_err *err)
 {
 	struct spool *s;
@@ -101,7 +101,7 @@ int spool_init(uv_loop_t *loop, const char *dir, const struct intake *intake,
 	}
 	s->loop = loop;
 	s->intake = intake;
-	s->status = status;
+	s->problems = problems;
 	s->queued_cb = queued_cb;
 	s->queued_arg = arg;
 	uv_timer_init(loop, &s->timer);
@@ -350,15 +350,15 @@ static void reject(struct spool *s, const char *name, const char *text, size_t n
 	if (e < 0) {
 		log_err("spool: '%s': rejected, but cannot move it to rejected/: %s; retrying",
 		        name, strerror(-e));
-		status_problem(s->status, "spool", "'%s': cannot move to rejected/: %s", name,
-		               strerror(-e));
+		problems_add(s->problems, "spool", "'%s': cannot move to rejected/: %s", name,
+		             strerror(-e));
 		return;
 	}
 	s->n_rejected++;
 	log_warning("spool: '%s' rejected, nothing sent: %zu problem%s, first: %s (all in "
 	            "rejected/%s.error)",
 	            name, n_problems, n_problems == 1 ? "" : "s", first, final);
-	status_problem(s->status, "spool", "'%s' rejected: %s", name, first);
+	problems_add(s->problems, "spool", "'%s' rejected: %s", name, first);
 }
 
 /* What became of one file in a pass. */
@@ -466,8 +466,8 @@ static enum taken take(struct spool *s, const char *name, uint64_t *ret_retry_ms
 			    "spool: '%s': cannot queue (%s: %s); nothing queued, keeping the file "
 			    "in processing/ and retrying",
 			    name, strerror(-e), outbox_errmsg(s->intake->outbox));
-			status_problem(s->status, "spool", "'%s': cannot queue: %s", name,
-			               strerror(-e));
+			problems_add(s->problems, "spool", "'%s': cannot queue: %s", name,
+			             strerror(-e));
 			snprintf(s->failed_name, sizeof(s->failed_name), "%s", name);
 			s->failed_err = e;
 		}
@@ -487,8 +487,8 @@ static enum taken take(struct spool *s, const char *name, uint64_t *ret_retry_ms
 			/* Taken all the same; the next pass recognizes it and moves it. */
 			log_err("spool: '%s': queued, but cannot move it to accepted/: %s", name,
 			        strerror(-e));
-			status_problem(s->status, "spool", "'%s': cannot move to accepted/: %s",
-			               name, strerror(-e));
+			problems_add(s->problems, "spool", "'%s': cannot move to accepted/: %s",
+			             name, strerror(-e));
 		}
 		log_taken(s, name, &r);
 	}

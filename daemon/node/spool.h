@@ -24,7 +24,7 @@
 #include <uv.h>
 
 #include "intake.h"
-#include "status.h"
+#include "problems.h"
 
 #define SPOOL_SETTLE_MS 250
 /* Files taken per pass before the loop gets a turn (uplink, control). */
@@ -41,7 +41,7 @@ typedef void (*spool_queued_cb)(void *arg);
  * folder).
  */
 int spool_init(uv_loop_t *loop, const char *dir, const struct intake *intake,
-               struct node_status *status, spool_queued_cb queued_cb, void *arg, struct spool **ret,
+               struct problems *problems, spool_queued_cb queued_cb, void *arg, struct spool **ret,
                struct tally_err *err);
 /* Schedules a pass over the folder on the next loop iteration. */
 void spool_scan_soon(struct spool *s);

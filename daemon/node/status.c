@@ -1,93 +1,16 @@
 /*
- * status.c: the node's last problems and the status document `tallyctl
- * status` prints (see status.h). It reads figures from the uplink and the
- * outbox and changes neither.
+ * status.c: the status document `tallyctl status` prints (see status.h). It
+ * reads figures from the uplink, the outbox and the problems ring and
+ * changes none of them.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "status.h"
 #include "uplink.h"
 
 #define STATUS_REJECTIONS 5
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void status_problem(struct node_status *s, const char *source, const char *fmt, ...)
-{
-	struct status_problem p, *last;
-	va_list ap;
-
-	p.at_ms = now_ms();
-	p.count = 1;
-	snprintf(p.source, sizeof(p.source), "%s", source);
-	va_start(ap, fmt);
-	vsnprintf(p.text, sizeof(p.text), fmt, ap);
-	va_end(ap);
-	/* A dead aggregator refuses every retry: keep one line, counted. */
-	last = &s->ring[(s->next + STATUS_MAX_PROBLEMS - 1) % STATUS_MAX_PROBLEMS];
-	if (s->n > 0 && strcmp(last->source, p.source) == 0 && strcmp(last->text, p.text) == 0) {
-		last->at_ms = p.at_ms;
-		last->count++;
-		return;
-	}
-	s->ring[s->next] = p;
-	s->next = (s->next + 1) % STATUS_MAX_PROBLEMS;
-	if (s->n < STATUS_MAX_PROBLEMS)
-		s->n++;
-}
-
-static void iso_time(int64_t ms, char *buf, size_t cap)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-json_t *status_problems_json(const struct node_status *s)
-{
-	json_t *a = json_array();
-
-	if (!a)
-		return NULL;
-	for (size_t i = 0; i < s->n; i++) {
-		size_t k = (s->next + STATUS_MAX_PROBLEMS - 1 - i) % STATUS_MAX_PROBLEMS;
-		const struct status_problem *p = &s->ring[k];
-		char at[32];
-
-		json_t *o;
-
-		iso_time(p->at_ms, at, sizeof(at));
-		o = json_pack("{s:s, s:s, s:s, s:I}", "at", at, "source", p->source, "text",
-		              p->text, "count", (json_int_t)p->count);
-		if (!o) {
-			/* Not UTF-8 (a file name, say): show it as ASCII instead. */
-			char text[sizeof(p->text)];
-			for (size_t j = 0; j < sizeof(text); j++) {
-				unsigned char ch = (unsigned char)p->text[j];
-				text[j] = ch >= 0x80 || (ch < 0x20 && ch) ? '?' : (char)ch;
-			}
-			o = json_pack("{s:s, s:s, s:s, s:I}", "at", at, "source", p->source, "text",
-			              text, "count", (json_int_t)p->count);
-		}
-		if (json_array_append_new(a, o) < 0) {
-			json_decref(a);
-			return NULL;
-		}
-	}
-	return a;
-}
 
 static json_t *endpoint_json(const struct uplink_info *ui)
 {
@@ -131,7 +54,7 @@ int status_json(const struct status_sources *src, json_t **ret)
 		              (json_int_t)rej[i].revision, "code",
 		              tally_reject_code_str(rej[i].code), "reason", rej[i].reason, "source",
 		              rej[i].source, "line", (json_int_t)rej[i].line));
-	problems = status_problems_json(src->status);
+	problems = problems_json(src->problems);
 	doc = json_pack("{s:s, s:s, s:s, s:o?, s:{s:I, s:I}, s:I, s:{s:I, s:I, s:I, s:I, s:I},"
 	                " s:I, s:o?, s:o?}",
 	                "node_id", src->node_id, "region_id", src->region_id, "election_id",

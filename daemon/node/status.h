@@ -1,8 +1,7 @@
 /*
- * status.h: what `tallyctl status` shows. The node keeps its last problems
- * here (connection failures, rejected files, Nacks) next to the logs, and
- * status_json() composes the document from the uplink's, the outbox's and
- * these figures. Pure apart from the outbox queries.
+ * status.h: what `tallyctl status` shows. status_json() composes the
+ * document from the uplink's and the outbox's figures and the last problems
+ * (problems.h). Pure apart from the outbox queries.
  */
 #ifndef TALLY_NODE_STATUS_H
 #define TALLY_NODE_STATUS_H
@@ -12,32 +11,7 @@
 #include <stdint.h>
 
 #include "outbox.h"
-
-#define STATUS_MAX_PROBLEMS 10
-
-struct status_problem {
-	int64_t at_ms;  /* wall clock, of the latest occurrence */
-	unsigned count; /* the same problem again and again is held once */
-	char source[16];
-	char text[TALLY_REASON_MAX + 128];
-};
-
-/* A ring of the latest problems. Zero-initialize; owns nothing. */
-struct node_status {
-	struct status_problem ring[STATUS_MAX_PROBLEMS];
-	size_t n;    /* how many are held, <= STATUS_MAX_PROBLEMS */
-	size_t next; /* where the next one goes */
-};
-
-/*
- * Records a problem (does not log it: the caller logs with more context). The
- * same source and text as the latest problem only counts it again.
- */
-void status_problem(struct node_status *s, const char *source, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* The held problems as a JSON array, newest first. */
-json_t *status_problems_json(const struct node_status *s);
+#include "problems.h"
 
 struct uplink; /* uplink.h */
 
@@ -47,7 +21,7 @@ struct status_sources {
 	const char *election_id;
 	struct outbox *outbox;
 	const struct uplink *uplink;
-	const struct node_status *status;
+	const struct problems *problems;
 };
 
 /*

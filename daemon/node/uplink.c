@@ -10,12 +10,14 @@
  * libuv handle finishes closing in the background and frees it. A detached
  * conn has c->u == NULL and every callback checks that first.
  */
+#include <assert.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tally/codec.h"
@@ -77,12 +79,19 @@ struct conn {
 	uint8_t plain[PLAIN_CHUNK];
 };
 
+/* Per configured aggregator, since start. */
+struct ep_counters {
+	uint64_t connections;
+	uint64_t failures;
+	int64_t last_answer_ms; /* wall clock */
+};
+
 struct uplink {
 	uv_loop_t *loop;
 	struct uplink_config cfg;
 	SSL_CTX *ctx;
 	struct outbox *outbox;
-	struct node_status *status;
+	struct problems *problems;
 	enum uplink_state state;
 	uv_timer_t timer; /* the next attempt */
 	struct conn *conn;
@@ -95,6 +104,7 @@ struct uplink {
 	uint64_t sent;
 	uint64_t acked[TALLY_OUTCOME_COUNT];
 	uint64_t nacked;
+	struct ep_counters eps[TALLY_MAX_ENDPOINTS];
 	uint64_t rng;
 	void (*close_cb)(void *arg);
 	void *close_arg;
@@ -121,6 +131,14 @@ static void conn_fail(struct conn *c, const char *fmt, ...) __attribute__((forma
 static uint64_t mono_ms(void)
 {
 	return uv_hrtime() / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 const char *uplink_state_str(enum uplink_state s)
@@ -181,7 +199,7 @@ static uint64_t jitter(struct uplink *u, uint64_t d)
 }
 
 int uplink_init(uv_loop_t *loop, const struct uplink_config *cfg, SSL_CTX *ctx,
-                struct outbox *outbox, struct node_status *status, struct uplink **ret)
+                struct outbox *outbox, struct problems *problems, struct uplink **ret)
 {
 	struct uplink *u;
 
@@ -207,7 +225,7 @@ int uplink_init(uv_loop_t *loop, const struct uplink_config *cfg, SSL_CTX *ctx,
 	SSL_CTX_up_ref(ctx);
 	u->ctx = ctx;
 	u->outbox = outbox;
-	u->status = status;
+	u->problems = problems;
 	u->rng = uv_hrtime() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)u;
 	if (!u->rng)
 		u->rng = 1;
@@ -366,8 +384,8 @@ static void pump(struct conn *c)
 		if (e < 0) {
 			log_err("uplink: cannot read the outbox: %s (%s); retrying later",
 			        strerror(-e), outbox_errmsg(u->outbox));
-			status_problem(u->status, "outbox", "cannot read: %s",
-			               outbox_errmsg(u->outbox));
+			problems_add(u->problems, "outbox", "cannot read: %s",
+			             outbox_errmsg(u->outbox));
 			break;
 		}
 		if (n == 0)
@@ -416,8 +434,8 @@ static void flush_marks(struct conn *c)
 		/* They stay queued and go again on the next connection: harmless. */
 		log_err("uplink: cannot record %u answers in the outbox: %s (%s)", c->n_marks,
 		        strerror(-e), outbox_errmsg(u->outbox));
-		status_problem(u->status, "outbox", "cannot record answers: %s",
-		               outbox_errmsg(u->outbox));
+		problems_add(u->problems, "outbox", "cannot record answers: %s",
+		             outbox_errmsg(u->outbox));
 	}
 	for (uint32_t i = 0; i < c->n_marks; i++)
 		free(c->marks[i].reason);
@@ -496,6 +514,7 @@ static void conn_fail(struct conn *c, const char *fmt, ...)
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
 	ep_str(c->host, c->port, here, sizeof(here));
+	u->eps[u->ep].failures++;
 
 	if (was == UPLINK_CONNECTING && c->addr_index + 1 < c->n_addrs) {
 		u->addr = c->addr_index + 1;
@@ -522,7 +541,7 @@ static void conn_fail(struct conn *c, const char *fmt, ...)
 		            (double)delay / 1000);
 	else
 		log_warning("uplink: %s: %s; trying %s", here, reason, next);
-	status_problem(u->status, "uplink", "%s: %s", here, reason);
+	problems_add(u->problems, "uplink", "%s: %s", here, reason);
 	schedule_retry(u, delay);
 }
 
@@ -703,6 +722,7 @@ static void proceed_welcome(struct conn *c, const struct tally_msg *m)
 	snprintf(u->aggregator_id, sizeof(u->aggregator_id), "%s", m->aggregator_id);
 	u->connected_at_ms = mono_ms();
 	u->rounds = 0;
+	u->eps[u->ep].connections++;
 	uplink_enter(u, UPLINK_READY);
 	outbox_stats(u->outbox, &st);
 	ep_str(c->host, c->port, here, sizeof(here));
@@ -738,6 +758,7 @@ static void proceed_answer(struct conn *c, const struct tally_msg *m, int i)
 
 	/* The window is a set: the last entry fills the hole. */
 	c->inflight[i] = c->inflight[--c->n_inflight];
+	u->eps[u->ep].last_answer_ms = wall_ms();
 	memset(mk, 0, sizeof(*mk));
 	mk->id = f.id;
 	if (m->type == TALLY_MSG_ACK) {
@@ -765,8 +786,8 @@ static void proceed_answer(struct conn *c, const struct tally_msg *m, int i)
 	            "\"%s\"; it will not be resent",
 	            f.precinct_id, f.revision, (long long)f.id, tally_reject_code_str(m->code),
 	            m->reason);
-	status_problem(u->status, "aggregator", "precinct %u revision %u rejected: %s: %s",
-	               f.precinct_id, f.revision, tally_reject_code_str(m->code), m->reason);
+	problems_add(u->problems, "aggregator", "precinct %u revision %u rejected: %s: %s",
+	             f.precinct_id, f.revision, tally_reject_code_str(m->code), m->reason);
 }
 
 static void proceed_ping(struct conn *c, const struct tally_msg *m)
@@ -985,6 +1006,60 @@ void uplink_info(const struct uplink *u, struct uplink_info *ret)
 	ret->sent = u->sent;
 	memcpy(ret->acked, u->acked, sizeof(ret->acked));
 	ret->nacked = u->nacked;
+}
+
+const char *uplink_ep_state_str(enum uplink_ep_state s)
+{
+	switch (s) {
+	case UPLINK_EP_IDLE:
+		return "idle";
+	case UPLINK_EP_CONNECTING:
+		return "connecting";
+	case UPLINK_EP_CONNECTED:
+		return "connected";
+	case UPLINK_EP_BACKOFF:
+		return "backoff";
+	}
+	return "unknown";
+}
+
+size_t uplink_endpoints(const struct uplink *u)
+{
+	return u->cfg.aggregators->n;
+}
+
+void uplink_endpoint_info(const struct uplink *u, size_t i, struct uplink_endpoint_info *ret)
+{
+	const struct tally_endpoint *ep = endpoint(u, i);
+
+	assert(i < u->cfg.aggregators->n);
+	memset(ret, 0, sizeof(*ret));
+	ret->host = ep->host;
+	ret->port = ep->port;
+	ret->connections = u->eps[i].connections;
+	ret->failures = u->eps[i].failures;
+	ret->last_answer_ms = u->eps[i].last_answer_ms;
+	/* Only u->ep is in use: the one connected, being tried or waited for. */
+	ret->state = UPLINK_EP_IDLE;
+	if (i != u->ep)
+		return;
+	switch (u->state) {
+	case UPLINK_READY:
+		ret->state = UPLINK_EP_CONNECTED;
+		break;
+	case UPLINK_RESOLVING:
+	case UPLINK_CONNECTING:
+	case UPLINK_TLS:
+	case UPLINK_HELLO:
+		ret->state = UPLINK_EP_CONNECTING;
+		break;
+	case UPLINK_BACKOFF:
+		ret->state = UPLINK_EP_BACKOFF;
+		break;
+	case UPLINK_IDLE:
+	case UPLINK_STOPPED:
+		break;
+	}
 }
 
 static void on_timer_closed(uv_handle_t *h)

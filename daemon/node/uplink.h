@@ -22,7 +22,7 @@
 #include <uv.h>
 
 #include "outbox.h"
-#include "status.h"
+#include "problems.h"
 #include "tally/conf.h"
 #include "tally/result.h"
 
@@ -68,14 +68,32 @@ struct uplink_info {
 	uint64_t nacked;                     /* Nacks since start */
 };
 
+/* What one configured aggregator is to the uplink right now. */
+enum uplink_ep_state {
+	UPLINK_EP_IDLE,       /* not the one in use */
+	UPLINK_EP_CONNECTING, /* resolving, TCP, TLS or waiting for Welcome */
+	UPLINK_EP_CONNECTED,  /* READY */
+	UPLINK_EP_BACKOFF,    /* the next to try, after a wait */
+};
+
+/* One configured aggregator, for the metrics. Counts are since start. */
+struct uplink_endpoint_info {
+	const char *host;
+	uint16_t port;
+	enum uplink_ep_state state;
+	uint64_t connections;   /* sessions established (Welcome received) */
+	uint64_t failures;      /* attempts failed and sessions broken */
+	int64_t last_answer_ms; /* wall clock of its latest Ack or Nack; 0: none yet */
+};
+
 struct uplink; /* opaque; owned by main, freed by uplink_close() */
 
 /*
- * Starts connecting at once. Holds its own reference on ctx. `status`
+ * Starts connecting at once. Holds its own reference on ctx. `problems`
  * receives connection problems. Returns 0, -EINVAL (no aggregators), -ENOMEM.
  */
 int uplink_init(uv_loop_t *loop, const struct uplink_config *cfg, SSL_CTX *ctx,
-                struct outbox *outbox, struct node_status *status, struct uplink **ret);
+                struct outbox *outbox, struct problems *problems, struct uplink **ret);
 /* New connections use ctx (SIGHUP reload); the current one goes on. */
 void uplink_set_tls(struct uplink *u, SSL_CTX *ctx);
 /* New entries were committed: send them if connected. */
@@ -87,10 +105,16 @@ void uplink_resend_from(struct uplink *u, int64_t first_id);
 /* Periodic work from the node's timer: timeouts and Pings. */
 void uplink_tick(struct uplink *u);
 void uplink_info(const struct uplink *u, struct uplink_info *ret);
+/* How many aggregators are configured (the order of the configuration). */
+size_t uplink_endpoints(const struct uplink *u);
+/* The i-th configured aggregator; i < uplink_endpoints(u). */
+void uplink_endpoint_info(const struct uplink *u, size_t i, struct uplink_endpoint_info *ret);
 /* Closes the connection and handles; frees u, then calls cb (may be NULL). */
 void uplink_close(struct uplink *u, void (*cb)(void *arg), void *arg);
 
 /* The state's name for logs and the status document; "unknown" if none. */
 const char *uplink_state_str(enum uplink_state s);
+/* "idle", "connecting", "connected", "backoff"; "unknown" if none. */
+const char *uplink_ep_state_str(enum uplink_ep_state s);
 
 #endif

@@ -26,6 +26,13 @@ int tally_tls_server_ctx(const char *ca, const char *cert, const char *key, SSL_
 int tally_tls_client_ctx(const char *ca, const char *cert, const char *key, SSL_CTX **ret,
                          struct tally_err *err);
 
+/*
+ * When the certificate ctx presents expires (its notAfter), in seconds since
+ * 1970, for the daemons' metrics. 0, -ENOENT (ctx has no certificate),
+ * -EINVAL (a time OpenSSL cannot convert).
+ */
+int tally_tls_ctx_not_after(const SSL_CTX *ctx, int64_t *ret);
+
 /* One connection. Owns its SSL and BIOs; holds a reference on the SSL_CTX. */
 struct tally_tls;
 

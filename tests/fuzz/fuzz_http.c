@@ -1,5 +1,5 @@
 /*
- * fuzz_http.c: the aggregator's HTTP server (daemon/aggregator/http.h) on
+ * fuzz_http.c: the aggregator's HTTP server (include/tally/http.h) on
  * arbitrary request bytes. http.h has no parser entry of its own, so the
  * target runs the real server on a private libuv loop on 127.0.0.1 and, per
  * input, connects, writes the bytes in two pieces (split where the first
@@ -24,7 +24,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "aggregator/http.h"
+#include "tally/http.h"
 #include "fuzz_common.h"
 
 static uv_loop_t loop;

@@ -53,6 +53,9 @@ has -rw-r--r-- usr/share/tally/web/index.html
 has -rw-r--r-- usr/share/doc/tally/examples/aggregator.ini
 has -rw-r--r-- usr/share/doc/tally/examples/node.ini
 has -rw-r--r-- usr/share/doc/tally/operations.md
+has -rw-r--r-- usr/share/doc/tally/prometheus/tally.rules.yml
+has -rw-r--r-- usr/share/doc/tally/prometheus/prometheus.yml
+has -rw-r--r-- usr/share/doc/tally/grafana/tally.json
 grep -q '\.cmake$' "$tmp/contents" && fail "package carries build files: $(grep '\.cmake$' "$tmp/contents")"
 
 mkdir "$tmp/x"

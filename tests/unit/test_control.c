@@ -28,7 +28,7 @@ static struct tally_election *election;
 static struct tally_signing_key key;
 static struct outbox *ob;
 static struct intake in;
-static struct node_status status;
+static struct problems problems;
 static struct control_config cfg;
 static uv_loop_t loop;
 static int queued_calls;
@@ -64,8 +64,8 @@ static void setup(void)
 	cr_assert_eq(tally_sign_generate(&key), 0);
 	cr_assert_eq(outbox_open(tmp, &ob, &err), 0, "%s", err.msg);
 	in = (struct intake){election, "KZ-71", &key, ob};
-	memset(&status, 0, sizeof(status));
-	cfg = (struct control_config){sock_path, &in,       &status, fake_status,
+	memset(&problems, 0, sizeof(problems));
+	cfg = (struct control_config){sock_path, &in,       &problems, fake_status,
 	                              on_queued, on_resend, NULL};
 	resend_first = -1;
 	queued_calls = 0;
@@ -162,7 +162,7 @@ Test(control, rejected_submit_lists_errors_and_queues_nothing)
 	cr_assert_eq(queued_calls, 0);
 	cr_assert_eq(outbox_stats(ob, &st), 0);
 	cr_assert_eq(st.queued, 0);
-	cr_assert_eq(status.n, 1);
+	cr_assert_eq(problems.n, 1);
 	json_decref(a);
 }
 

@@ -95,6 +95,7 @@ Test(node_conf, full_file_with_defaults)
 	cr_assert_str_eq(c.tls_cert, in_tmp("node.pem"));
 	cr_assert_str_eq(c.tls_key, in_tmp("node.key"));
 	cr_assert_null(c.server_name);
+	cr_assert_eq(c.metrics_listen.port, 0, "no metrics unless asked for");
 	node_conf_free(&c);
 }
 
@@ -103,9 +104,12 @@ Test(node_conf, optional_keys)
 	struct tally_err err = {{0}};
 	struct node_conf c;
 
-	write_conf(NODE_SECTION "log_level = debug\nwindow = 8\n" TLS_SECTION
-	                        "server_name = aggregator.example\n");
+	write_conf(NODE_SECTION
+	           "log_level = debug\nwindow = 8\nmetrics_listen = 127.0.0.1:9465\n" TLS_SECTION
+	           "server_name = aggregator.example\n");
 	cr_assert_eq(node_conf_load(path, &c, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(c.metrics_listen.host, "127.0.0.1");
+	cr_assert_eq(c.metrics_listen.port, 9465);
 	cr_assert_str_eq(c.log_level, "debug");
 	cr_assert_eq(c.window, 8);
 	cr_assert_str_eq(c.server_name, "aggregator.example");
@@ -130,6 +134,12 @@ Test(node_conf, bad_values_are_refused_with_a_reason)
 	write_conf(NODE_SECTION "window = 0\n" TLS_SECTION);
 	cr_assert_eq(node_conf_load(path, &c, &err), -EINVAL);
 	cr_assert_not_null(strstr(err.msg, "window"), "%s", err.msg);
+	node_conf_free(&c);
+
+	write_conf(NODE_SECTION "metrics_listen = 9465\n" TLS_SECTION);
+	cr_assert_eq(node_conf_load(path, &c, &err), -EINVAL);
+	cr_assert_not_null(strstr(err.msg, "[node] metrics_listen = '9465': expected host:port"),
+	                   "%s", err.msg);
 	node_conf_free(&c);
 
 	/* No [tls] section at all: the first missing key is named. */

@@ -318,3 +318,33 @@ Test(outbox, unwritable_state_dir_is_reported)
 	cr_assert_null(o);
 	cr_assert_not_null(strstr(err.msg, "/proc/tally-no-such/state"), "%s", err.msg);
 }
+
+Test(outbox, oldest_queued_is_the_first_entry_still_to_send)
+{
+	int64_t t0, t1, t2, at = -1, a, b;
+
+	cr_assert_eq(outbox_oldest_queued(ob, &at), 0);
+	cr_assert_eq(at, 0, "empty outbox: 0, got %lld", (long long)at);
+	t0 = wall_ms();
+	cr_assert_eq(outbox_begin(ob), 0);
+	a = add(17, 1, "a");
+	cr_assert_eq(outbox_commit(ob), 0);
+	t1 = wall_ms();
+	usleep(20000);
+	cr_assert_eq(outbox_begin(ob), 0);
+	b = add(18, 1, "b");
+	cr_assert_eq(outbox_commit(ob), 0);
+	t2 = wall_ms();
+
+	cr_assert_eq(outbox_oldest_queued(ob, &at), 0);
+	cr_assert(at >= t0 && at <= t1, "a queued at %lld, not in [%lld, %lld]", (long long)at,
+	          (long long)t0, (long long)t1);
+	/* Answered, a is no longer undelivered: b is the oldest. */
+	cr_assert_eq(outbox_mark_delivered(ob, a, TALLY_OUTCOME_ACCEPTED, NULL), 0);
+	cr_assert_eq(outbox_oldest_queued(ob, &at), 0);
+	cr_assert(at >= t1 + 20 && at <= t2, "b queued at %lld, not in [%lld, %lld]", (long long)at,
+	          (long long)t1 + 20, (long long)t2);
+	cr_assert_eq(outbox_mark_rejected(ob, b, TALLY_REJECT_MALFORMED, "x", NULL), 0);
+	cr_assert_eq(outbox_oldest_queued(ob, &at), 0);
+	cr_assert_eq(at, 0);
+}

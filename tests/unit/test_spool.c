@@ -37,7 +37,7 @@ static struct tally_election *election;
 static struct tally_signing_key key;
 static struct outbox *ob;
 static struct intake in;
-static struct node_status status;
+static struct problems problems;
 static uv_loop_t loop;
 static int queued_calls;
 /* Runs inside the queued callback: after the commit, before the move. */
@@ -63,7 +63,7 @@ static void setup(void)
 	cr_assert_eq(tally_sign_generate(&key), 0);
 	cr_assert_eq(outbox_open(tmp, &ob, &err), 0, "%s", err.msg);
 	in = (struct intake){election, "KZ-71", &key, ob};
-	memset(&status, 0, sizeof(status));
+	memset(&problems, 0, sizeof(problems));
 	queued_calls = 0;
 	after_commit = NULL;
 	cr_assert_eq(uv_loop_init(&loop), 0);
@@ -164,8 +164,8 @@ static struct spool *start(void)
 	struct tally_err err = {{0}};
 	struct spool *s = NULL;
 
-	cr_assert_eq(spool_init(&loop, spool_dir, &in, &status, on_queued, NULL, &s, &err), 0, "%s",
-	             err.msg);
+	cr_assert_eq(spool_init(&loop, spool_dir, &in, &problems, on_queued, NULL, &s, &err), 0,
+	             "%s", err.msg);
 	return s;
 }
 
@@ -223,7 +223,7 @@ Test(spool, bad_file_goes_to_rejected_with_its_error_file)
 	                 "(1400) != ballots_issued (1200) + ballots_cancelled (100) = 1300\n");
 	cr_assert_eq(stats().queued, 0);
 	cr_assert_eq(queued_calls, 0);
-	cr_assert_eq(status.n, 1);
+	cr_assert_eq(problems.n, 1);
 	stop(s);
 }
 
@@ -417,7 +417,7 @@ Test(spool, missing_folder_is_an_error_naming_it)
 	struct tally_err err = {{0}};
 	struct spool *s = NULL;
 
-	cr_assert_eq(spool_init(&loop, "/nonexistent/spool", &in, &status, NULL, NULL, &s, &err),
+	cr_assert_eq(spool_init(&loop, "/nonexistent/spool", &in, &problems, NULL, NULL, &s, &err),
 	             -ENOENT);
 	cr_assert_str_eq(err.msg, "spool_dir '/nonexistent/spool': No such file or directory");
 }

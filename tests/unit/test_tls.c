@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tally/tls.h"
@@ -453,4 +454,39 @@ Test(tls, peer_without_a_usable_cn_has_no_identity)
 		cr_expect_str_eq(cn, "unchanged");
 		pair_close(&p);
 	}
+}
+
+/* notAfter as `openssl x509 -enddate` prints it ("notAfter=Nov 30 12:00:00 2026 GMT"). */
+static int64_t openssl_not_after(const char *cert)
+{
+	char cmd[PATH_MAX + 64], line[128];
+	struct tm tm;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "openssl x509 -noout -enddate -in %s", cert);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	cr_assert_not_null(fgets(line, sizeof(line), p));
+	cr_assert_eq(pclose(p), 0);
+	memset(&tm, 0, sizeof(tm));
+	cr_assert_not_null(strptime(line, "notAfter=%b %d %H:%M:%S %Y GMT", &tm), "%s", line);
+	return (int64_t)timegm(&tm);
+}
+
+Test(tls, not_after_is_the_presented_certificates_expiry)
+{
+	SSL_CTX *s = server_ctx(), *c = client_ctx_from("ca.pem", "client-ec");
+	SSL_CTX *bare = SSL_CTX_new(TLS_method());
+	int64_t t = 0, want = openssl_not_after(pki("server.pem"));
+
+	cr_assert_eq(tally_tls_ctx_not_after(s, &t), 0);
+	cr_assert_eq(t, want, "%lld != %lld", (long long)t, (long long)want);
+	/* The certificates are made for 2 days. */
+	cr_assert(t > (int64_t)time(NULL) + 86400 && t <= (int64_t)time(NULL) + 2 * 86400 + 60);
+	cr_assert_eq(tally_tls_ctx_not_after(c, &t), 0);
+	cr_assert_eq(t, openssl_not_after(pki("client-ec.pem")));
+	cr_assert_eq(tally_tls_ctx_not_after(bare, &t), -ENOENT);
+	SSL_CTX_free(bare);
+	SSL_CTX_free(c);
+	SSL_CTX_free(s);
 }

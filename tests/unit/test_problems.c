@@ -1,6 +1,6 @@
 /*
- * Tests for the node's last-problems ring (daemon/node/status.c): newest
- * first, at most STATUS_MAX_PROBLEMS kept, a repeated problem counted on one
+ * Tests for the node's last-problems ring (daemon/node/problems.c): newest
+ * first, at most PROBLEMS_MAX kept, a repeated problem counted on one
  * entry, and text that is not UTF-8 still makes a valid JSON document.
  */
 #include <stdio.h>
@@ -8,18 +8,18 @@
 
 #include <criterion/criterion.h>
 
-#include "node/status.h"
+#include "node/problems.h"
 
-Test(node_status, problems_come_newest_first_and_the_oldest_drop_out)
+Test(problems, problems_come_newest_first_and_the_oldest_drop_out)
 {
-	struct node_status s;
+	struct problems s;
 	json_t *a;
 
 	memset(&s, 0, sizeof(s));
-	for (int i = 1; i <= STATUS_MAX_PROBLEMS + 3; i++)
-		status_problem(&s, "uplink", "problem %d", i);
-	a = status_problems_json(&s);
-	cr_assert_eq(json_array_size(a), STATUS_MAX_PROBLEMS);
+	for (int i = 1; i <= PROBLEMS_MAX + 3; i++)
+		problems_add(&s, "uplink", "problem %d", i);
+	a = problems_json(&s);
+	cr_assert_eq(json_array_size(a), PROBLEMS_MAX);
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "text")),
 	                 "problem 13");
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 9), "text")),
@@ -30,45 +30,45 @@ Test(node_status, problems_come_newest_first_and_the_oldest_drop_out)
 	json_decref(a);
 }
 
-Test(node_status, text_that_is_not_utf8_is_shown_as_ascii)
+Test(problems, text_that_is_not_utf8_is_shown_as_ascii)
 {
-	struct node_status s;
+	struct problems s;
 	json_t *a;
 
 	memset(&s, 0, sizeof(s));
-	status_problem(&s, "spool", "'%s' rejected", "\xff\xfe.csv");
-	a = status_problems_json(&s);
+	problems_add(&s, "spool", "'%s' rejected", "\xff\xfe.csv");
+	a = problems_json(&s);
 	cr_assert_eq(json_array_size(a), 1);
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "text")),
 	                 "'??.csv' rejected");
 	json_decref(a);
 }
 
-Test(node_status, empty_ring_is_an_empty_array)
+Test(problems, empty_ring_is_an_empty_array)
 {
-	struct node_status s;
+	struct problems s;
 	json_t *a;
 
 	memset(&s, 0, sizeof(s));
-	a = status_problems_json(&s);
+	a = problems_json(&s);
 	cr_assert(json_is_array(a));
 	cr_assert_eq(json_array_size(a), 0);
 	json_decref(a);
 }
 
-Test(node_status, the_same_problem_again_is_counted_not_repeated)
+Test(problems, the_same_problem_again_is_counted_not_repeated)
 {
-	struct node_status s;
+	struct problems s;
 	json_t *a;
 
 	memset(&s, 0, sizeof(s));
-	status_problem(&s, "uplink", "connection refused");
-	status_problem(&s, "uplink", "connection refused");
-	status_problem(&s, "spool", "connection refused");
-	status_problem(&s, "spool", "connection refused");
-	status_problem(&s, "spool", "connection refused");
-	status_problem(&s, "uplink", "connection refused");
-	a = status_problems_json(&s);
+	problems_add(&s, "uplink", "connection refused");
+	problems_add(&s, "uplink", "connection refused");
+	problems_add(&s, "spool", "connection refused");
+	problems_add(&s, "spool", "connection refused");
+	problems_add(&s, "spool", "connection refused");
+	problems_add(&s, "uplink", "connection refused");
+	a = problems_json(&s);
 	cr_assert_eq(json_array_size(a), 3);
 	cr_assert_eq(json_integer_value(json_object_get(json_array_get(a, 0), "count")), 1);
 	cr_assert_eq(json_integer_value(json_object_get(json_array_get(a, 1), "count")), 3);

@@ -1,5 +1,6 @@
 /*
- * http.h: the aggregator's read-only HTTP/1.1 server (libuv, libhttp-parser).
+ * http.h: the read-only HTTP/1.1 server (libuv, libhttp-parser) of the
+ * aggregator's publication and the node's metrics.
  *
  * GET and HEAD only (others 405 with an Allow header); keep-alive and
  * pipelined requests answered in order; caps on header bytes (431), body
@@ -20,8 +21,8 @@
  * beyond HTTP_STREAM_LOW_WATER, and the requests pipelined behind it are
  * read only once it is sent.
  */
-#ifndef TALLY_AGG_HTTP_H
-#define TALLY_AGG_HTTP_H
+#ifndef TALLY_HTTP_H
+#define TALLY_HTTP_H
 
 #include <jansson.h>
 #include <stdbool.h>

@@ -1,5 +1,5 @@
 /*
- * http.c: the read-only HTTP/1.1 server of http.h. It owns the listening
+ * http.c: the read-only HTTP/1.1 server of tally/http.h. It owns the listening
  * socket, the connections (socket, timer, parser, write queue) and the
  * streams; what a path means is routes.c's and the handlers'.
  *
@@ -28,7 +28,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http.h"
+#include "tally/http.h"
 
 #define MAX_HEADERS 64
 #define READ_CHUNK  65536
