@@ -153,11 +153,15 @@
 		return id === "districts" ? entries().some(function (e) { return e.id === "districts"; }) : !!contestDef(id);
 	}
 
+	/* This page's address showing view: ?contest= replaced in place, other parameters kept. */
 	function link(view) {
-		var q = location.search.replace(/^\?/, "").split("&").filter(function (p) {
-			return p && p.indexOf("contest=") !== 0;
-		});
-		q.push("contest=" + encodeURIComponent(view));
+		var q = location.search.replace(/^\?/, "").split("&").filter(Boolean);
+		var p = "contest=" + encodeURIComponent(view);
+		var i = q.findIndex(function (x) { return x.indexOf("contest=") === 0; });
+		if (i >= 0)
+			q[i] = p;
+		else
+			q.push(p);
 		return location.pathname + "?" + q.join("&");
 	}
 
@@ -719,6 +723,21 @@
 				if (ev.isTrusted)
 					state.pausedUntil = Date.now() + ROTATE_PAUSE_MS;
 			}, true);
+		});
+		/*
+		 * Leaving the page closes the stream: a page kept in the back/forward
+		 * cache would otherwise hold one of the browser's few connections to
+		 * the aggregator. Coming back opens it again.
+		 */
+		window.addEventListener("pagehide", function () {
+			if (state.source) {
+				state.source.close();
+				state.source = null;
+			}
+		});
+		window.addEventListener("pageshow", function (ev) {
+			if (ev.persisted && !state.source && state.mode)
+				connect();
 		});
 		/* The map's labels depend on its size (names on a wall, short forms on a phone). */
 		var resizeTimer = 0;

@@ -582,13 +582,15 @@
 		var regs = cdoc.regions || [];
 		var card = $("regions-card");
 		var isDistrictContest = cdoc.contest && cdoc.contest.scope && cdoc.contest.scope.district;
-		show(card, regs.length > 1 || (!isDistrictContest && regs.length > 0));
+		/* A contest of one region or one district: its figures are the national ones above. */
+		show(card, regs.length > 1);
+		void isDistrictContest;
 		var sort = ctx.sort("regions");
 		var many = options.length > 3;
 		var cols = [
 			{key: "name", text: true, label: T.t("region"), get: function (r) { return regionName(ctx, r).text; }},
 			{key: "reported", label: T.t("reported"), get: fraction},
-			{key: "turnout", label: T.t("turnout"), get: function (r) { return r.turnout_pct || 0; }},
+			{key: "turnout", label: T.t("turnoutShort"), get: function (r) { return r.turnout_pct || 0; }},
 		];
 		if (many)
 			cols.push({key: "leader", text: true, cls: "leader-col", label: T.t("leader"), get: function (r) {
@@ -618,7 +620,9 @@
 			th.appendChild(T.nameEl(ctx.regionDefs[r.id] || r));
 			tr.appendChild(th);
 			var rep = make("td");
-			rep.appendChild(document.createTextNode(T.num(r.precincts_reported) + " / " + T.num(r.precincts_total)));
+			rep.appendChild(document.createTextNode(T.num(r.precincts_reported)));
+			/* " / total" goes under the count on a phone; the text reads the same. */
+			rep.appendChild(make("span", "of-total", " / " + T.num(r.precincts_total)));
 			rep.appendChild(miniBar(r));
 			tr.appendChild(rep);
 			var none = !r.precincts_reported;
@@ -1130,6 +1134,13 @@
 			var th = make("th");
 			th.setAttribute("scope", "row");
 			th.appendChild(link());
+			var ri = make("span", "sub region-inline");
+			r.regions.forEach(function (id, i) {
+				if (i)
+					ri.appendChild(document.createTextNode(", "));
+				ri.appendChild(T.nameEl(ctx.regionDefs[id] || {id: id}));
+			});
+			th.appendChild(ri);
 			tr.appendChild(th);
 			var rc = make("td", "region-col");
 			r.regions.forEach(function (id, i) {
@@ -1161,6 +1172,13 @@
 			p1.appendChild(leaderCell(r));
 			li.appendChild(p1);
 			var p2 = make("p", "dmeta");
+			var rn = make("span");
+			r.regions.forEach(function (id, i) {
+				if (i)
+					rn.appendChild(document.createTextNode(", "));
+				rn.appendChild(T.nameEl(ctx.regionDefs[id] || {id: id}));
+			});
+			p2.appendChild(rn);
 			p2.appendChild(make("span", "", T.t("margin") + ": " + marginText(r)));
 			p2.appendChild(make("span", "", T.t("reported") + ": " + T.num(r.national.precincts_reported) + " / " + T.num(r.national.precincts_total)));
 			li.appendChild(p2);
