@@ -22,7 +22,8 @@
 
 	/* Seats per ring in proportion to the rings' radii, summing to n. */
 	function layout(n) {
-		var rows = Math.max(1, Math.ceil(Math.sqrt(n / 5)));
+		/* A small council fits on one ring; a parliament needs several. */
+		var rows = n <= 16 ? 1 : Math.ceil(Math.sqrt(n / 5));
 		var inner = rows === 1 ? 0.7 : rows === 2 ? 0.55 : 0.45;
 		var radii = [];
 		for (var i = 0; i < rows; i++)

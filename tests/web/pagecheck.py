@@ -134,12 +134,22 @@ class PageCheck:
         if self.election:
             self.names = all_names(self.election)
         else:  # today's single referendum: the names are in the totals and events
-            t = self.api.get("/v1/totals")
+            t = self.first_event()
             names = [t.get("title"), t.get("election_id")]
             names += [o.get("name") for o in t.get("options") or []]
             names += [r.get("name") for r in t.get("regions") or []]
             self.names = sorted({n for n in names if n}, key=len, reverse=True)
         self.seen = set()  # what the checks met: "runoff", "elected", "provisional", ...
+
+    def first_event(self):
+        """The first totals event of /v1/events (today's referendum: title and options come only there)."""
+        port = int(re.search(r":(\d+)/", self.base).group(1))
+        ev = pubkit.SSE(port)
+        try:
+            got = ev.next("totals", timeout=10)
+        finally:
+            ev.close()
+        return got["doc"]
 
     # ---- the views of this election ----
 
@@ -420,10 +430,10 @@ class PageCheck:
         check(("%.2f" % want) in summary.replace(",", "."),
               "%s: the trend's text alternative gives the last point's %.2f%% reported" % (what, want))
 
-    def view(self, c, sid, view, lang, size, axe=True):
+    def view(self, c, sid, view, lang, size, axe=True, tag=""):
         """Opens view in lang and checks what it shows against the API."""
         self.open(c, sid, view, lang)
-        self.shown(c, sid, view, lang, size, axe)
+        self.shown(c, sid, view, lang, size, axe, tag)
 
     def shown(self, c, sid, view, lang, size, axe=True, tag=""):
         """Checks what the page shows now (no navigation) against the API."""

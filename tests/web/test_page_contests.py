@@ -227,7 +227,7 @@ def legacy(build):
             try:
                 sid = c.tab(mobile=size[0] < 800)
                 for lang in ("en", "kk"):
-                    chk.view(c, sid, "referendum", lang, size)
+                    chk.view(c, sid, "referendum", lang, size, tag="-legacy")
                     eq(c.eval(sid, "['switcher', 'map-card', 'trend-card'].map(function (id) "
                                    "{ return document.getElementById(id).hidden; })"), [True, True, True],
                        "one referendum: no switcher, no map, no trend (%s)" % lang)
