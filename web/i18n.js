@@ -174,7 +174,6 @@
 		trendSummary: "From {t0} to {t1}: {pct} of precincts reported; {leaders}.",
 		trendEmpty: "No trend yet.",
 		trendAxis: "Share, %",
-		noscript: "",
 	};
 
 	S.ru = {
@@ -325,7 +324,6 @@
 		trendSummary: "С {t0} до {t1}: поступили данные {pct} участков; {leaders}.",
 		trendEmpty: "Данных о ходе подсчёта пока нет.",
 		trendAxis: "Доля, %",
-		noscript: "",
 	};
 
 	S.kk = {
@@ -476,7 +474,6 @@
 		trendSummary: "{t0}–{t1} аралығында: учаскелердің {pct} деректері түсті; {leaders}.",
 		trendEmpty: "Санау барысы туралы деректер әзірге жоқ.",
 		trendAxis: "Үлес, %",
-		noscript: "",
 	};
 
 	T.strings = S;

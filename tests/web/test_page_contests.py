@@ -25,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 
@@ -240,6 +241,36 @@ def legacy(build):
         srv.close()
 
 
+def string_tables():
+    """Every language has every key of the English table, with the same {placeholders}."""
+    script = r"""
+        const vm = require('vm'), fs = require('fs');
+        const ctx = {window: {}, navigator: {languages: ['kk']}, location: {search: ''},
+                     Intl: Intl, document: {}};
+        vm.runInNewContext(fs.readFileSync(process.argv[1], 'utf8'), ctx);
+        const S = ctx.window.Tally.strings, out = {};
+        const marks = v => JSON.stringify((typeof v === 'object' && !Array.isArray(v) ? Object.values(v) : [v])
+            .map(x => Array.isArray(x) ? [] : (String(x).match(/\{\w+\}/g) || []).sort()));
+        for (const lang of Object.keys(S)) {
+            out[lang] = {missing: [], placeholders: []};
+            for (const k of Object.keys(S.en)) {
+                if (!(k in S[lang])) { out[lang].missing.push(k); continue; }
+                const a = new Set(JSON.parse(marks(S.en[k])).flat()), b = new Set(JSON.parse(marks(S[lang][k])).flat());
+                if ([...a].some(x => !b.has(x)) || [...b].some(x => !a.has(x))) out[lang].placeholders.push(k);
+            }
+        }
+        console.log(JSON.stringify(out));
+    """
+    out = subprocess.run(["node", "-e", script, os.path.join(SOURCE, "web", "i18n.js")],
+                         capture_output=True, text=True, timeout=30)
+    check(out.returncode == 0, "web/i18n.js loads in node (%s)" % out.stderr.strip()[:200])
+    got = json.loads(out.stdout) if out.returncode == 0 else {}
+    eq(sorted(got), sorted(pc.LANGS), "one string table per language: kk, ru, en")
+    for lang, v in sorted(got.items()):
+        eq(v, {"missing": [], "placeholders": []},
+           "the %s table has every key, with the same placeholders as English" % lang)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--url", default=os.environ.get("TALLY_PAGE_URL"),
@@ -249,6 +280,7 @@ def main():
         print("FAIL: chromium is not installed (deploy/deps.sh --test installs it)")
         sys.exit(1)
     os.makedirs(ARTIFACTS, exist_ok=True)
+    string_tables()
     srv, advance = None, None
     if a.url:
         url = a.url
