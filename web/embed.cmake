@@ -14,6 +14,11 @@
 set(TALLY_WEB_FILES
   "/|index.html|text/html"
   "/app.css|app.css|text/css"
+  "/i18n.js|i18n.js|text/javascript"
+  "/hemicycle.js|hemicycle.js|text/javascript"
+  "/map.js|map.js|text/javascript"
+  "/trend.js|trend.js|text/javascript"
+  "/views.js|views.js|text/javascript"
   "/app.js|app.js|text/javascript"
 )
 

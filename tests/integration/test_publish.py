@@ -357,7 +357,9 @@ def test_export(agg, feed, el):
 
 def test_page(agg):
     for path, ctype in (("/", "text/html"), ("/app.js", "text/javascript"),
-                        ("/app.css", "text/css")):
+                        ("/app.css", "text/css"), ("/i18n.js", "text/javascript"),
+                        ("/views.js", "text/javascript"), ("/hemicycle.js", "text/javascript"),
+                        ("/map.js", "text/javascript"), ("/trend.js", "text/javascript")):
         st, hdr, body = agg.get(path)
         eq(st, 200, "GET %s" % path)
         check(hdr.get("content-type", "").startswith(ctype), "%s is %s" % (path, ctype))
