@@ -450,3 +450,82 @@ Test(intake, one_contest_files_sign_the_bytes_of_before)
 	for (size_t i = 0; i < 3; i++)
 		tally_signed_result_clear(&s[i]);
 }
+
+/* A source file's text (caller frees). */
+static char *slurp(const char *rel)
+{
+	char path[1024], *text;
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", TALLY_SOURCE_DIR, rel);
+	f = fopen(path, "re");
+	cr_assert_not_null(f, "%s", path);
+	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	rewind(f);
+	text = malloc((size_t)n + 1);
+	cr_assert_not_null(text);
+	cr_assert_eq(fread(text, 1, (size_t)n, f), (size_t)n);
+	text[n] = '\0';
+	fclose(f);
+	return text;
+}
+
+/* The body of the first ``` block at or after `from`, cut in place; *ret_next after it. */
+static char *code_block(char *from, char **ret_next)
+{
+	char *start = strstr(from, "```"), *end;
+
+	cr_assert_not_null(start);
+	start = strchr(start, '\n') + 1;
+	end = strstr(start, "```");
+	cr_assert_not_null(end);
+	*end = '\0';
+	*ret_next = end + 3;
+	return start;
+}
+
+/* README's protocol files of a general election, for docs/elections.md's complete example. */
+Test(intake, the_readme_examples_of_a_general_election_are_taken)
+{
+	char *docs = slurp("docs/elections.md"), *readme = slurp("README.md"), *next;
+	char *definition_text, *json, *csv, *at;
+	struct tally_err err = {{0}};
+	struct tally_election *e = NULL;
+	struct intake din;
+	struct intake_report r;
+
+	at = strstr(docs, "## A complete example");
+	cr_assert_not_null(at);
+	definition_text = code_block(at, &next);
+	cr_assert_eq(tally_election_parse(definition_text, strlen(definition_text), &e, &err), 0,
+	             "%s", err.msg);
+	din = (struct intake){e, "KZ-71", &key, ob};
+	at = strstr(readme, "**General elections.**");
+	cr_assert_not_null(at);
+	json = code_block(at, &next);
+	csv = code_block(next, &next);
+
+	cr_assert_eq(intake_take(&din, "p2.json", (const uint8_t *)json, strlen(json), &r), 0);
+	cr_assert_eq(r.fate, INTAKE_QUEUED, "%s", r.error_text ? r.error_text : "");
+	cr_assert_eq(r.n_entries, 2);
+	cr_assert_eq(r.entries[0].line, 2);
+	cr_assert_str_eq(r.contests[0], "party-list");
+	cr_assert_eq(r.entries[1].line, 5);
+	cr_assert_str_eq(r.contests[1], "otk-07");
+	intake_report_clear(&r);
+
+	cr_assert_eq(intake_take(&din, "p2.csv", (const uint8_t *)csv, strlen(csv), &r), 0);
+	cr_assert_eq(r.fate, INTAKE_QUEUED, "%s", r.error_text ? r.error_text : "");
+	cr_assert_eq(r.n_entries, 3);
+	cr_assert_str_eq(r.contests[0], "party-list");
+	cr_assert_str_eq(r.contests[1], "otk-07");
+	cr_assert_str_eq(r.contests[2], "referendum");
+	cr_assert_eq(r.entries[2].precinct_id, 2);
+	intake_report_clear(&r);
+
+	tally_election_free(e);
+	free(docs);
+	free(readme);
+}
