@@ -1077,50 +1077,48 @@ static int csv_row(const struct protocol_expect *x, struct csv_header *h, uint32
 		struct span cell = col[h->first_option + j];
 		const char *name = h->options[j];
 		bool mine = h->mine[j] >= 0;
-		int pr;
+		/* With a contest_id column an empty cell is another contest's option. */
+		bool empty = cell.n == 0 && h->contest_col >= 0;
+		int pr = 0;
 
-		snprintf(where, sizeof(where), "votes.%s", name);
-		if (cell.n == 0 && h->contest_col >= 0) {
-			/* Another contest's option, or a row whose contest is unknown. */
-			if (!mine || !c)
+		if (empty && (!mine || !c))
+			continue; /* or the row names no contest this file can place */
+		if (!empty)
+			pr = parse_u64(cell.s, cell.n, UINT32_MAX, &u);
+		if (!empty && pr == 0 && mine) {
+			if (!named)
 				continue;
-			bad = true;
-			if ((e = row_error(f, &a, where,
-			                   "empty, but '%s' is an option of contest '%s' (0 if it "
-			                   "got no votes)",
-			                   name, c->id)) < 0)
-				return e;
+			if (r.n_votes == TALLY_MAX_OPTIONS) {
+				bad = true;
+				if ((e = row_error(f, &a, "votes", "more than %d options filled in",
+				                   TALLY_MAX_OPTIONS)) < 0)
+					return e;
+				break;
+			}
+			copy_id(r.votes[r.n_votes].option_id, name);
+			r.votes[r.n_votes].count = (uint32_t)u;
+			r.n_votes++;
 			continue;
 		}
-		pr = parse_u64(cell.s, cell.n, UINT32_MAX, &u);
-		if (pr < 0) {
-			bad = true;
-			if ((e = csv_cell_error(f, &a, where, cell, pr)) < 0)
-				return e;
-			continue;
-		}
-		if (!mine) {
-			bad = true;
-			quote(cell.s, cell.n, q, sizeof(q));
-			if ((e = row_error(f, &a, where,
-			                   "'%s', but '%s' is not an option of contest '%s' (leave "
-			                   "the cell empty)",
-			                   q, name, c->id)) < 0)
-				return e;
-			continue;
-		}
-		if (!named)
-			continue;
-		if (r.n_votes == TALLY_MAX_OPTIONS) {
-			bad = true;
-			if ((e = row_error(f, &a, "votes", "more than %d options filled in",
-			                   TALLY_MAX_OPTIONS)) < 0)
-				return e;
-			break;
-		}
-		copy_id(r.votes[r.n_votes].option_id, name);
-		r.votes[r.n_votes].count = (uint32_t)u;
-		r.n_votes++;
+		/* A problem with this cell; only now is it worth naming. */
+		bad = true;
+		snprintf(where, sizeof(where), "votes.%s", name);
+		quote(cell.s, cell.n, q, sizeof(q));
+		if (empty)
+			e = row_error(
+			    f, &a, where,
+			    "empty, but '%s' is an option of contest '%s' (0 if it got no votes)",
+			    name, c->id);
+		else if (pr < 0)
+			e = csv_cell_error(f, &a, where, cell, pr);
+		else
+			e = row_error(
+			    f, &a, where,
+			    "'%s', but '%s' is not an option of contest '%s' (leave the cell "
+			    "empty)",
+			    q, name, c->id);
+		if (e < 0)
+			return e;
 	}
 	if (bad)
 		return 0;
