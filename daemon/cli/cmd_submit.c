@@ -28,7 +28,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: tallyctl submit --socket PATH [--json] FILE...\n"
 	           "  --socket PATH  the node's control socket (control_socket in its config)\n"
 	           "  --json         print the node's answers as JSON, one line per file\n"
-	           "Files are *.json (one protocol) or *.csv (a header, one protocol per row).\n"
+	           "Files are *.json (a protocol, or an array of them) or *.csv (a header, one\n"
+	           "protocol per row).\n"
 	           "Exit status: 0 all queued, 1 a file was rejected, 2 an error.\n");
 }
 
@@ -84,8 +85,11 @@ static void print_protocol(const json_t *p)
 {
 	const char *state = str(p, "state");
 
-	printf("  line %lld: precinct %lld revision %lld: ", num(p, "line"), num(p, "precinct_id"),
-	       num(p, "revision"));
+	printf("  line %lld: precinct %lld", num(p, "line"), num(p, "precinct_id"));
+	/* Only an election of several contests names them. */
+	if (json_is_string(json_object_get(p, "contest_id")))
+		printf(" contest %s", str(p, "contest_id"));
+	printf(" revision %lld: ", num(p, "revision"));
 	if (strcmp(state, "delivered") == 0)
 		printf("delivered, %s (entry %lld)\n", str(p, "outcome"), num(p, "id"));
 	else if (strcmp(state, "rejected") == 0)

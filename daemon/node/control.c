@@ -79,7 +79,12 @@ static json_t *fail(const char *fmt, ...)
 	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
 }
 
-static json_t *record_json(const struct outbox_record *r)
+/*
+ * One protocol of a submitted file. contest_id is there when it says
+ * something: the entry's contest in an election of several (an election of
+ * one answers as it did before contests existed).
+ */
+static json_t *record_json(const struct outbox_record *r, const char *contest)
 {
 	json_t *o =
 	    json_pack("{s:I, s:I, s:I, s:s, s:I}", "line", (json_int_t)r->line, "precinct_id",
@@ -88,6 +93,8 @@ static json_t *record_json(const struct outbox_record *r)
 
 	if (!o)
 		return NULL;
+	if (contest && contest[0])
+		json_object_set_new(o, "contest_id", json_string(contest));
 	if (r->state == OUTBOX_DELIVERED)
 		json_object_set_new(o, "outcome", json_string(tally_outcome_str(r->outcome)));
 	if (r->state == OUTBOX_REJECTED) {
@@ -99,7 +106,7 @@ static json_t *record_json(const struct outbox_record *r)
 
 static json_t *error_json(const struct protocol_error *e)
 {
-	char text[TALLY_REASON_MAX + 160];
+	char text[PROTOCOL_ERROR_TEXT_MAX];
 	json_t *o;
 
 	protocol_error_format(e, text, sizeof(text));
@@ -107,6 +114,8 @@ static json_t *error_json(const struct protocol_error *e)
 	              "message", e->message, "text", text);
 	if (o && e->has_precinct)
 		json_object_set_new(o, "precinct_id", json_integer(e->precinct_id));
+	if (o && e->contest[0])
+		json_object_set_new(o, "contest_id", json_string(e->contest));
 	return o;
 }
 
@@ -120,15 +129,19 @@ static int cmp_error_line(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static json_t *report_json(const char *name, const struct intake_report *r)
+static json_t *report_json(const struct control_config *cfg, const char *name,
+                           const struct intake_report *r)
 {
 	json_t *doc, *protocols = json_array(), *errors = json_array();
+	bool several = cfg->intake->election->n_contests > 1;
 
 	if (!protocols || !errors)
 		goto nomem;
-	for (size_t i = 0; i < r->n_entries; i++)
-		if (json_array_append_new(protocols, record_json(&r->entries[i])) < 0)
+	for (size_t i = 0; i < r->n_entries; i++) {
+		const char *contest = several && r->contests ? r->contests[i] : NULL;
+		if (json_array_append_new(protocols, record_json(&r->entries[i], contest)) < 0)
 			goto nomem;
+	}
 	if (r->file) {
 		const struct protocol_file *f = r->file;
 		const struct protocol_error **order = calloc(f->n_errors + 1, sizeof(*order));
@@ -212,7 +225,7 @@ static json_t *answer_submit(const struct control_config *cfg, json_t *req)
 		}
 		break;
 	}
-	doc = report_json(name, &r);
+	doc = report_json(cfg, name, &r);
 	intake_report_clear(&r);
 	return doc;
 }

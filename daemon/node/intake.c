@@ -36,6 +36,7 @@ void intake_report_clear(struct intake_report *r)
 	if (!r)
 		return;
 	free(r->entries);
+	free(r->contests);
 	protocol_file_free(r->file);
 	free(r->error_text);
 	memset(r, 0, sizeof(*r));
@@ -92,6 +93,55 @@ fail:
 	return e;
 }
 
+/*
+ * The contest of each entry, from the rows the file parsed to. Entries come
+ * by id, and a file's rows were added in row order, so entry i is row i;
+ * the precinct, revision and line say whether that still holds.
+ */
+static int note_contests(const struct protocol_file *f, struct intake_report *ret)
+{
+	if (ret->n_entries == 0)
+		return 0;
+	ret->contests = calloc(ret->n_entries, sizeof(*ret->contests));
+	if (!ret->contests)
+		return -ENOMEM;
+	if (!f || f->n_rows != ret->n_entries)
+		return 0;
+	for (size_t i = 0; i < f->n_rows; i++) {
+		const struct protocol_row *row = &f->rows[i];
+		const struct outbox_record *ent = &ret->entries[i];
+		if (row->result.precinct_id != ent->precinct_id ||
+		    row->result.revision != ent->revision || row->line != ent->line)
+			return 0;
+	}
+	for (size_t i = 0; i < f->n_rows; i++)
+		memcpy(ret->contests[i], f->rows[i].result.contest_id, TALLY_ID_MAX);
+	return 0;
+}
+
+/*
+ * A file taken before: its entries, and their contests from the same bytes
+ * parsed again (the outbox keeps the signed bytes, not the contest).
+ */
+static int take_already(const struct intake *in, const struct protocol_expect *expect,
+                        enum protocol_format format, const uint8_t *data, size_t len,
+                        const uint8_t file_hash[TALLY_HASH_BYTES], struct intake_report *ret)
+{
+	struct protocol_file *f = NULL;
+	int e;
+
+	ret->fate = INTAKE_ALREADY;
+	e = outbox_file_entries(in->outbox, file_hash, &ret->entries, &ret->n_entries);
+	if (e < 0)
+		return e;
+	e = protocol_file_parse(expect, format, data, len, &f);
+	if (e < 0)
+		return e;
+	e = note_contests(f->n_errors == 0 ? f : NULL, ret);
+	protocol_file_free(f);
+	return e;
+}
+
 static int take_rejected(struct protocol_file *f, struct intake_report *ret)
 {
 	int e = protocol_file_format_errors(f, &ret->error_text);
@@ -129,8 +179,10 @@ int intake_take(const struct intake *in, const char *name, const uint8_t *data, 
 	if (e < 0)
 		return e;
 	if (known) {
-		ret->fate = INTAKE_ALREADY;
-		return outbox_file_entries(in->outbox, file_hash, &ret->entries, &ret->n_entries);
+		e = take_already(in, &expect, format, data, len, file_hash, ret);
+		if (e < 0)
+			intake_report_clear(ret);
+		return e;
 	}
 
 	e = protocol_file_parse(&expect, format, data, len, &f);
@@ -143,8 +195,7 @@ int intake_take(const struct intake *in, const char *name, const uint8_t *data, 
 
 		if (tally_validate_result(in->election, &row->result, &v) == 0)
 			continue;
-		e = protocol_file_add_error(f, row->line, true, row->result.precinct_id, v.relation,
-		                            "%s", v.reason);
+		e = protocol_file_add_row_error(f, row, v.relation, "%s", v.reason);
 		if (e < 0)
 			goto out;
 	}
@@ -170,7 +221,9 @@ int intake_take(const struct intake *in, const char *name, const uint8_t *data, 
 	 * The rows are committed: from here on the answer is "queued" even if
 	 * listing them fails, or a caller would keep a file that is taken.
 	 */
-	if (outbox_file_entries(in->outbox, file_hash, &ret->entries, &ret->n_entries) < 0) {
+	if (outbox_file_entries(in->outbox, file_hash, &ret->entries, &ret->n_entries) < 0 ||
+	    note_contests(f, ret) < 0) {
+		free(ret->entries);
 		ret->entries = NULL;
 		ret->n_entries = 0;
 	}

@@ -1,11 +1,13 @@
 /*
  * protocol_file.c: parses the regional centre's protocol files (JSON and
  * CSV, see protocol_file.h) into struct tally_result rows, collecting every
- * problem with the line, the precinct and the field it concerns. It owns
- * syntax and number strictness only: whether a row's figures add up, or its
- * precinct belongs to the region, is validate.c's business (called by
- * intake.c). Pure, and fed untrusted bytes by a fuzzer, so every length is
- * checked and nothing assumes NUL termination.
+ * problem with the line, the precinct, the contest and the field it
+ * concerns. It owns syntax, number strictness and which contest a protocol
+ * is for (a CSV row's cells mean nothing until that is known); whether a
+ * row's figures add up, or its precinct belongs to the region or votes in
+ * the contest, is validate.c's business (called by intake.c). Pure, and fed
+ * untrusted bytes by a fuzzer, so every length is checked and nothing
+ * assumes NUL termination.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -82,12 +84,12 @@ struct protocol_file *protocol_file_free(struct protocol_file *f)
 }
 
 /*
- * Copies an outside value into buf for a message: at most 40 bytes,
+ * Copies an outside value into buf for a message: at most `limit` bytes,
  * anything but printable ASCII shown as '?', "..." when cut.
  */
-static void quote(const char *s, size_t n, char *buf, size_t cap)
+static void quote_max(const char *s, size_t n, size_t limit, char *buf, size_t cap)
 {
-	size_t max = n > 40 ? 40 : n;
+	size_t max = n > limit ? limit : n;
 	size_t o = 0;
 
 	if (cap < 8) {
@@ -105,12 +107,32 @@ static void quote(const char *s, size_t n, char *buf, size_t cap)
 	buf[o] = '\0';
 }
 
-static int add_errorv(struct protocol_file *f, uint32_t line, bool has_precinct,
-                      uint32_t precinct_id, const char *where, const char *fmt, va_list ap)
-    __attribute__((format(printf, 6, 0)));
+static void quote(const char *s, size_t n, char *buf, size_t cap)
+{
+	quote_max(s, n, 40, buf, cap);
+}
+
+/* A contest id for messages: whole (ids are shorter than TALLY_ID_MAX), printable. */
+static void display_id(const char *s, size_t n, char dst[TALLY_ID_MAX])
+{
+	quote_max(s, n, TALLY_ID_MAX - 4, dst, TALLY_ID_MAX);
+}
+
+/* Whom a protocol's messages are about, filled in as each becomes known. */
+struct about {
+	uint32_t line;
+	bool has_p;
+	uint32_t p;
+	char contest[TALLY_ID_MAX]; /* display form; "" when the protocol names none */
+};
 
 static int add_errorv(struct protocol_file *f, uint32_t line, bool has_precinct,
-                      uint32_t precinct_id, const char *where, const char *fmt, va_list ap)
+                      uint32_t precinct_id, const char *contest, const char *where, const char *fmt,
+                      va_list ap) __attribute__((format(printf, 7, 0)));
+
+static int add_errorv(struct protocol_file *f, uint32_t line, bool has_precinct,
+                      uint32_t precinct_id, const char *contest, const char *where, const char *fmt,
+                      va_list ap)
 {
 	struct protocol_error *e;
 
@@ -131,6 +153,7 @@ static int add_errorv(struct protocol_file *f, uint32_t line, bool has_precinct,
 	e->line = line;
 	e->has_precinct = has_precinct;
 	e->precinct_id = precinct_id;
+	snprintf(e->contest, sizeof(e->contest), "%s", contest);
 	snprintf(e->where, sizeof(e->where), "%s", where);
 	vsnprintf(e->message, sizeof(e->message), fmt, ap);
 	return 0;
@@ -143,7 +166,37 @@ int protocol_file_add_error(struct protocol_file *f, uint32_t line, bool has_pre
 	int r;
 
 	va_start(ap, fmt);
-	r = add_errorv(f, line, has_precinct, precinct_id, where, fmt, ap);
+	r = add_errorv(f, line, has_precinct, precinct_id, "", where, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int protocol_file_add_row_error(struct protocol_file *f, const struct protocol_row *row,
+                                const char *where, const char *fmt, ...)
+{
+	const char *c = row->result.contest_id;
+	char contest[TALLY_ID_MAX];
+	va_list ap;
+	int r;
+
+	display_id(c, strnlen(c, TALLY_ID_MAX - 1), contest);
+	va_start(ap, fmt);
+	r = add_errorv(f, row->line, true, row->result.precinct_id, contest, where, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+static int row_error(struct protocol_file *f, const struct about *a, const char *where,
+                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int row_error(struct protocol_file *f, const struct about *a, const char *where,
+                     const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = add_errorv(f, a->line, a->has_p, a->p, a->contest, where, fmt, ap);
 	va_end(ap);
 	return r;
 }
@@ -189,23 +242,23 @@ static void copy_id(char dst[TALLY_ID_MAX], const char *src)
 }
 
 /*
- * Orders r->votes as the election lists its options, so the same figures
+ * Orders r->votes as contest c lists its options, so the same figures
  * always serialize to the same bytes whichever format or column order they
  * came in (the aggregator tells a duplicate from a conflict by the bytes).
- * Options the election does not know keep their order after the known ones;
- * validation rejects them.
+ * Options the contest does not have keep their order after its own;
+ * validation rejects them. Without a contest (no election) nothing moves.
  */
-static void canonical_votes(const struct tally_election *e, struct tally_result *r)
+static void canonical_votes(const struct tally_contest *c, struct tally_result *r)
 {
 	struct tally_option_votes sorted[TALLY_MAX_OPTIONS];
 	bool used[TALLY_MAX_OPTIONS] = {false};
 	size_t n = 0;
 
-	if (!e)
+	if (!c)
 		return;
-	for (size_t o = 0; o < e->n_options; o++)
+	for (size_t o = 0; o < c->n_options; o++)
 		for (size_t i = 0; i < r->n_votes; i++)
-			if (!used[i] && strcmp(r->votes[i].option_id, e->options[o].id) == 0) {
+			if (!used[i] && strcmp(r->votes[i].option_id, c->options[o].id) == 0) {
 				sorted[n++] = r->votes[i];
 				used[i] = true;
 				break;
@@ -214,6 +267,35 @@ static void canonical_votes(const struct tally_election *e, struct tally_result 
 		if (!used[i])
 			sorted[n++] = r->votes[i];
 	memcpy(r->votes, sorted, n * sizeof(sorted[0]));
+}
+
+/*
+ * The contest r->contest_id names, into *ret; NULL without an election.
+ * An empty contest_id is the election's only contest. When it names none,
+ * records why, sets *bad and leaves *ret NULL. Returns 0 or -ENOMEM.
+ */
+static int resolve_contest(const struct protocol_expect *x, struct protocol_file *f,
+                           const struct about *a, const struct tally_result *r,
+                           const struct tally_contest **ret, bool *bad)
+{
+	const struct tally_election *e = x->election;
+	int k;
+
+	*ret = NULL;
+	if (!e)
+		return 0;
+	k = tally_election_contest_index(e, r->contest_id);
+	if (k >= 0) {
+		*ret = &e->contests[k];
+		return 0;
+	}
+	*bad = true;
+	if (r->contest_id[0] == '\0')
+		return row_error(f, a, "contest_id",
+		                 "missing; election '%s' has %zu contests: name one",
+		                 e->election_id, e->n_contests);
+	return row_error(f, a, "contest_id", "'%s' is not a contest of election '%s'", a->contest,
+	                 e->election_id);
 }
 
 /* ---------------------------------------------------------------- JSON */
@@ -277,35 +359,38 @@ static int json_whole(const json_t *v, uint64_t max, uint64_t *ret, char *what, 
 }
 
 /* election_id / region_id: a string equal to the node's, when it has one. */
-static int json_check_id(struct protocol_file *f, uint32_t line, bool has_p, uint32_t p,
-                         const char *key, const json_t *v, const char *expect,
-                         char dst[TALLY_ID_MAX])
+static int json_check_id(struct protocol_file *f, const struct about *a, const char *key,
+                         const json_t *v, const char *expect, char dst[TALLY_ID_MAX])
 {
 	char q[64];
 	const char *s;
 	size_t n;
 
 	if (!json_is_string(v))
-		return protocol_file_add_error(f, line, has_p, p, key, "must be a string, not %s",
-		                               json_kind(v));
+		return row_error(f, a, key, "must be a string, not %s", json_kind(v));
 	s = json_string_value(v);
 	n = json_string_length(v);
 	quote(s, n, q, sizeof(q));
 	if (expect) {
 		if (strlen(expect) != n || memcmp(expect, s, n) != 0)
-			return protocol_file_add_error(f, line, has_p, p, key,
-			                               "'%s' is not this node's '%s'", q, expect);
+			return row_error(f, a, key, "'%s' is not this node's '%s'", q, expect);
 		return 0;
 	}
 	if (n == 0 || n >= TALLY_ID_MAX || memchr(s, '\0', n))
-		return protocol_file_add_error(
-		    f, line, has_p, p, key, "'%s' must be 1 to %d characters", q, TALLY_ID_MAX - 1);
+		return row_error(f, a, key, "'%s' must be 1 to %d characters", q, TALLY_ID_MAX - 1);
 	copy_id(dst, s);
 	return 0;
 }
 
-static int json_votes(struct protocol_file *f, uint32_t line, bool has_p, uint32_t p,
-                      const json_t *votes, struct tally_result *r, bool *bad)
+/* A contest_id that can be one: a string shorter than TALLY_ID_MAX ("" = none). */
+static bool json_contest_ok(const json_t *v)
+{
+	return json_is_string(v) && json_string_length(v) < TALLY_ID_MAX &&
+	       !memchr(json_string_value(v), '\0', json_string_length(v));
+}
+
+static int json_votes(struct protocol_file *f, const struct about *a, const json_t *votes,
+                      struct tally_result *r, bool *bad)
 {
 	const char *key;
 	json_t *v;
@@ -314,15 +399,13 @@ static int json_votes(struct protocol_file *f, uint32_t line, bool has_p, uint32
 
 	if (!json_is_object(votes)) {
 		*bad = true;
-		return protocol_file_add_error(f, line, has_p, p, "votes",
-		                               "must be an object {\"option\": count}, not %s",
-		                               json_kind(votes));
+		return row_error(f, a, "votes", "must be an object {\"option\": count}, not %s",
+		                 json_kind(votes));
 	}
 	if (json_object_size(votes) > TALLY_MAX_OPTIONS) {
 		*bad = true;
-		return protocol_file_add_error(f, line, has_p, p, "votes",
-		                               "%zu options, at most %d", json_object_size(votes),
-		                               TALLY_MAX_OPTIONS);
+		return row_error(f, a, "votes", "%zu options, at most %d", json_object_size(votes),
+		                 TALLY_MAX_OPTIONS);
 	}
 	json_object_foreach((json_t *)votes, key, v)
 	{
@@ -332,10 +415,9 @@ static int json_votes(struct protocol_file *f, uint32_t line, bool has_p, uint32
 		quote(key, n, q, sizeof(q));
 		if (n == 0 || n >= TALLY_ID_MAX) {
 			*bad = true;
-			if ((e = protocol_file_add_error(
-			         f, line, has_p, p, "votes",
-			         "option id '%s' must be 1 to %d characters", q,
-			         TALLY_ID_MAX - 1)) < 0)
+			if ((e = row_error(f, a, "votes",
+			                   "option id '%s' must be 1 to %d characters", q,
+			                   TALLY_ID_MAX - 1)) < 0)
 				return e;
 			continue;
 		}
@@ -343,7 +425,7 @@ static int json_votes(struct protocol_file *f, uint32_t line, bool has_p, uint32
 			char where[80];
 			*bad = true;
 			snprintf(where, sizeof(where), "votes.%s", q);
-			if ((e = protocol_file_add_error(f, line, has_p, p, where, "%s", what)) < 0)
+			if ((e = row_error(f, a, where, "%s", what)) < 0)
 				return e;
 			continue;
 		}
@@ -368,30 +450,71 @@ static uint32_t json_start_line(const uint8_t *data, size_t len)
 	return line;
 }
 
-static int parse_json(const struct protocol_expect *x, const uint8_t *data, size_t len,
-                      struct protocol_file *f)
+/*
+ * The line each element of the top-level array starts on, into lines[0..n)
+ * (entries it cannot find keep what the caller put there). jansson keeps no
+ * positions, so this walks the bytes jansson has already accepted as one
+ * JSON array: only strings (with their escapes) and nesting need tracking.
+ */
+static void json_element_lines(const uint8_t *data, size_t len, uint32_t *lines, size_t n)
 {
+	uint32_t line = 1;
+	size_t depth = 0, k = 0;
+	bool in_string = false, expect_element = false;
+
+	for (size_t i = 0; i < len && k < n; i++) {
+		uint8_t c = data[i];
+
+		if (c == '\n')
+			line++;
+		if (in_string) {
+			if (c == '\\' && i + 1 < len) {
+				i++;
+				line += data[i] == '\n';
+			} else if (c == '"') {
+				in_string = false;
+			}
+			continue;
+		}
+		if (expect_element && c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+			expect_element = false;
+			if (c != ']')
+				lines[k++] = line;
+		}
+		switch (c) {
+		case '"':
+			in_string = true;
+			break;
+		case '[':
+		case '{':
+			expect_element = ++depth == 1;
+			break;
+		case ']':
+		case '}':
+			depth -= depth > 0;
+			break;
+		case ',':
+			expect_element = depth == 1;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* One protocol object starting on `line`. */
+static int json_protocol(const struct protocol_expect *x, struct protocol_file *f, json_t *root,
+                         uint32_t line)
+{
+	const struct tally_contest *c = NULL;
 	struct tally_result r;
-	json_error_t jerr;
-	json_t *root, *v, *pv;
+	struct about a = {.line = line};
+	json_t *v, *pv, *cv;
 	const char *key;
 	bool seen[N_FIELDS] = {false};
-	bool bad = false, has_p = false;
-	uint32_t p = 0, line;
+	bool bad = false, contest_bad = false;
 	char what[TALLY_REASON_MAX - 80], q[64];
 	int e = 0;
-
-	root = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root)
-		return protocol_file_add_error(f, jerr.line > 0 ? (uint32_t)jerr.line : 0, false, 0,
-		                               "JSON", "%s (column %d)", jerr.text, jerr.column);
-	line = json_start_line(data, len);
-	if (!json_is_object(root)) {
-		e = protocol_file_add_error(f, line, false, 0, "JSON",
-		                            "the file must hold one protocol object, not %s",
-		                            json_kind(root));
-		goto out;
-	}
 
 	memset(&r, 0, sizeof(r));
 	if (x->election_id)
@@ -399,14 +522,19 @@ static int parse_json(const struct protocol_expect *x, const uint8_t *data, size
 	if (x->region_id)
 		copy_id(r.region_id, x->region_id);
 
-	/* The precinct first, so every later message can name it. */
+	/* The precinct and the contest first, so every later message can name them. */
 	pv = json_object_get(root, "precinct_id");
 	if (pv) {
 		uint64_t u;
 		if (json_whole(pv, UINT32_MAX, &u, what, sizeof(what)) == 0) {
-			p = (uint32_t)u;
-			has_p = true;
+			a.p = (uint32_t)u;
+			a.has_p = true;
 		}
+	}
+	cv = json_object_get(root, "contest_id");
+	if (cv && json_contest_ok(cv)) {
+		copy_id(r.contest_id, json_string_value(cv));
+		display_id(r.contest_id, strlen(r.contest_id), a.contest);
 	}
 
 	json_object_foreach(root, key, v)
@@ -418,62 +546,127 @@ static int parse_json(const struct protocol_expect *x, const uint8_t *data, size
 			seen[i] = true;
 			if (json_whole(v, UINT32_MAX, &u, what, sizeof(what)) < 0) {
 				bad = true;
-				if ((e = protocol_file_add_error(f, line, has_p, p, key, "%s",
-				                                 what)) < 0)
-					goto out;
+				if ((e = row_error(f, &a, key, "%s", what)) < 0)
+					return e;
 				continue;
 			}
 			*field_ptr(&r, (size_t)i) = (uint32_t)u;
 		} else if (strcmp(key, "votes") == 0) {
-			if ((e = json_votes(f, line, has_p, p, v, &r, &bad)) < 0)
-				goto out;
-		} else if (strcmp(key, "election_id") == 0) {
+			if ((e = json_votes(f, &a, v, &r, &bad)) < 0)
+				return e;
+		} else if (strcmp(key, "contest_id") == 0) {
+			if (json_contest_ok(v))
+				continue;
+			bad = contest_bad = true;
+			if (json_is_string(v)) {
+				quote(json_string_value(v), json_string_length(v), q, sizeof(q));
+				e = row_error(f, &a, key, "'%s' must be at most %d characters", q,
+				              TALLY_ID_MAX - 1);
+			} else {
+				e = row_error(f, &a, key, "must be a string, not %s", json_kind(v));
+			}
+			if (e < 0)
+				return e;
+		} else if (strcmp(key, "election_id") == 0 || strcmp(key, "region_id") == 0) {
+			bool election = key[0] == 'e';
 			size_t before = f->n_errors + f->n_errors_dropped;
-			if ((e = json_check_id(f, line, has_p, p, key, v, x->election_id,
-			                       r.election_id)) < 0)
-				goto out;
-			bad |= f->n_errors + f->n_errors_dropped != before;
-		} else if (strcmp(key, "region_id") == 0) {
-			size_t before = f->n_errors + f->n_errors_dropped;
-			if ((e = json_check_id(f, line, has_p, p, key, v, x->region_id,
-			                       r.region_id)) < 0)
-				goto out;
+			if ((e = json_check_id(f, &a, key, v,
+			                       election ? x->election_id : x->region_id,
+			                       election ? r.election_id : r.region_id)) < 0)
+				return e;
 			bad |= f->n_errors + f->n_errors_dropped != before;
 		} else if (strcmp(key, "recorded_at_ms") == 0) {
 			if (json_whole(v, INT64_MAX, &u, what, sizeof(what)) < 0) {
 				bad = true;
-				if ((e = protocol_file_add_error(f, line, has_p, p, key, "%s",
-				                                 what)) < 0)
-					goto out;
+				if ((e = row_error(f, &a, key, "%s", what)) < 0)
+					return e;
 				continue;
 			}
 			r.recorded_at_ms = u;
 		} else {
 			bad = true;
 			quote(key, strlen(key), q, sizeof(q));
-			if ((e = protocol_file_add_error(f, line, has_p, p, "JSON",
-			                                 "unknown field '%s'", q)) < 0)
-				goto out;
+			if ((e = row_error(f, &a, "JSON", "unknown field '%s'", q)) < 0)
+				return e;
 		}
 	}
 
 	for (size_t i = 0; i < N_FIELDS; i++)
 		if (fields[i].required && !seen[i]) {
 			bad = true;
-			if ((e = protocol_file_add_error(f, line, has_p, p, fields[i].name,
-			                                 "missing")) < 0)
-				goto out;
+			if ((e = row_error(f, &a, fields[i].name, "missing")) < 0)
+				return e;
 		}
 	if (!json_object_get(root, "votes")) {
 		bad = true;
-		if ((e = protocol_file_add_error(f, line, has_p, p, "votes", "missing")) < 0)
-			goto out;
+		if ((e = row_error(f, &a, "votes", "missing")) < 0)
+			return e;
 	}
-	if (!bad) {
-		canonical_votes(x->election, &r);
-		e = add_row(f, line, &r);
+	if (!contest_bad && (e = resolve_contest(x, f, &a, &r, &c, &bad)) < 0)
+		return e;
+	if (bad)
+		return 0;
+	canonical_votes(c, &r);
+	return add_row(f, line, &r);
+}
+
+/* A top-level array: one protocol object per element, each on its own line. */
+static int json_protocols(const struct protocol_expect *x, const uint8_t *data, size_t len,
+                          json_t *root, uint32_t line, struct protocol_file *f)
+{
+	size_t n = json_array_size(root);
+	uint32_t *lines;
+	int e = 0;
+
+	/* The same cap as CSV rows: it bounds the outbox transaction and the report. */
+	if (n > PROTOCOL_FILE_MAX_ROWS)
+		return protocol_file_add_error(f, 0, false, 0, "file",
+		                               "more than %d protocols in one file",
+		                               PROTOCOL_FILE_MAX_ROWS);
+	if (n == 0)
+		return 0;
+	lines = malloc(n * sizeof(*lines));
+	if (!lines)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		lines[i] = line;
+	json_element_lines(data, len, lines, n);
+	for (size_t i = 0; i < n && e == 0; i++) {
+		json_t *v = json_array_get(root, i);
+		if (json_is_object(v))
+			e = json_protocol(x, f, v, lines[i]);
+		else
+			e = protocol_file_add_error(f, lines[i], false, 0, "JSON",
+			                            "protocol %zu of the array must be an object, "
+			                            "not %s",
+			                            i + 1, json_kind(v));
 	}
-out:
+	free(lines);
+	return e;
+}
+
+static int parse_json(const struct protocol_expect *x, const uint8_t *data, size_t len,
+                      struct protocol_file *f)
+{
+	json_error_t jerr;
+	json_t *root;
+	uint32_t line;
+	int e;
+
+	root = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
+		return protocol_file_add_error(f, jerr.line > 0 ? (uint32_t)jerr.line : 0, false, 0,
+		                               "JSON", "%s (column %d)", jerr.text, jerr.column);
+	line = json_start_line(data, len);
+	if (json_is_object(root))
+		e = json_protocol(x, f, root, line);
+	else if (json_is_array(root))
+		e = json_protocols(x, data, len, root, line, f);
+	else
+		e = protocol_file_add_error(f, line, false, 0, "JSON",
+		                            "the file must hold a protocol object or an array of "
+		                            "them, not %s",
+		                            json_kind(root));
 	json_decref(root);
 	return e;
 }
@@ -506,7 +699,15 @@ static bool span_is(struct span a, const char *b)
 	return a.n == strlen(b) && memcmp(a.s, b, a.n) == 0;
 }
 
-#define CSV_MAX_COLUMNS (N_FIELDS + TALLY_MAX_OPTIONS)
+/*
+ * Option columns a header may have. Without a contest_id column every row
+ * fills every option column, so a header has at most TALLY_MAX_OPTIONS of
+ * them; with one, the columns may be the options of many contests (a
+ * region's file with every district's candidates), each row filling its
+ * own contest's (at most TALLY_MAX_OPTIONS).
+ */
+#define CSV_MAX_OPTION_COLUMNS 1024
+#define CSV_MAX_COLUMNS        (N_FIELDS + 1 + CSV_MAX_OPTION_COLUMNS)
 
 /*
  * Splits one line into at most `max` trimmed fields. Returns the number of
@@ -527,99 +728,232 @@ static size_t split(const char *s, size_t n, struct span *out, size_t max)
 	return count;
 }
 
-struct csv_header {
-	size_t n_columns;
-	bool has_not_counted;
-	size_t first_option; /* column of the first option */
-	size_t n_options;
-	char options[TALLY_MAX_OPTIONS][TALLY_ID_MAX];
+struct column {
+	const char *id; /* into csv_header.options */
+	uint32_t index; /* among the option columns */
 };
 
+/* The header, and scratch space for the rows. Owned by parse_csv(). */
+struct csv_header {
+	size_t n_columns;
+	int not_counted_col; /* the ballots_not_counted column, or -1 */
+	int contest_col;     /* the contest_id column, or -1 */
+	size_t first_option; /* column of the first option */
+	size_t n_options;
+	char (*options)[TALLY_ID_MAX]; /* the option ids, column order; "" for a bad one */
+	struct column *by_id;          /* the option columns sorted by id */
+	int32_t *mine;                 /* per row: contest option index per option column, or -1 */
+	struct span *cells;            /* per row: CSV_MAX_COLUMNS + 1 */
+};
+
+static void csv_header_clear(struct csv_header *h)
+{
+	free(h->options);
+	free(h->by_id);
+	free(h->mine);
+	free(h->cells);
+}
+
+static int cmp_column(const void *a, const void *b)
+{
+	const struct column *x = a, *y = b;
+
+	return strcmp(x->id, y->id);
+}
+
+/* The option column of `id`, or -1. O(log n). */
+static int find_column(const struct csv_header *h, const char *id)
+{
+	size_t lo = 0, hi = h->n_options;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(h->by_id[mid].id, id);
+		if (c == 0)
+			return (int)h->by_id[mid].index;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Whether some contest of e has option `id` (a CSV column may serve several). */
+static bool election_has_option(const struct tally_election *e, const char *id)
+{
+	for (size_t k = 0; k < e->n_contests; k++)
+		if (tally_contest_option_index(&e->contests[k], id) >= 0)
+			return true;
+	return false;
+}
+
+/*
+ * What the header's option columns need beyond being options of the
+ * election (checked column by column). One contest: each of its options
+ * has a column, as before contests existed. Several: a contest_id column
+ * says which contest each row is for; a row's own options are checked row
+ * by row.
+ */
+static int csv_header_options(const struct tally_election *e, struct protocol_file *f,
+                              const struct csv_header *h)
+{
+	int err;
+
+	if (e->n_contests != 1) {
+		if (h->contest_col < 0)
+			return protocol_file_add_error(
+			    f, 1, false, 0, "header",
+			    "no contest_id column: election '%s' has %zu contests (put contest_id "
+			    "after ballots_invalid, before the option columns)",
+			    e->election_id, e->n_contests);
+		return 0;
+	}
+	for (size_t o = 0; o < e->contests[0].n_options; o++) {
+		const char *id = e->contests[0].options[o].id;
+		if (find_column(h, id) < 0 &&
+		    (err = protocol_file_add_error(f, 1, false, 0, "header",
+		                                   "no column for option '%s'", id)) < 0)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * An option column's id into h->options[j]: 0, or 1 after recording why
+ * not. With an election it must be an option of one of its contests (of
+ * the only one, when there is one).
+ */
+static int csv_option_column(const struct tally_election *el, struct protocol_file *f,
+                             struct csv_header *h, size_t i, struct span c)
+{
+	size_t j = i - h->first_option;
+	char q[64];
+	int e;
+
+	h->options[j][0] = '\0';
+	quote(c.s, c.n, q, sizeof(q));
+	if (c.n == 0 || c.n >= TALLY_ID_MAX || memchr(c.s, '\0', c.n))
+		e = protocol_file_add_error(f, 1, false, 0, "header",
+		                            "column %zu: option id '%s' must be 1 to %d characters",
+		                            i + 1, q, TALLY_ID_MAX - 1);
+	else if (span_is(c, "contest_id") && h->contest_col >= 0)
+		e = protocol_file_add_error(f, 1, false, 0, "header",
+		                            "column %zu: 'contest_id' appears twice", i + 1);
+	else if (span_is(c, "ballots_not_counted") && h->not_counted_col >= 0)
+		e = protocol_file_add_error(f, 1, false, 0, "header",
+		                            "column %zu: 'ballots_not_counted' appears twice",
+		                            i + 1);
+	else if (span_is(c, "contest_id") || span_is(c, "ballots_not_counted"))
+		e = protocol_file_add_error(f, 1, false, 0, "header",
+		                            "column %zu: '%s' must come before the option columns",
+		                            i + 1, q);
+	else
+		e = 1;
+	if (e != 1)
+		return e < 0 ? e : 1;
+	memcpy(h->options[j], c.s, c.n);
+	h->options[j][c.n] = '\0';
+	for (size_t k = 0; k < j; k++)
+		if (strcmp(h->options[k], h->options[j]) == 0) {
+			h->options[j][0] = '\0';
+			e = protocol_file_add_error(f, 1, false, 0, "header",
+			                            "column %zu: option '%s' appears twice", i + 1,
+			                            q);
+			return e < 0 ? e : 1;
+		}
+	if (el &&
+	    !(el->n_contests == 1 ? tally_contest_option_index(&el->contests[0], h->options[j]) >= 0
+	                          : election_has_option(el, h->options[j]))) {
+		h->options[j][0] = '\0';
+		e = protocol_file_add_error(f, 1, false, 0, "header",
+		                            "column %zu: '%s' is not an option of %sthis election",
+		                            i + 1, q, el->n_contests == 1 ? "" : "any contest of ");
+		return e < 0 ? e : 1;
+	}
+	return 0;
+}
+
+/*
+ * Reads the header into h (whose arrays the caller frees, also on error).
+ * Returns 0, -EINVAL when the header has problems (recorded), -ENOMEM.
+ */
 static int csv_header(const struct protocol_expect *x, const char *s, size_t n,
                       struct protocol_file *f, struct csv_header *h)
 {
-	struct span col[CSV_MAX_COLUMNS + 1];
-	size_t count = split(s, n, col, CSV_MAX_COLUMNS);
-	size_t before = f->n_errors + f->n_errors_dropped;
+	struct span *col;
+	size_t count, before = f->n_errors + f->n_errors_dropped, i;
 	char q[64];
 	int e;
 
 	memset(h, 0, sizeof(*h));
+	h->not_counted_col = h->contest_col = -1;
+	h->cells = col = malloc((CSV_MAX_COLUMNS + 1) * sizeof(*col));
+	if (!col)
+		return -ENOMEM;
+	count = split(s, n, col, CSV_MAX_COLUMNS);
 	/* A wrong fixed column leaves nothing to interpret the rows by: stop. */
 	if (count > CSV_MAX_COLUMNS) {
 		e = protocol_file_add_error(f, 1, false, 0, "header",
-		                            "more than %zu columns (at most %d options)",
-		                            (size_t)CSV_MAX_COLUMNS, TALLY_MAX_OPTIONS);
+		                            "more than %zu columns (at most %d option columns)",
+		                            (size_t)CSV_MAX_COLUMNS, CSV_MAX_OPTION_COLUMNS);
 		return e < 0 ? e : -EINVAL;
 	}
-	for (size_t i = 0; i < N_REQUIRED_FIELDS; i++) {
+	for (i = 0; i < N_REQUIRED_FIELDS; i++) {
 		if (i >= count || !span_is(col[i], fields[i].name)) {
 			if (i < count)
 				quote(col[i].s, col[i].n, q, sizeof(q));
 			e = protocol_file_add_error(
 			    f, 1, false, 0, "header",
-			    "column %zu is %s%s%s but must be '%s' (a header starts '%s')", i + 1,
+			    "column %zu is %s%s%s but must be '%s' (a header starts '%s'%s)", i + 1,
 			    i < count ? "'" : "", i < count ? q : "missing", i < count ? "'" : "",
-			    fields[i].name, csv_required_header);
+			    fields[i].name, csv_required_header,
+			    i < count && span_is(col[i], "contest_id")
+			        ? "; contest_id goes after ballots_invalid, before the options"
+			        : "");
 			return e < 0 ? e : -EINVAL;
 		}
 	}
-	h->first_option = N_REQUIRED_FIELDS;
-	if (count > N_REQUIRED_FIELDS && span_is(col[N_REQUIRED_FIELDS], "ballots_not_counted")) {
-		h->has_not_counted = true;
-		h->first_option++;
+	/* ballots_not_counted and contest_id, in either order, before the options. */
+	for (; i < count; i++) {
+		if (h->not_counted_col < 0 && span_is(col[i], "ballots_not_counted"))
+			h->not_counted_col = (int)i;
+		else if (h->contest_col < 0 && span_is(col[i], "contest_id"))
+			h->contest_col = (int)i;
+		else
+			break;
 	}
+	h->first_option = i;
 	h->n_columns = count;
-	for (size_t i = h->first_option; i < count; i++) {
-		struct span c = col[i];
-		quote(c.s, c.n, q, sizeof(q));
-		if (c.n == 0 || c.n >= TALLY_ID_MAX || memchr(c.s, '\0', c.n)) {
-			if ((e = protocol_file_add_error(
-			         f, 1, false, 0, "header",
-			         "column %zu: option id '%s' must be 1 to %d "
-			         "characters",
-			         i + 1, q, TALLY_ID_MAX - 1)) < 0)
-				return e;
-			continue;
-		}
-		for (size_t j = 0; j < h->n_options; j++)
-			if (span_is(c, h->options[j])) {
-				if ((e = protocol_file_add_error(
-				         f, 1, false, 0, "header",
-				         "column %zu: option '%s' appears twice", i + 1, q)) < 0)
-					return e;
-				goto next;
-			}
-		if (x->election) {
-			bool known = false;
-			for (size_t o = 0; o < x->election->n_options; o++)
-				known |= span_is(c, x->election->options[o].id);
-			if (!known) {
-				if ((e = protocol_file_add_error(
-				         f, 1, false, 0, "header",
-				         "column %zu: '%s' is not an option of "
-				         "this election",
-				         i + 1, q)) < 0)
-					return e;
-				continue;
-			}
-		}
-		memcpy(h->options[h->n_options], c.s, c.n);
-		h->options[h->n_options][c.n] = '\0';
-		h->n_options++;
-	next:;
+	h->n_options = count - i;
+	if (h->n_options > CSV_MAX_OPTION_COLUMNS) {
+		e = protocol_file_add_error(f, 1, false, 0, "header",
+		                            "%zu option columns, at most %d", h->n_options,
+		                            CSV_MAX_OPTION_COLUMNS);
+		return e < 0 ? e : -EINVAL;
 	}
+	if (h->contest_col < 0 && h->n_options > TALLY_MAX_OPTIONS) {
+		e = protocol_file_add_error(f, 1, false, 0, "header",
+		                            "%zu option columns, at most %d (a row without "
+		                            "contest_id fills every option column)",
+		                            h->n_options, TALLY_MAX_OPTIONS);
+		return e < 0 ? e : -EINVAL;
+	}
+	h->options = calloc(h->n_options + 1, sizeof(*h->options));
+	h->by_id = calloc(h->n_options + 1, sizeof(*h->by_id));
+	h->mine = calloc(h->n_options + 1, sizeof(*h->mine));
+	if (!h->options || !h->by_id || !h->mine)
+		return -ENOMEM;
+	for (; i < count; i++)
+		if ((e = csv_option_column(x->election, f, h, i, col[i])) < 0)
+			return e;
+	for (size_t j = 0; j < h->n_options; j++)
+		h->by_id[j] = (struct column){h->options[j], (uint32_t)j};
+	qsort(h->by_id, h->n_options, sizeof(*h->by_id), cmp_column);
 	if (x->election) {
-		for (size_t o = 0; o < x->election->n_options; o++) {
-			bool present = false;
-			for (size_t j = 0; j < h->n_options; j++)
-				present |= strcmp(h->options[j], x->election->options[o].id) == 0;
-			if (!present && (e = protocol_file_add_error(
-			                     f, 1, false, 0, "header", "no column for option '%s'",
-			                     x->election->options[o].id)) < 0)
-				return e;
-		}
-	} else if (count == h->first_option) {
+		if ((e = csv_header_options(x->election, f, h)) < 0)
+			return e;
+	} else if (h->n_options == 0) {
 		if ((e = protocol_file_add_error(f, 1, false, 0, "header", "no option columns")) <
 		    0)
 			return e;
@@ -627,71 +961,168 @@ static int csv_header(const struct protocol_expect *x, const char *s, size_t n,
 	return f->n_errors + f->n_errors_dropped != before ? -EINVAL : 0;
 }
 
-static int csv_row(const struct protocol_expect *x, const struct csv_header *h, uint32_t line,
+/* One bad cell of a row, in the words operators know. */
+static int csv_cell_error(struct protocol_file *f, const struct about *a, const char *where,
+                          struct span cell, int pr)
+{
+	char q[64];
+
+	quote(cell.s, cell.n, q, sizeof(q));
+	if (cell.n == 0)
+		return row_error(f, a, where, "empty");
+	if (pr == -ERANGE)
+		return row_error(f, a, where, "'%s' is above 4294967295", q);
+	return row_error(f, a, where, "'%s' is not a whole number from 0 to 4294967295", q);
+}
+
+/*
+ * Which option columns are contest c's (h->mine); records every option of
+ * c that has no column. Without c every column counts as the row's.
+ */
+static int csv_columns_of(struct protocol_file *f, const struct about *a,
+                          const struct tally_contest *c, struct csv_header *h, bool *bad)
+{
+	char where[80];
+	int e;
+
+	for (size_t j = 0; j < h->n_options; j++)
+		h->mine[j] = c ? -1 : 0;
+	for (size_t o = 0; c && o < c->n_options; o++) {
+		int j = find_column(h, c->options[o].id);
+		if (j >= 0) {
+			h->mine[j] = (int32_t)o;
+			continue;
+		}
+		*bad = true;
+		snprintf(where, sizeof(where), "votes.%s", c->options[o].id);
+		if ((e = row_error(f, a, where, "no column for option '%s' of contest '%s'",
+		                   c->options[o].id, c->id)) < 0)
+			return e;
+	}
+	return 0;
+}
+
+/*
+ * One row. With a contest_id column the row's contest decides its cells:
+ * its options must be filled (0 for none), the other options' cells left
+ * empty; without an election its empty cells are simply left out.
+ */
+static int csv_row(const struct protocol_expect *x, struct csv_header *h, uint32_t line,
                    const char *s, size_t n, struct protocol_file *f)
 {
-	struct span col[CSV_MAX_COLUMNS + 1];
+	struct span *col = h->cells;
 	size_t count = split(s, n, col, CSV_MAX_COLUMNS);
+	const struct tally_contest *c = NULL;
 	struct tally_result r;
-	bool bad = false, has_p = false;
-	uint32_t p = 0;
+	struct about a = {.line = line};
+	bool bad = false, named = true; /* named: the row's contest cell is usable */
 	uint64_t u;
-	char q[64];
+	char q[64], where[80];
 	int e;
 
 	if (parse_u64(col[0].s, col[0].n, UINT32_MAX, &u) == 0) {
-		p = (uint32_t)u;
-		has_p = true;
+		a.p = (uint32_t)u;
+		a.has_p = true;
+	}
+	memset(&r, 0, sizeof(r));
+	if (h->contest_col >= 0 && (size_t)h->contest_col < count) {
+		struct span cs = col[h->contest_col];
+		named = cs.n < TALLY_ID_MAX && !memchr(cs.s, '\0', cs.n);
+		if (named) {
+			memcpy(r.contest_id, cs.s, cs.n);
+			r.contest_id[cs.n] = '\0';
+			display_id(cs.s, cs.n, a.contest);
+		}
 	}
 	if (count != h->n_columns)
-		return protocol_file_add_error(
-		    f, line, has_p, p, "row", "%s%zu fields, but the header has %zu",
-		    count > CSV_MAX_COLUMNS ? "more than " : "",
-		    count > CSV_MAX_COLUMNS ? (size_t)CSV_MAX_COLUMNS : count, h->n_columns);
-	memset(&r, 0, sizeof(r));
+		return row_error(f, &a, "row", "%s%zu fields, but the header has %zu",
+		                 count > CSV_MAX_COLUMNS ? "more than " : "",
+		                 count > CSV_MAX_COLUMNS ? (size_t)CSV_MAX_COLUMNS : count,
+		                 h->n_columns);
 	if (x->election_id)
 		copy_id(r.election_id, x->election_id);
 	if (x->region_id)
 		copy_id(r.region_id, x->region_id);
 
-	for (size_t i = 0; i < count; i++) {
-		bool is_option = i >= h->first_option;
-		const char *name = is_option ? h->options[i - h->first_option] : fields[i].name;
-		int pr = parse_u64(col[i].s, col[i].n, UINT32_MAX, &u);
+	if (!named) {
+		struct span cs = col[h->contest_col];
+		bad = true;
+		quote(cs.s, cs.n, q, sizeof(q));
+		if ((e = row_error(f, &a, "contest_id", "'%s' must be at most %d characters", q,
+		                   TALLY_ID_MAX - 1)) < 0)
+			return e;
+	} else if ((e = resolve_contest(x, f, &a, &r, &c, &bad)) < 0) {
+		return e;
+	}
+	named = named && (c || !x->election);
 
+	for (size_t i = 0; i < h->first_option; i++) {
+		size_t fi = i < N_REQUIRED_FIELDS ? i : FIELD_NOT_COUNTED;
+		int pr;
+
+		if ((int)i == h->contest_col)
+			continue;
+		pr = parse_u64(col[i].s, col[i].n, UINT32_MAX, &u);
 		if (pr < 0) {
-			char where[80];
 			bad = true;
-			quote(col[i].s, col[i].n, q, sizeof(q));
-			if (is_option)
-				snprintf(where, sizeof(where), "votes.%s", name);
-			else
-				snprintf(where, sizeof(where), "%s", name);
-			if (col[i].n == 0)
-				e = protocol_file_add_error(f, line, has_p, p, where, "empty");
-			else if (pr == -ERANGE)
-				e = protocol_file_add_error(f, line, has_p, p, where,
-				                            "'%s' is above 4294967295", q);
-			else
-				e = protocol_file_add_error(f, line, has_p, p, where,
-				                            "'%s' is not a whole number from 0 to "
-				                            "4294967295",
-				                            q);
-			if (e < 0)
+			if ((e = csv_cell_error(f, &a, fields[fi].name, col[i], pr)) < 0)
 				return e;
 			continue;
 		}
-		if (is_option) {
+		*field_ptr(&r, fi) = (uint32_t)u;
+	}
+	if ((e = csv_columns_of(f, &a, c, h, &bad)) < 0)
+		return e;
+	for (size_t j = 0; j < h->n_options; j++) {
+		struct span cell = col[h->first_option + j];
+		const char *name = h->options[j];
+		bool mine = h->mine[j] >= 0;
+		/* With a contest_id column an empty cell is another contest's option. */
+		bool empty = cell.n == 0 && h->contest_col >= 0;
+		int pr = 0;
+
+		if (empty && (!mine || !c))
+			continue; /* or the row names no contest this file can place */
+		if (!empty)
+			pr = parse_u64(cell.s, cell.n, UINT32_MAX, &u);
+		if (!empty && pr == 0 && mine) {
+			if (!named)
+				continue;
+			if (r.n_votes == TALLY_MAX_OPTIONS) {
+				bad = true;
+				if ((e = row_error(f, &a, "votes", "more than %d options filled in",
+				                   TALLY_MAX_OPTIONS)) < 0)
+					return e;
+				break;
+			}
 			copy_id(r.votes[r.n_votes].option_id, name);
 			r.votes[r.n_votes].count = (uint32_t)u;
 			r.n_votes++;
-		} else {
-			*field_ptr(&r, i) = (uint32_t)u;
+			continue;
 		}
+		/* A problem with this cell; only now is it worth naming. */
+		bad = true;
+		snprintf(where, sizeof(where), "votes.%s", name);
+		quote(cell.s, cell.n, q, sizeof(q));
+		if (empty)
+			e = row_error(
+			    f, &a, where,
+			    "empty, but '%s' is an option of contest '%s' (0 if it got no votes)",
+			    name, c->id);
+		else if (pr < 0)
+			e = csv_cell_error(f, &a, where, cell, pr);
+		else
+			e = row_error(
+			    f, &a, where,
+			    "'%s', but '%s' is not an option of contest '%s' (leave the cell "
+			    "empty)",
+			    q, name, c->id);
+		if (e < 0)
+			return e;
 	}
 	if (bad)
 		return 0;
-	canonical_votes(x->election, &r);
+	canonical_votes(c, &r);
 	return add_row(f, line, &r);
 }
 
@@ -703,8 +1134,9 @@ static int parse_csv(const struct protocol_expect *x, const uint8_t *data, size_
 	bool have_header = false;
 	size_t pos = 0, rows = 0;
 	uint32_t line = 0;
-	int e;
+	int e = 0;
 
+	memset(&h, 0, sizeof(h));
 	if (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
 		pos = 3;
 	while (pos < len) {
@@ -718,49 +1150,66 @@ static int parse_csv(const struct protocol_expect *x, const uint8_t *data, size_
 			n--;
 		t = trim(s + pos, n);
 		if (!have_header) {
-			if (t.n == 0)
-				return protocol_file_add_error(f, line, false, 0, "header",
-				                               "empty; a header starts '%s'",
-				                               csv_required_header);
+			if (t.n == 0) {
+				e = protocol_file_add_error(f, line, false, 0, "header",
+				                            "empty; a header starts '%s'",
+				                            csv_required_header);
+				goto out;
+			}
 			e = csv_header(x, s + pos, n, f, &h);
-			if (e < 0)
-				return e == -EINVAL ? 0 : e;
+			if (e < 0) {
+				e = e == -EINVAL ? 0 : e;
+				goto out;
+			}
 			have_header = true;
 		} else if (t.n > 0) {
-			if (++rows > PROTOCOL_FILE_MAX_ROWS)
-				return protocol_file_add_error(f, 0, false, 0, "file",
-				                               "more than %d protocols in one file",
-				                               PROTOCOL_FILE_MAX_ROWS);
+			if (++rows > PROTOCOL_FILE_MAX_ROWS) {
+				e = protocol_file_add_error(f, 0, false, 0, "file",
+				                            "more than %d protocols in one file",
+				                            PROTOCOL_FILE_MAX_ROWS);
+				goto out;
+			}
 			if ((e = csv_row(x, &h, line, s + pos, n, f)) < 0)
-				return e;
+				goto out;
 		}
 		pos = end + 1;
 	}
 	if (!have_header)
-		return protocol_file_add_error(f, 0, false, 0, "file",
-		                               "empty; a CSV file starts with the header '%s'",
-		                               csv_required_header);
-	return 0;
+		e = protocol_file_add_error(f, 0, false, 0, "file",
+		                            "empty; a CSV file starts with the header '%s'",
+		                            csv_required_header);
+out:
+	csv_header_clear(&h);
+	return e;
 }
 
 /* --------------------------------------------------------------- shared */
 
 struct seen {
 	uint32_t precinct;
+	const char *contest; /* the contest's id as the election spells it, else the row's */
 	uint32_t line;
+	size_t row;
 };
 
 static int cmp_seen(const void *a, const void *b)
 {
 	const struct seen *x = a, *y = b;
+	int c;
 
 	if (x->precinct != y->precinct)
 		return x->precinct < y->precinct ? -1 : 1;
+	if ((c = strcmp(x->contest, y->contest)) != 0)
+		return c;
 	return x->line < y->line ? -1 : x->line > y->line;
 }
 
-/* A precinct twice in one file is ambiguous: flag every later copy. */
-static int check_duplicates(struct protocol_file *f)
+/*
+ * Two protocols of one precinct for one contest in a file are ambiguous:
+ * flag every later copy. A left-out contest_id is the only contest, so it
+ * and that contest's id name the same one.
+ */
+static int check_duplicates(const struct protocol_expect *x, struct protocol_file *f)
 {
 	struct seen *s;
 	int e = 0;
@@ -770,17 +1219,29 @@ static int check_duplicates(struct protocol_file *f)
 	s = calloc(f->n_rows, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	for (size_t i = 0; i < f->n_rows; i++)
-		s[i] = (struct seen){f->rows[i].result.precinct_id, f->rows[i].line};
+	for (size_t i = 0; i < f->n_rows; i++) {
+		const struct tally_result *r = &f->rows[i].result;
+		int k = x->election ? tally_election_contest_index(x->election, r->contest_id) : -1;
+		s[i] = (struct seen){r->precinct_id,
+		                     k >= 0 ? x->election->contests[k].id : r->contest_id,
+		                     f->rows[i].line, i};
+	}
 	qsort(s, f->n_rows, sizeof(*s), cmp_seen);
 	for (size_t i = 1, first = 0; i < f->n_rows && e == 0; i++) {
-		if (s[i].precinct != s[first].precinct) {
+		const struct protocol_row *row = &f->rows[s[i].row];
+		char contest[TALLY_ID_MAX + 16] = "", shown[TALLY_ID_MAX];
+
+		if (s[i].precinct != s[first].precinct || strcmp(s[i].contest, s[first].contest)) {
 			first = i;
 			continue;
 		}
-		e = protocol_file_add_error(f, s[i].line, true, s[i].precinct, "precinct_id",
-		                            "precinct %u appears again (first at line %u)",
-		                            s[i].precinct, s[first].line);
+		if (row->result.contest_id[0]) {
+			display_id(s[i].contest, strlen(s[i].contest), shown);
+			snprintf(contest, sizeof(contest), " contest %s", shown);
+		}
+		e = protocol_file_add_row_error(f, row, "precinct_id",
+		                                "precinct %u%s appears again (first at line %u)",
+		                                s[i].precinct, contest, s[first].line);
 	}
 	free(s);
 	return e;
@@ -807,7 +1268,7 @@ int protocol_file_parse(const struct protocol_expect *expect, enum protocol_form
 		e = parse_csv(expect, data, len, f);
 	}
 	if (e == 0)
-		e = check_duplicates(f);
+		e = check_duplicates(expect, f);
 	if (e == 0 && f->n_rows == 0 && f->n_errors == 0 && f->n_errors_dropped == 0)
 		e = protocol_file_add_error(f, 0, false, 0, "file", "no protocols in the file");
 	if (e < 0) {
@@ -820,16 +1281,21 @@ int protocol_file_parse(const struct protocol_expect *expect, enum protocol_form
 
 void protocol_error_format(const struct protocol_error *e, char *buf, size_t cap)
 {
-	char at[32] = "file", p[32] = "";
+	char at[32] = "file", who[32 + TALLY_ID_MAX + 16] = "";
+	size_t n = 0;
 
 	if (e->line > 0)
 		snprintf(at, sizeof(at), "line %u", e->line);
 	if (e->has_precinct)
-		snprintf(p, sizeof(p), " precinct %u:", e->precinct_id);
+		n += (size_t)snprintf(who + n, sizeof(who) - n, " precinct %u", e->precinct_id);
+	if (e->contest[0])
+		n += (size_t)snprintf(who + n, sizeof(who) - n, " contest %s", e->contest);
+	if (n > 0)
+		snprintf(who + n, sizeof(who) - n, ":");
 	if (strcmp(e->where, "file") == 0)
-		snprintf(buf, cap, "%s:%s %s", at, p, e->message);
+		snprintf(buf, cap, "%s:%s %s", at, who, e->message);
 	else
-		snprintf(buf, cap, "%s:%s %s: %s", at, p, e->where, e->message);
+		snprintf(buf, cap, "%s:%s %s: %s", at, who, e->where, e->message);
 }
 
 static int cmp_error(const void *a, const void *b)
@@ -846,7 +1312,7 @@ int protocol_file_format_errors(const struct protocol_file *f, char **ret)
 {
 	const struct protocol_error **order;
 	size_t cap = 64, used = 0;
-	char *out, line[TALLY_REASON_MAX + 160];
+	char *out, line[PROTOCOL_ERROR_TEXT_MAX];
 
 	order = calloc(f->n_errors + 1, sizeof(*order));
 	if (!order)

@@ -202,7 +202,7 @@ def conf():
 
 
 def protocol_file():
-    # Byte 0: bit 0 = CSV, bit 1 = the election's options are known.
+    # Byte 0: bit 0 = CSV, bit 1 = an election is known (bit 2: the general one).
     js = {"precinct_id": 1, "revision": 1, "voters_registered": 1500,
           "ballots_received": 1400, "ballots_issued": 1200, "ballots_cancelled": 200,
           "ballots_cast": 1180, "ballots_invalid": 12, "ballots_not_counted": 3,
@@ -222,6 +222,42 @@ def protocol_file():
            "ballots_cancelled,ballots_cast,ballots_invalid,no,yes\n"
            " 1 , 1 ,1500,1400,1200,200,1180,12,265,900\n\n").encode())
     write("protocol_file", "csv-duplicate", b"\x01" + (header + rows + rows).encode())
+    # Bit 2 (with bit 1): fuzz_protocol_file.c's general election of three
+    # contests (list: p, q, against-all; d-1 at precinct 2: c-2, p,
+    # against-all; referendum: yes, no).
+    def proto(precinct, contest, votes, **kw):
+        cast = sum(votes.values()) + 2
+        return dict({"precinct_id": precinct, "contest_id": contest, "revision": 1,
+                     "voters_registered": 1000, "ballots_received": cast + 10,
+                     "ballots_issued": cast + 5, "ballots_cancelled": 5, "ballots_cast": cast,
+                     "ballots_invalid": 2, "votes": votes}, **kw)
+    general = [proto(2, "list", {"against-all": 5, "q": 40, "p": 50}),
+               proto(2, "d-1", {"p": 30, "c-2": 60, "against-all": 4}),
+               proto(2, "referendum", {"no": 20, "yes": 70}),
+               proto(1, "list", {"p": 10, "q": 20, "against-all": 0}, recorded_at_ms=5)]
+    write("protocol_file", "json-array-contests",
+          b"\x06[\n" + ",\n".join(json.dumps(p) for p in general).encode() + b"\n]\n")
+    write("protocol_file", "json-array-no-election", b"\x00" + json.dumps(general).encode())
+    write("protocol_file", "json-array-duplicate-contest",
+          b"\x06" + json.dumps([general[0], dict(general[0], revision=2)]).encode())
+    write("protocol_file", "json-referendum-without-contest",
+          b"\x02" + json.dumps([dict(js, contest_id="referendum"),
+                                dict(js, precinct_id=2)]).encode())
+    columns = ["yes", "no", "c-2", "p", "against-all", "q"]
+    fixed = ("precinct_id,revision,voters_registered,ballots_received,ballots_issued,"
+             "ballots_cancelled,ballots_cast,ballots_invalid")
+    lines = [fixed + ",contest_id," + ",".join(columns)]
+    for p in general:
+        lines.append(",".join(str(p[k]) for k in fixed.split(",")) + "," + p["contest_id"] +
+                     "," + ",".join(str(p["votes"].get(o, "")) for o in columns))
+    csv_general = "\n".join(lines) + "\n"
+    write("protocol_file", "csv-contests", b"\x07" + csv_general.encode())
+    write("protocol_file", "csv-contests-no-election", b"\x01" + csv_general.encode())
+    write("protocol_file", "csv-contests-misfilled", b"\x07" +
+          csv_general.replace("referendum,70,20,,", "referendum,70,20,1,").encode())
+    write("protocol_file", "csv-contests-not-counted-after", b"\x07" +
+          (fixed + ",contest_id,ballots_not_counted,yes,no\n"
+           "1,1,100,90,80,10,70,0,referendum,5,40,25\n").encode())
 
 
 def http():

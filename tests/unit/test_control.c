@@ -138,9 +138,72 @@ Test(control, submit_answers_each_protocol)
 	cr_assert_eq(json_integer_value(json_object_get(json_array_get(p, 0), "line")), 2);
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(p, 1), "state")),
 	                 "queued");
+	/* An election of one contest answers as before contests existed. */
+	cr_assert_null(json_object_get(json_array_get(p, 0), "contest_id"));
+	cr_assert_eq(json_object_size(json_array_get(p, 0)), 5);
 	cr_assert_eq(json_array_size(json_object_get(a, "errors")), 0);
 	cr_assert_eq(queued_calls, 1);
 	json_decref(a);
+}
+
+Test(control, submit_in_a_general_election_names_each_contest)
+{
+	static const char general[] =
+	    "{\"election_id\": \"kz-2027\", \"title\": \"General election\","
+	    " \"regions\": [{\"id\": \"KZ-71\", \"name\": \"Astana\", \"precincts\": [[1, 900]]}],"
+	    " \"contests\": ["
+	    "  {\"id\": \"party-list\", \"kind\": \"party_list\", \"seats\": 9,"
+	    "   \"options\": [{\"id\": \"a\"}, {\"id\": \"b\"}], \"rules\": {\"method\": "
+	    "\"hare\"}},"
+	    "  {\"id\": \"referendum\", \"kind\": \"referendum\","
+	    "   \"options\": [{\"id\": \"yes\"}, {\"id\": \"no\"}]}]}";
+	struct tally_err err = {{0}};
+	struct tally_election *e = NULL;
+	struct intake gin;
+	json_t *a, *p, *errs;
+
+	cr_assert_eq(tally_election_parse(general, strlen(general), &e, &err), 0, "%s", err.msg);
+	gin = (struct intake){e, "KZ-71", &key, ob};
+	cfg.intake = &gin;
+	a = ask("{\"op\": \"submit\", \"name\": \"p1.csv\", \"data\": "
+	        "\"precinct_id,revision,voters_registered,ballots_received,ballots_issued,"
+	        "ballots_cancelled,ballots_cast,ballots_invalid,contest_id,a,b,yes,no\\n"
+	        "1,1,900,800,700,100,690,10,party-list,400,280,,\\n"
+	        "1,1,900,800,700,100,695,5,referendum,,,500,190\\n\"}");
+	cr_assert_str_eq(json_string_value(json_object_get(a, "fate")), "queued");
+	p = json_object_get(a, "protocols");
+	cr_assert_eq(json_array_size(p), 2);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(p, 0), "contest_id")),
+	                 "party-list");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(p, 1), "contest_id")),
+	                 "referendum");
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(p, 1), "line")), 3);
+	json_decref(a);
+
+	/* The same file again: the contests still named. */
+	a = ask("{\"op\": \"submit\", \"name\": \"p1-again.csv\", \"data\": "
+	        "\"precinct_id,revision,voters_registered,ballots_received,ballots_issued,"
+	        "ballots_cancelled,ballots_cast,ballots_invalid,contest_id,a,b,yes,no\\n"
+	        "1,1,900,800,700,100,690,10,party-list,400,280,,\\n"
+	        "1,1,900,800,700,100,695,5,referendum,,,500,190\\n\"}");
+	cr_assert_str_eq(json_string_value(json_object_get(a, "fate")), "already queued");
+	p = json_object_get(a, "protocols");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(p, 1), "contest_id")),
+	                 "referendum");
+	json_decref(a);
+
+	/* An error names the contest the protocol named. */
+	a = ask("{\"op\": \"submit\", \"name\": \"p1.json\", \"data\": "
+	        "\"{\\\"precinct_id\\\": 1, \\\"contest_id\\\": \\\"party-list\\\", "
+	        "\\\"revision\\\": 0}\"}");
+	cr_assert_str_eq(json_string_value(json_object_get(a, "fate")), "rejected");
+	errs = json_object_get(a, "errors");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(errs, 0), "contest_id")),
+	                 "party-list");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(errs, 0), "text")),
+	                 "line 1: precinct 1 contest party-list: voters_registered: missing");
+	json_decref(a);
+	tally_election_free(e);
 }
 
 Test(control, rejected_submit_lists_errors_and_queues_nothing)
