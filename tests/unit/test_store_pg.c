@@ -274,14 +274,14 @@ Test(store_pg, history_reads_back_and_text_is_made_storable, .init = setup, .fin
 	cr_assert_eq(agg_store_begin(s), 0);
 	cr_assert_eq(agg_store_put_submission(s, &rec), 0);
 	cr_assert_eq(agg_store_commit(s), 0, "%s", s->last_error);
-	cr_assert_eq(agg_store_history(s, 42, UINT64_MAX, 100, on_history, &x), 0, "%s",
+	cr_assert_eq(agg_store_history(s, 42, NULL, UINT64_MAX, 100, on_history, &x), 0, "%s",
 	             s->last_error);
 	cr_assert_eq(x.n, 1);
 	cr_assert_str_eq(x.node, "n\?\?-\xc3\xa9"); /* (\? keeps ??- from being a trigraph) */
 	cr_assert_str_eq(x.reason, "bad ??? bytes");
 	cr_assert_eq(x.leaf, -1);
 	x.n = 0;
-	cr_assert_eq(agg_store_history(s, 43, UINT64_MAX, 100, on_history, &x), 0);
+	cr_assert_eq(agg_store_history(s, 43, NULL, UINT64_MAX, 100, on_history, &x), 0);
 	cr_assert_eq(x.n, 0);
 	agg_store_close(s);
 }
@@ -321,20 +321,21 @@ Test(store_pg, history_pages_newest_first_from_a_cursor, .init = setup, .fini = 
 	}
 	cr_assert_eq(agg_store_commit(s), 0, "%s", s->last_error);
 	struct page p = {0};
-	cr_assert_eq(agg_store_history(s, 42, UINT64_MAX, 2, on_page, &p), 0, "%s", s->last_error);
+	cr_assert_eq(agg_store_history(s, 42, NULL, UINT64_MAX, 2, on_page, &p), 0, "%s",
+	             s->last_error);
 	cr_assert_eq(p.n, 2);
 	cr_assert_eq(p.received[0], 109);
 	cr_assert_eq(p.received[1], 107);
 	cr_assert_gt(p.ids[0], p.ids[1]);
 	uint64_t before = p.ids[1];
 	memset(&p, 0, sizeof(p));
-	cr_assert_eq(agg_store_history(s, 42, before, 2, on_page, &p), 0);
+	cr_assert_eq(agg_store_history(s, 42, NULL, before, 2, on_page, &p), 0);
 	cr_assert_eq(p.n, 2);
 	cr_assert_eq(p.received[0], 105);
 	cr_assert_eq(p.received[1], 103);
 	before = p.ids[1];
 	memset(&p, 0, sizeof(p));
-	cr_assert_eq(agg_store_history(s, 42, before, 2, on_page, &p), 0);
+	cr_assert_eq(agg_store_history(s, 42, NULL, before, 2, on_page, &p), 0);
 	cr_assert_eq(p.n, 1);
 	cr_assert_eq(p.received[0], 101);
 	agg_store_close(s);

@@ -207,10 +207,10 @@ Test(store_sqlite, history_reads_back_outcomes_and_rejections, .init = setup, .f
 	cr_assert_eq(agg_store_put_submission(s, &rej), 0);
 	cr_assert_eq(agg_store_commit(s), 0);
 	int n = 0;
-	cr_assert_eq(agg_store_history(s, 42, UINT64_MAX, 100, on_history, &n), 0);
+	cr_assert_eq(agg_store_history(s, 42, NULL, UINT64_MAX, 100, on_history, &n), 0);
 	cr_assert_eq(n, 2);
 	n = 0;
-	cr_assert_eq(agg_store_history(s, 43, UINT64_MAX, 100, on_history, &n), 0);
+	cr_assert_eq(agg_store_history(s, 43, NULL, UINT64_MAX, 100, on_history, &n), 0);
 	cr_assert_eq(n, 0);
 	agg_store_close(s);
 }
@@ -251,20 +251,20 @@ Test(store_sqlite, history_pages_newest_first_from_a_cursor, .init = setup, .fin
 	}
 	cr_assert_eq(agg_store_commit(s), 0);
 	struct page p = {0};
-	cr_assert_eq(agg_store_history(s, 42, UINT64_MAX, 2, on_page, &p), 0);
+	cr_assert_eq(agg_store_history(s, 42, NULL, UINT64_MAX, 2, on_page, &p), 0);
 	cr_assert_eq(p.n, 2);
 	cr_assert_eq(p.received[0], 109);
 	cr_assert_eq(p.received[1], 107);
 	cr_assert_gt(p.ids[0], p.ids[1]);
 	uint64_t before = p.ids[1];
 	memset(&p, 0, sizeof(p));
-	cr_assert_eq(agg_store_history(s, 42, before, 2, on_page, &p), 0);
+	cr_assert_eq(agg_store_history(s, 42, NULL, before, 2, on_page, &p), 0);
 	cr_assert_eq(p.n, 2);
 	cr_assert_eq(p.received[0], 105);
 	cr_assert_eq(p.received[1], 103);
 	before = p.ids[1];
 	memset(&p, 0, sizeof(p));
-	cr_assert_eq(agg_store_history(s, 42, before, 2, on_page, &p), 0);
+	cr_assert_eq(agg_store_history(s, 42, NULL, before, 2, on_page, &p), 0);
 	cr_assert_eq(p.n, 1);
 	cr_assert_eq(p.received[0], 101);
 	agg_store_close(s);
