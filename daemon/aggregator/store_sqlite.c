@@ -454,7 +454,7 @@ static int migrate(struct sqlite_store *s, const char *path, struct tally_err *e
 			return r;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		if (i > 0)
+		if (v > 0) /* a new store is made, not migrated */
 			log_notice("store: %s: schema migrated to version %lld in %.3f s", path,
 			           (long long)(i + 1),
 			           (double)(t1.tv_sec - t0.tv_sec) +
