@@ -1106,8 +1106,11 @@ static int migrate(struct pg_store *s, struct tally_err *err)
 		                  v, SCHEMA_VERSION);
 		goto out;
 	}
+	/* A step and its version row commit together: a crash in the middle
+	 * leaves the schema as it was (PostgreSQL's DDL is transactional). */
 	for (long i = v; i < SCHEMA_VERSION; i++) {
 		char ins[96];
+		uint64_t t0 = mono_ms();
 		snprintf(ins, sizeof(ins), "INSERT INTO schema_version (version) VALUES (%ld)",
 		         i + 1);
 		if ((r = exec_ok(s, c, "BEGIN", "migrating")) < 0 ||
@@ -1119,7 +1122,9 @@ static int migrate(struct pg_store *s, struct tally_err *err)
 			              s->base.last_error);
 			goto out;
 		}
-		log_notice("store: database schema migrated to version %ld", i + 1);
+		if (v > 0) /* a new database is made, not migrated */
+			log_notice("store: database schema migrated to version %ld in %.3f s",
+			           i + 1, (double)(mono_ms() - t0) / 1e3);
 	}
 	r = 0;
 out:
