@@ -138,8 +138,9 @@ def main():
                 upgrade(w, el, "postgresql", "[store]\nbackend = postgresql\ndsn = %s\n" % dsn,
                         lambda agg: None, lambda agg, q: pgserver.query(dsn, q), [1, 2, 3])
     if failures:
-        print("%d check(s) failed" % len(failures))
+        print("%d failures" % len(failures))
         sys.exit(1)
+    print("all ok")
 
 
 if __name__ == "__main__":
