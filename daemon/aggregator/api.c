@@ -388,7 +388,7 @@ void api_precinct(struct aggregator *a, struct http_request *req)
 	/* The reader: a batch may be being written on the committer thread.
 	 * One row more than the page says whether older rows exist. */
 	struct agg_store *rd = agg_store_reader(a->store);
-	int r = agg_store_history(rd, p->id, before, limit + 1, on_history, page);
+	int r = agg_store_history(rd, p->id, NULL, before, limit + 1, on_history, page);
 	if (r == -ENOMEM)
 		goto oom;
 	if (r < 0)

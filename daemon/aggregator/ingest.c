@@ -218,6 +218,7 @@ static int store_item(struct agg_store *st, const struct agg_item *it, size_t st
 	    .peer_node = it->peer_node,
 	    .seq = it->seq,
 	    .precinct = it->precinct,
+	    .contest = "", /* the election's only contest until ingest resolves contests */
 	    .revision = it->revision,
 	    .outcome = it->outcome,
 	    .code = it->code,
@@ -231,6 +232,7 @@ static int store_item(struct agg_store *st, const struct agg_item *it, size_t st
 		struct agg_leaf_rec leaf = {
 		    .leaf_index = (uint64_t)it->leaf_index,
 		    .precinct = it->precinct,
+		    .contest = "",
 		    .revision = it->revision,
 		    .outcome = it->outcome,
 		    .payload_hash = it->payload_hash,

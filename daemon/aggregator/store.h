@@ -14,13 +14,19 @@
  * What is kept:
  *  - submissions: every Submit's outcome or reject code and reason, the
  *    exact SignedResult bytes (for logged results they are the log leaf),
- *    the peer's region and node id, its seq, the time;
+ *    the peer's region and node id, its seq, the time, the contest;
  *  - the public log: leaf_index (gapless from 0), the leaf bytes (the
  *    tally_codec_encode_signed() output), its RFC 9162 leaf hash, the
- *    precinct, revision, outcome, the payload hash and the counted figures
- *    (tally_totals_stride() numbers), so recovery rebuilds totals and the
- *    Merkle tree without decoding or hashing anything;
+ *    precinct, contest, revision, outcome, the payload hash and the counted
+ *    figures (tally_totals_stride() numbers), so recovery rebuilds totals
+ *    and the Merkle tree without decoding or hashing anything;
  *  - meta: the election id the store belongs to, schema_version.
+ *
+ * Contests: results are per (precinct, contest). Rows stored before the
+ * contest was kept (SQLite schema version 1, PostgreSQL 2) read back with
+ * contest "": the election's only contest. Opening such a store migrates it
+ * in one transaction (a crash leaves the old schema or the new one); the
+ * old rows are not rewritten.
  *
  * A batch is agg_store_begin(), puts, agg_store_commit() (or _rollback()).
  * Nothing is visible to readers or survives a crash before the commit
@@ -46,6 +52,8 @@ struct agg_submission_rec {
 	const char *peer_node;
 	uint64_t seq;
 	uint32_t precinct;           /* 0 if not decoded */
+	const char *contest;         /* the payload's contest_id ("" when undecodable;
+	                                NULL is stored as "") */
 	uint32_t revision;           /* 0 if not decoded */
 	enum tally_outcome outcome;  /* UNSPECIFIED when rejected */
 	enum tally_reject_code code; /* NONE when not rejected */
@@ -59,6 +67,9 @@ struct agg_submission_rec {
 struct agg_leaf_rec {
 	uint64_t leaf_index;
 	uint32_t precinct;
+	const char *contest; /* the resolved contest id; read back "" from rows
+	                        stored before contests were kept (NULL is stored
+	                        as "") */
 	uint32_t revision;
 	enum tally_outcome outcome; /* ACCEPTED or CONFLICT */
 	const uint8_t *payload_hash;
@@ -75,6 +86,7 @@ struct agg_history_rec {
 	uint64_t received_ms;
 	const char *peer_region;
 	const char *peer_node;
+	const char *contest; /* as stored with the submission ("" before contests) */
 	uint32_t revision;
 	enum tally_outcome outcome;
 	enum tally_reject_code code;
@@ -108,10 +120,11 @@ struct agg_store_ops {
 	              agg_store_leaf_cb cb, void *data);
 	int (*leaf_count)(struct agg_store *s, uint64_t *ret);
 	/* A precinct's submissions newest first: at most limit rows whose id
-	 * is below before (UINT64_MAX: from the newest), by an index, so a
-	 * page costs the same however long the history. */
-	int (*history)(struct agg_store *s, uint32_t precinct, uint64_t before, uint32_t limit,
-	               agg_store_history_cb cb, void *data);
+	 * is below before (UINT64_MAX: from the newest), of one contest or
+	 * (contest NULL) of every contest, by an index, so a page costs the
+	 * same however long the history and however many other contests. */
+	int (*history)(struct agg_store *s, uint32_t precinct, const char *contest, uint64_t before,
+	               uint32_t limit, agg_store_history_cb cb, void *data);
 	/* Every stored submission's count; for tests and STATUS. */
 	int (*submission_count)(struct agg_store *s, uint64_t *ret);
 
@@ -206,10 +219,11 @@ static inline int agg_store_leaf_count(struct agg_store *s, uint64_t *ret)
 {
 	return s->ops->leaf_count(s, ret);
 }
-static inline int agg_store_history(struct agg_store *s, uint32_t precinct, uint64_t before,
-                                    uint32_t limit, agg_store_history_cb cb, void *data)
+static inline int agg_store_history(struct agg_store *s, uint32_t precinct, const char *contest,
+                                    uint64_t before, uint32_t limit, agg_store_history_cb cb,
+                                    void *data)
 {
-	return s->ops->history(s, precinct, before, limit, cb, data);
+	return s->ops->history(s, precinct, contest, before, limit, cb, data);
 }
 static inline int agg_store_submission_count(struct agg_store *s, uint64_t *ret)
 {

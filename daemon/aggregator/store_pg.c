@@ -43,7 +43,7 @@
 #include "store.h"
 #include "tally/log.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 /* Advisory lock taken while migrating: two instances starting at once. */
 #define MIGRATION_LOCK "7310195431"
@@ -71,6 +71,7 @@ enum stmt_id {
 	ST_LEAVES_BYTES,
 	ST_LEAF_COUNT,
 	ST_HISTORY,
+	ST_HISTORY_CONTEST,
 	ST_SUBMISSION_COUNT,
 	ST_COUNT
 };
@@ -88,23 +89,30 @@ static const struct {
     [ST_PUT_SUBMISSION] = {"put_submission",
                            "INSERT INTO submissions (received_ms, peer_region, peer_node, seq, "
                            "precinct, revision, outcome, reject_code, reason, leaf_index, "
-                           "signed, instance) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-                           "$11, $12)"},
+                           "signed, instance, contest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+                           "$9, $10, $11, $12, $13)"},
     [ST_PUT_LEAF] = {"put_leaf",
                      "INSERT INTO log (leaf_index, precinct, revision, outcome, payload_hash, "
-                     "leaf_hash, figures, leaf) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"},
+                     "leaf_hash, figures, leaf, contest) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                     "$8, $9)"},
     [ST_LEAVES] = {"leaves", "SELECT leaf_index, precinct, revision, outcome, payload_hash, "
-                             "leaf_hash, figures FROM log WHERE leaf_index >= $1 AND "
+                             "leaf_hash, figures, contest FROM log WHERE leaf_index >= $1 AND "
                              "leaf_index < $2 ORDER BY leaf_index LIMIT $3"},
     [ST_LEAVES_BYTES] = {"leaves_bytes",
                          "SELECT leaf_index, precinct, revision, outcome, payload_hash, "
-                         "leaf_hash, figures, leaf FROM log WHERE leaf_index >= $1 AND "
-                         "leaf_index < $2 ORDER BY leaf_index LIMIT $3"},
+                         "leaf_hash, figures, contest, leaf FROM log WHERE leaf_index >= $1 "
+                         "AND leaf_index < $2 ORDER BY leaf_index LIMIT $3"},
     [ST_LEAF_COUNT] = {"leaf_count", "SELECT count(*) FROM log"},
-    /* One range of submissions_by_precinct_id (schema version 2) per page. */
+    /* One range of submissions_by_precinct_id (schema version 2), or of
+     * submissions_by_precinct_contest_id (3) for one contest, per page. */
     [ST_HISTORY] = {"history", "SELECT received_ms, peer_region, peer_node, revision, outcome, "
-                               "reject_code, reason, leaf_index, id FROM submissions WHERE "
-                               "precinct = $1 AND id < $2 ORDER BY id DESC LIMIT $3"},
+                               "reject_code, reason, leaf_index, id, contest FROM submissions "
+                               "WHERE precinct = $1 AND id < $2 ORDER BY id DESC LIMIT $3"},
+    [ST_HISTORY_CONTEST] = {"history_contest",
+                            "SELECT received_ms, peer_region, peer_node, revision, outcome, "
+                            "reject_code, reason, leaf_index, id, contest FROM submissions "
+                            "WHERE precinct = $1 AND contest = $4 AND id < $2 "
+                            "ORDER BY id DESC LIMIT $3"},
     [ST_SUBMISSION_COUNT] = {"submission_count", "SELECT count(*) FROM submissions"},
 };
 
@@ -145,6 +153,17 @@ static const char *const migrations[SCHEMA_VERSION] = {
     "CREATE INDEX submissions_by_precinct_id ON submissions (precinct, id) WHERE precinct IS "
     "NOT NULL;"
     "DROP INDEX submissions_by_precinct;",
+    /*
+     * 3: results per (precinct, contest). A column with a constant default
+     * is added without rewriting the table (rows stored before read back
+     * ''), so the step costs the new index only. Instances of the version
+     * before, still running, go on working: every statement of theirs
+     * names its columns, so their rows get contest ''.
+     */
+    "ALTER TABLE log ADD COLUMN contest text NOT NULL DEFAULT '';"
+    "ALTER TABLE submissions ADD COLUMN contest text NOT NULL DEFAULT '';"
+    "CREATE INDEX submissions_by_precinct_contest_id ON submissions (precinct, contest, id) "
+    "WHERE precinct IS NOT NULL;",
 };
 
 /* The LISTEN connection and its poll handle; freed by on_listener_closed. */
@@ -682,7 +701,8 @@ static int pg_put_submission(struct agg_store *base, const struct agg_submission
 {
 	struct pg_store *s = pq(base);
 	char received[24], seq[24], precinct[16], revision[16], outcome[8], code[8], leaf[24];
-	char region[TALLY_ID_MAX], node[TALLY_ID_MAX], reason[TALLY_REASON_MAX];
+	char region[TALLY_ID_MAX], node[TALLY_ID_MAX], contest[TALLY_ID_MAX];
+	char reason[TALLY_REASON_MAX];
 	if (!s->conn || !s->in_tx) {
 		snprintf(s->base.last_error, sizeof(s->base.last_error),
 		         "storing a submission: no transaction (database connection lost)");
@@ -698,7 +718,9 @@ static int pg_put_submission(struct agg_store *base, const struct agg_submission
 	utf8_clean(rec->peer_region, region, sizeof(region));
 	utf8_clean(rec->peer_node, node, sizeof(node));
 	utf8_clean(rec->reason, reason, sizeof(reason));
-	const char *v[12] = {received,
+	/* A rejected payload's contest_id is the peer's text, like its reason. */
+	utf8_clean(rec->contest, contest, sizeof(contest));
+	const char *v[13] = {received,
 	                     region,
 	                     node,
 	                     seq,
@@ -709,18 +731,19 @@ static int pg_put_submission(struct agg_store *base, const struct agg_submission
 	                     reason,
 	                     rec->leaf_index >= 0 ? leaf : NULL,
 	                     (const char *)rec->signed_bytes,
-	                     s->instance};
-	int len[12] = {0};
-	int fmt[12] = {0};
+	                     s->instance,
+	                     contest};
+	int len[13] = {0};
+	int fmt[13] = {0};
 	len[10] = (int)rec->signed_len;
 	fmt[10] = 1;
-	return pipe_send(s, ST_PUT_SUBMISSION, 12, v, len, fmt, "storing a submission");
+	return pipe_send(s, ST_PUT_SUBMISSION, 13, v, len, fmt, "storing a submission");
 }
 
 static int pg_put_leaf(struct agg_store *base, const struct agg_leaf_rec *rec)
 {
 	struct pg_store *s = pq(base);
-	char idx[24], precinct[16], revision[16], outcome[8];
+	char idx[24], precinct[16], revision[16], outcome[8], contest[TALLY_ID_MAX];
 	uint8_t fig[4 * AGG_STORE_MAX_FIGURES];
 	size_t n = rec->n_figures;
 	if (!s->conn || !s->in_tx) {
@@ -741,18 +764,20 @@ static int pg_put_leaf(struct agg_store *base, const struct agg_leaf_rec *rec)
 	snprintf(precinct, sizeof(precinct), "%" PRIu32, rec->precinct);
 	snprintf(revision, sizeof(revision), "%" PRIu32, rec->revision);
 	snprintf(outcome, sizeof(outcome), "%d", (int)rec->outcome);
-	const char *v[8] = {idx,
+	utf8_clean(rec->contest, contest, sizeof(contest));
+	const char *v[9] = {idx,
 	                    precinct,
 	                    revision,
 	                    outcome,
 	                    (const char *)rec->payload_hash,
 	                    (const char *)rec->leaf_hash,
 	                    (const char *)fig,
-	                    (const char *)rec->leaf};
-	int len[8] = {
-	    0, 0, 0, 0, TALLY_HASH_BYTES, TALLY_HASH_BYTES, (int)(4 * n), (int)rec->leaf_len};
-	int fmt[8] = {0, 0, 0, 0, 1, 1, 1, 1};
-	int r = pipe_send(s, ST_PUT_LEAF, 8, v, len, fmt, "storing a log leaf");
+	                    (const char *)rec->leaf,
+	                    contest};
+	int len[9] = {
+	    0, 0, 0, 0, TALLY_HASH_BYTES, TALLY_HASH_BYTES, (int)(4 * n), (int)rec->leaf_len, 0};
+	int fmt[9] = {0, 0, 0, 0, 1, 1, 1, 1, 0};
+	int r = pipe_send(s, ST_PUT_LEAF, 9, v, len, fmt, "storing a log leaf");
 	if (r == 0)
 		s->leaves++;
 	return r;
@@ -800,9 +825,10 @@ static int pg_leaves(struct agg_store *base, uint64_t start, uint64_t end, int w
 			rec.leaf_hash = (const uint8_t *)PQgetvalue(res, i, 5);
 			rec.figures = fig;
 			rec.n_figures = (size_t)flen / 4;
+			rec.contest = PQgetvalue(res, i, 7);
 			if (with_bytes) {
-				rec.leaf = (const uint8_t *)PQgetvalue(res, i, 7);
-				rec.leaf_len = (size_t)PQgetlength(res, i, 7);
+				rec.leaf = (const uint8_t *)PQgetvalue(res, i, 8);
+				rec.leaf_len = (size_t)PQgetlength(res, i, 8);
 			}
 			start = rec.leaf_index + 1;
 			r = cb(&rec, data);
@@ -834,19 +860,23 @@ static int pg_log_size(struct agg_store *base, uint64_t *ret)
 	return single_int(s, ST_READ_HEAD, "reading the log head", ret);
 }
 
-static int pg_history(struct agg_store *base, uint32_t precinct, uint64_t before, uint32_t limit,
-                      agg_store_history_cb cb, void *data)
+static int pg_history(struct agg_store *base, uint32_t precinct, const char *contest,
+                      uint64_t before, uint32_t limit, agg_store_history_cb cb, void *data)
 {
 	struct pg_store *s = pq(base);
-	char p[16], b[24], l[16];
-	const char *v[3] = {p, b, l};
+	char p[16], b[24], l[16], c[TALLY_ID_MAX];
+	const char *v[4] = {p, b, l, c};
 	int r = ensure(s);
 	if (r < 0)
 		return r;
 	snprintf(p, sizeof(p), "%" PRIu32, precinct);
 	snprintf(b, sizeof(b), "%" PRIu64, before > INT64_MAX ? (uint64_t)INT64_MAX : before);
 	snprintf(l, sizeof(l), "%" PRIu32, limit);
-	PGresult *res = run(s, ST_HISTORY, 3, v, NULL, NULL);
+	/* Cleaned as it was stored, so a contest id of a peer's finds its rows. */
+	if (contest)
+		utf8_clean(contest, c, sizeof(c));
+	PGresult *res =
+	    run(s, contest ? ST_HISTORY_CONTEST : ST_HISTORY, contest ? 4 : 3, v, NULL, NULL);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		return fail_res(s, res, "reading a precinct's history");
 	for (int i = 0; i < PQntuples(res) && r == 0; i++) {
@@ -860,6 +890,7 @@ static int pg_history(struct agg_store *base, uint32_t precinct, uint64_t before
 		h.reason = PQgetvalue(res, i, 6);
 		h.leaf_index = PQgetisnull(res, i, 7) ? -1 : col_int(res, i, 7);
 		h.id = (uint64_t)col_int(res, i, 8);
+		h.contest = PQgetvalue(res, i, 9);
 		r = cb(&h, data);
 	}
 	PQclear(res);
@@ -1075,8 +1106,11 @@ static int migrate(struct pg_store *s, struct tally_err *err)
 		                  v, SCHEMA_VERSION);
 		goto out;
 	}
+	/* A step and its version row commit together: a crash in the middle
+	 * leaves the schema as it was (PostgreSQL's DDL is transactional). */
 	for (long i = v; i < SCHEMA_VERSION; i++) {
 		char ins[96];
+		uint64_t t0 = mono_ms();
 		snprintf(ins, sizeof(ins), "INSERT INTO schema_version (version) VALUES (%ld)",
 		         i + 1);
 		if ((r = exec_ok(s, c, "BEGIN", "migrating")) < 0 ||
@@ -1088,7 +1122,9 @@ static int migrate(struct pg_store *s, struct tally_err *err)
 			              s->base.last_error);
 			goto out;
 		}
-		log_notice("store: database schema migrated to version %ld", i + 1);
+		if (v > 0) /* a new database is made, not migrated */
+			log_notice("store: database schema migrated to version %ld in %.3f s",
+			           i + 1, (double)(mono_ms() - t0) / 1e3);
 	}
 	r = 0;
 out:

@@ -9,9 +9,17 @@
  * server makes calls fail at once, naming the database, and a restarted one
  * is reconnected to without help; a dsn that leads nowhere fails open with
  * a message naming the fix; the configuration selects the backend.
+ * Contests: leaves, submissions and history keep each row's contest, and
+ * history pages one contest by an index; a database of the version before
+ * contests were kept (tests/data/store-v1/tally-pg.sql, a pg_dump) is
+ * migrated on open and goes on, and an instance of that version still
+ * running against it keeps storing and reading (its statements, kept
+ * below, name their columns).
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <glob.h>
+#include <libpq-fe.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +70,7 @@ static struct agg_store *open_store(const char *election, const char *instance)
 	return s;
 }
 
-static void put(struct agg_store *s, uint64_t leaf, uint32_t precinct)
+static void put_contest(struct agg_store *s, uint64_t leaf, uint32_t precinct, const char *contest)
 {
 	uint8_t h[TALLY_HASH_BYTES], lh[TALLY_HASH_BYTES];
 	uint32_t fig[6] = {100, 50, 1, 2, 30, 17};
@@ -72,6 +80,7 @@ static void put(struct agg_store *s, uint64_t leaf, uint32_t precinct)
 	memset(bytes, 0xab, sizeof(bytes));
 	struct agg_leaf_rec l = {.leaf_index = leaf,
 	                         .precinct = precinct,
+	                         .contest = contest,
 	                         .revision = 1,
 	                         .outcome = TALLY_OUTCOME_ACCEPTED,
 	                         .payload_hash = h,
@@ -86,11 +95,17 @@ static void put(struct agg_store *s, uint64_t leaf, uint32_t precinct)
 	                                 .peer_node = "node-1",
 	                                 .seq = leaf + 1,
 	                                 .precinct = precinct,
+	                                 .contest = contest,
 	                                 .revision = 1,
 	                                 .outcome = TALLY_OUTCOME_ACCEPTED,
 	                                 .reason = "",
 	                                 .leaf_index = (int64_t)leaf};
 	cr_assert_eq(agg_store_put_submission(s, &rec), 0, "%s", s->last_error);
+}
+
+static void put(struct agg_store *s, uint64_t leaf, uint32_t precinct)
+{
+	put_contest(s, leaf, precinct, "");
 }
 
 static uint64_t leaves(struct agg_store *s)
@@ -274,14 +289,14 @@ Test(store_pg, history_reads_back_and_text_is_made_storable, .init = setup, .fin
 	cr_assert_eq(agg_store_begin(s), 0);
 	cr_assert_eq(agg_store_put_submission(s, &rec), 0);
 	cr_assert_eq(agg_store_commit(s), 0, "%s", s->last_error);
-	cr_assert_eq(agg_store_history(s, 42, UINT64_MAX, 100, on_history, &x), 0, "%s",
+	cr_assert_eq(agg_store_history(s, 42, NULL, UINT64_MAX, 100, on_history, &x), 0, "%s",
 	             s->last_error);
 	cr_assert_eq(x.n, 1);
 	cr_assert_str_eq(x.node, "n\?\?-\xc3\xa9"); /* (\? keeps ??- from being a trigraph) */
 	cr_assert_str_eq(x.reason, "bad ??? bytes");
 	cr_assert_eq(x.leaf, -1);
 	x.n = 0;
-	cr_assert_eq(agg_store_history(s, 43, UINT64_MAX, 100, on_history, &x), 0);
+	cr_assert_eq(agg_store_history(s, 43, NULL, UINT64_MAX, 100, on_history, &x), 0);
 	cr_assert_eq(x.n, 0);
 	agg_store_close(s);
 }
@@ -321,20 +336,21 @@ Test(store_pg, history_pages_newest_first_from_a_cursor, .init = setup, .fini = 
 	}
 	cr_assert_eq(agg_store_commit(s), 0, "%s", s->last_error);
 	struct page p = {0};
-	cr_assert_eq(agg_store_history(s, 42, UINT64_MAX, 2, on_page, &p), 0, "%s", s->last_error);
+	cr_assert_eq(agg_store_history(s, 42, NULL, UINT64_MAX, 2, on_page, &p), 0, "%s",
+	             s->last_error);
 	cr_assert_eq(p.n, 2);
 	cr_assert_eq(p.received[0], 109);
 	cr_assert_eq(p.received[1], 107);
 	cr_assert_gt(p.ids[0], p.ids[1]);
 	uint64_t before = p.ids[1];
 	memset(&p, 0, sizeof(p));
-	cr_assert_eq(agg_store_history(s, 42, before, 2, on_page, &p), 0);
+	cr_assert_eq(agg_store_history(s, 42, NULL, before, 2, on_page, &p), 0);
 	cr_assert_eq(p.n, 2);
 	cr_assert_eq(p.received[0], 105);
 	cr_assert_eq(p.received[1], 103);
 	before = p.ids[1];
 	memset(&p, 0, sizeof(p));
-	cr_assert_eq(agg_store_history(s, 42, before, 2, on_page, &p), 0);
+	cr_assert_eq(agg_store_history(s, 42, NULL, before, 2, on_page, &p), 0);
 	cr_assert_eq(p.n, 1);
 	cr_assert_eq(p.received[0], 101);
 	agg_store_close(s);
@@ -417,4 +433,354 @@ Test(store_pg, configuration_selects_the_backend)
 	cr_assert_eq(load_conf("[store]\nbackend = mysql\n", &c, &err), -EINVAL);
 	cr_assert(strstr(err.msg, "expected sqlite or postgresql"), "%s", err.msg);
 	agg_conf_free(&c);
+}
+
+/* ---- contests ------------------------------------------------------------ */
+
+struct rows {
+	size_t n;
+	uint64_t index[16]; /* leaf index or history id */
+	uint32_t precinct[16];
+	char contest[16][32];
+	size_t leaf_len[16];
+};
+
+static int on_leaf_row(const struct agg_leaf_rec *l, void *data)
+{
+	struct rows *r = data;
+	cr_assert_lt(r->n, 16);
+	cr_assert_not_null(l->contest);
+	r->index[r->n] = l->leaf_index;
+	r->precinct[r->n] = l->precinct;
+	snprintf(r->contest[r->n], sizeof(r->contest[0]), "%s", l->contest);
+	r->leaf_len[r->n++] = l->leaf_len;
+	return 0;
+}
+
+static int on_history_row(const struct agg_history_rec *h, void *data)
+{
+	struct rows *r = data;
+	cr_assert_lt(r->n, 16);
+	cr_assert_not_null(h->contest);
+	r->index[r->n] = h->id;
+	r->precinct[r->n] = h->revision;
+	snprintf(r->contest[r->n++], sizeof(r->contest[0]), "%s", h->contest);
+	return 0;
+}
+
+static struct rows leaf_rows(struct agg_store *s, int with_bytes)
+{
+	struct rows r = {0};
+	cr_assert_eq(agg_store_leaves(s, 0, UINT64_MAX, with_bytes, on_leaf_row, &r), 0, "%s",
+	             s->last_error);
+	return r;
+}
+
+static struct rows history_rows(struct agg_store *s, uint32_t precinct, const char *contest)
+{
+	struct rows r = {0};
+	cr_assert_eq(agg_store_history(s, precinct, contest, UINT64_MAX, 16, on_history_row, &r), 0,
+	             "%s", s->last_error);
+	return r;
+}
+
+static void put_rejection(struct agg_store *s, uint32_t precinct, const char *c, uint32_t rev)
+{
+	struct agg_submission_rec rej = {.received_ms = 5,
+	                                 .peer_region = "KZ-10",
+	                                 .peer_node = "node-1",
+	                                 .seq = 9,
+	                                 .precinct = precinct,
+	                                 .contest = c,
+	                                 .revision = rev,
+	                                 .code = TALLY_REJECT_UNKNOWN_CONTEST,
+	                                 .reason = "no such contest",
+	                                 .leaf_index = -1,
+	                                 .signed_bytes = (const uint8_t *)"x",
+	                                 .signed_len = 1};
+	cr_assert_eq(agg_store_put_submission(s, &rej), 0, "%s", s->last_error);
+}
+
+Test(store_pg, contest_round_trips_on_leaves_submissions_and_history, .init = setup,
+     .fini = teardown)
+{
+	struct agg_store *s = open_store("e1", "a");
+	cr_assert_eq(agg_store_begin(s), 0);
+	put_contest(s, 0, 42, "president");
+	put_contest(s, 1, 42, "party-list");
+	put_contest(s, 2, 43, "president");
+	/* A peer's contest id that is not UTF-8 is made storable, like its reason. */
+	put_rejection(s, 42,
+	              "sen\xff"
+	              "ate",
+	              7);
+	put_contest(s, 3, 42, NULL); /* stored as "" */
+	cr_assert_eq(agg_store_commit(s), 0, "%s", s->last_error);
+	for (int bytes = 0; bytes < 2; bytes++) {
+		struct rows r = leaf_rows(s, bytes);
+		cr_assert_eq(r.n, 4);
+		cr_assert_str_eq(r.contest[0], "president");
+		cr_assert_str_eq(r.contest[1], "party-list");
+		cr_assert_str_eq(r.contest[2], "president");
+		cr_assert_str_eq(r.contest[3], "");
+		cr_assert_eq(r.leaf_len[1], bytes ? 40 : 0);
+	}
+	struct rows h = history_rows(s, 42, NULL);
+	cr_assert_eq(h.n, 4);
+	cr_assert_str_eq(h.contest[0], "");
+	cr_assert_str_eq(h.contest[1], "sen?ate");
+	cr_assert_eq(h.precinct[1], 7);
+	cr_assert_str_eq(h.contest[2], "party-list");
+	cr_assert_str_eq(h.contest[3], "president");
+	h = history_rows(s, 42, "president");
+	cr_assert_eq(h.n, 1);
+	cr_assert_str_eq(h.contest[0], "president");
+	h = history_rows(s, 42,
+	                 "sen\xff"
+	                 "ate");
+	cr_assert_eq(h.n, 1);
+	cr_assert_eq(h.precinct[0], 7);
+	cr_assert_eq(history_rows(s, 42, "").n, 1);
+	cr_assert_eq(history_rows(s, 42, "governor").n, 0);
+	cr_assert_eq(history_rows(s, 43, "president").n, 1);
+	/* Pages of one contest from a cursor. */
+	cr_assert_eq(agg_store_begin(s), 0);
+	for (uint32_t i = 0; i < 6; i++)
+		put_rejection(s, 44, i % 3 == 0 ? "b" : "a", i);
+	cr_assert_eq(agg_store_commit(s), 0, "%s", s->last_error);
+	struct rows p = {0};
+	cr_assert_eq(agg_store_history(s, 44, "b", UINT64_MAX, 1, on_history_row, &p), 0);
+	cr_assert_eq(p.n, 1);
+	cr_assert_eq(p.precinct[0], 3);
+	uint64_t before = p.index[0];
+	memset(&p, 0, sizeof(p));
+	cr_assert_eq(agg_store_history(s, 44, "b", before, 5, on_history_row, &p), 0);
+	cr_assert_eq(p.n, 1);
+	cr_assert_eq(p.precinct[0], 0);
+	agg_store_close(s);
+}
+
+/* ---- the database of the version before contests -------------------------- */
+
+static PGconn *raw_connect(const char *d)
+{
+	PGconn *c = PQconnectdb(d);
+	cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+	return c;
+}
+
+/* The first value of sql's first row ("" when there is none). */
+static void raw_value(PGconn *c, const char *sql, char *ret, size_t cap)
+{
+	PGresult *res = PQexec(c, sql);
+	cr_assert(PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_COMMAND_OK,
+	          "%s: %s", sql, PQresultErrorMessage(res));
+	snprintf(ret, cap, "%s", PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "");
+	PQclear(res);
+}
+
+/*
+ * A new database "name" holding tests/data/store-v1/tally-pg.sql (written
+ * by the version before: schema version 2, six leaves, seven submissions of
+ * election synthetic-2r-12p-s5); its dsn in ret.
+ */
+static void load_fixture(const char *name, char *ret, size_t cap)
+{
+	char sql[128], cmd[2048], v[64];
+	glob_t g;
+	cr_assert_eq(glob("/usr/lib/postgresql/*/bin/psql", 0, NULL, &g), 0);
+	PGconn *c = raw_connect(dsn);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
+	raw_value(c, sql, v, sizeof(v));
+	PQfinish(c);
+	snprintf(ret, cap, "%s dbname=%s", dsn, name);
+	snprintf(cmd, sizeof(cmd),
+	         "'%s' -X -q -v ON_ERROR_STOP=1 -d '%s' -f '%s/tests/data/store-v1/tally-pg.sql' "
+	         ">/dev/null",
+	         g.gl_pathv[g.gl_pathc - 1], ret, TALLY_SOURCE_DIR);
+	globfree(&g);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	c = raw_connect(ret);
+	raw_value(c, "SELECT string_agg(version::text, '' ORDER BY version) FROM schema_version", v,
+	          sizeof(v));
+	cr_assert_str_eq(v, "12");
+	PQfinish(c);
+}
+
+static struct agg_store *open_dsn(const char *d, const char *instance)
+{
+	struct agg_store *s = NULL;
+	struct tally_err err = {{0}};
+	cr_assert_eq(agg_store_pg_open(d, "synthetic-2r-12p-s5", instance, &s, &err), 0, "%s",
+	             err.msg);
+	return s;
+}
+
+Test(store_pg, a_database_of_the_version_before_is_migrated_and_goes_on, .init = setup,
+     .fini = teardown)
+{
+	static const uint32_t precincts[6] = {1, 2, 3, 4, 1, 1};
+	char d[1200], v[256];
+	load_fixture("v2", d, sizeof(d));
+	struct agg_store *s = open_dsn(d, "a");
+	PGconn *c = raw_connect(d);
+	raw_value(c, "SELECT string_agg(version::text, '' ORDER BY version) FROM schema_version", v,
+	          sizeof(v));
+	cr_assert_str_eq(v, "123");
+	struct rows r = leaf_rows(s, 1);
+	cr_assert_eq(r.n, 6);
+	for (size_t i = 0; i < 6; i++) {
+		cr_assert_eq(r.index[i], i);
+		cr_assert_eq(r.precinct[i], precincts[i]);
+		cr_assert_str_eq(r.contest[i], "");
+		cr_assert_gt(r.leaf_len[i], 100);
+	}
+	uint64_t n = 0;
+	cr_assert_eq(agg_store_submission_count(s, &n), 0);
+	cr_assert_eq(n, 7);
+	cr_assert_eq(history_rows(s, 1, NULL).n, 3);
+	cr_assert_eq(history_rows(s, 1, "").n, 3);
+	cr_assert_eq(history_rows(s, 5, "").n, 1);
+	cr_assert_eq(agg_store_begin(s), 0, "%s", s->last_error);
+	put_contest(s, 6, 7, "referendum");
+	cr_assert_eq(agg_store_commit(s), 0, "%s", s->last_error);
+	agg_store_close(s);
+
+	/* Opening again migrates nothing more. */
+	s = open_dsn(d, "b");
+	raw_value(c, "SELECT string_agg(version::text, '' ORDER BY version) FROM schema_version", v,
+	          sizeof(v));
+	cr_assert_str_eq(v, "123");
+	r = leaf_rows(s, 0);
+	cr_assert_eq(r.n, 7);
+	cr_assert_str_eq(r.contest[5], "");
+	cr_assert_str_eq(r.contest[6], "referendum");
+	cr_assert_eq(history_rows(s, 7, "referendum").n, 1);
+	cr_assert_eq(history_rows(s, 7, "").n, 0);
+	/* A page of one contest is one range of the new index, read backwards
+	 * (the planner would scan a table this small: it is told not to). */
+	raw_value(c, "SET enable_seqscan = off", v, sizeof(v));
+	PGresult *res = PQexec(c, "EXPLAIN SELECT id FROM submissions WHERE precinct = 7 AND "
+	                          "contest = 'referendum' AND id < 100 ORDER BY id DESC LIMIT 2");
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	cr_assert_eq(PQntuples(res), 3, "%s", PQgetvalue(res, 1, 0));
+	cr_assert(strstr(PQgetvalue(res, 1, 0),
+	                 "Index Only Scan Backward using submissions_by_precinct_contest_id") ||
+	              strstr(PQgetvalue(res, 1, 0),
+	                     "Index Scan Backward using submissions_by_precinct_contest_id"),
+	          "%s", PQgetvalue(res, 1, 0));
+	PQclear(res);
+	PQfinish(c);
+	agg_store_close(s);
+}
+
+/* The statements of the version before (store_pg.c at schema version 2)
+ * that touch the migrated tables. */
+static const char *const v2_stmts[][2] = {
+    {"put_submission",
+     "INSERT INTO submissions (received_ms, peer_region, peer_node, seq, precinct, revision, "
+     "outcome, reject_code, reason, leaf_index, signed, instance) VALUES ($1, $2, $3, $4, $5, "
+     "$6, $7, $8, $9, $10, $11, $12)"},
+    {"put_leaf", "INSERT INTO log (leaf_index, precinct, revision, outcome, payload_hash, "
+                 "leaf_hash, figures, leaf) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"},
+    {"leaves_bytes", "SELECT leaf_index, precinct, revision, outcome, payload_hash, leaf_hash, "
+                     "figures, leaf FROM log WHERE leaf_index >= $1 AND leaf_index < $2 ORDER "
+                     "BY leaf_index LIMIT $3"},
+    {"history", "SELECT received_ms, peer_region, peer_node, revision, outcome, reject_code, "
+                "reason, leaf_index, id FROM submissions WHERE precinct = $1 AND id < $2 ORDER "
+                "BY id DESC LIMIT $3"},
+    {"lock_head", "SELECT next_leaf FROM log_head WHERE id = 1 FOR UPDATE"},
+    {"set_head", "UPDATE log_head SET next_leaf = $1 WHERE id = 1"},
+};
+
+static PGresult *old_run(PGconn *c, const char *name, int n, const char *const *v, const int *len,
+                         const int *fmt, ExecStatusType want)
+{
+	PGresult *res = PQexecPrepared(c, name, n, v, len, fmt, 0);
+	cr_assert_eq(PQresultStatus(res), want, "%s: %s", name, PQresultErrorMessage(res));
+	return res;
+}
+
+/* One batch as the version before stores it: leaf 'leaf' of precinct 9. */
+static void old_batch(PGconn *c, const char *leaf)
+{
+	uint8_t ph[32], lh[32], fig[24] = {0}, bytes[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	memset(ph, 0x5a + leaf[0], sizeof(ph));
+	memset(lh, 0x33, sizeof(lh));
+	PQclear(PQexec(c, "BEGIN"));
+	PQclear(old_run(c, "lock_head", 0, NULL, NULL, NULL, PGRES_TUPLES_OK));
+	const char *lv[8] = {leaf,
+	                     "9",
+	                     "1",
+	                     "1",
+	                     (const char *)ph,
+	                     (const char *)lh,
+	                     (const char *)fig,
+	                     (const char *)bytes};
+	int llen[8] = {0, 0, 0, 0, 32, 32, 24, 8}, lfmt[8] = {0, 0, 0, 0, 1, 1, 1, 1};
+	PQclear(old_run(c, "put_leaf", 8, lv, llen, lfmt, PGRES_COMMAND_OK));
+	const char *sv[12] = {"1", "KZ-11", "old-node", "1",  "9",  "1",
+	                      "1", "0",     "",         leaf, NULL, "old"};
+	PQclear(old_run(c, "put_submission", 12, sv, NULL, NULL, PGRES_COMMAND_OK));
+	char next[24];
+	snprintf(next, sizeof(next), "%d", atoi(leaf) + 1);
+	const char *hv[1] = {next};
+	PQclear(old_run(c, "set_head", 1, hv, NULL, NULL, PGRES_COMMAND_OK));
+	PGresult *res = PQexec(c, "COMMIT");
+	cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(res));
+	cr_assert_str_eq(PQcmdStatus(res), "COMMIT");
+	PQclear(res);
+}
+
+/*
+ * An instance of the version before keeps running while a new one migrates
+ * the database under it (its statements were prepared before): it goes on
+ * storing batches, which get contest '', and reading the log and history,
+ * whose columns did not change for it.
+ */
+Test(store_pg, an_instance_of_the_version_before_keeps_working_after_the_migration, .init = setup,
+     .fini = teardown)
+{
+	char d[1200];
+	load_fixture("shared", d, sizeof(d));
+	PGconn *old = raw_connect(d);
+	for (size_t i = 0; i < sizeof(v2_stmts) / sizeof(v2_stmts[0]); i++) {
+		PGresult *res = PQprepare(old, v2_stmts[i][0], v2_stmts[i][1], 0, NULL);
+		cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s",
+		             PQresultErrorMessage(res));
+		PQclear(res);
+	}
+	old_batch(old, "6");
+
+	struct agg_store *s = open_dsn(d, "new"); /* migrates */
+	old_batch(old, "7");
+	cr_assert_eq(agg_store_begin(s), 0, "%s", s->last_error);
+	put_contest(s, 8, 10, "referendum");
+	cr_assert_eq(agg_store_commit(s), 0, "%s", s->last_error);
+	old_batch(old, "9");
+
+	struct rows r = leaf_rows(s, 1);
+	cr_assert_eq(r.n, 10);
+	cr_assert_eq(r.precinct[6], 9);
+	cr_assert_str_eq(r.contest[6], "");
+	cr_assert_str_eq(r.contest[7], "");
+	cr_assert_str_eq(r.contest[8], "referendum");
+	cr_assert_str_eq(r.contest[9], "");
+	cr_assert_eq(r.leaf_len[9], 8);
+	struct rows h = history_rows(s, 9, "");
+	cr_assert_eq(h.n, 3);
+	/* What the old instance reads: every leaf, its own columns. */
+	const char *lv[3] = {"0", "100", "100"};
+	PGresult *res = old_run(old, "leaves_bytes", 3, lv, NULL, NULL, PGRES_TUPLES_OK);
+	cr_assert_eq(PQntuples(res), 10);
+	cr_assert_eq(PQnfields(res), 8);
+	cr_assert_str_eq(PQgetvalue(res, 8, 1), "10");
+	PQclear(res);
+	const char *hv[3] = {"10", "9223372036854775807", "10"};
+	res = old_run(old, "history", 3, hv, NULL, NULL, PGRES_TUPLES_OK);
+	cr_assert_eq(PQntuples(res), 1);
+	cr_assert_eq(PQnfields(res), 9);
+	PQclear(res);
+	PQfinish(old);
+	agg_store_close(s);
 }
