@@ -252,11 +252,17 @@ def dump_election(e, path, compact=False):
 
 def load_election(path):
     """An election definition with every precinct as a dict, whichever of
-    the two forms ({"id", "registered"} or [id, registered]) the file uses."""
+    the two forms ({"id", "registered"} or [id, registered]) the file uses;
+    in a definition with contests, as an (id, registered) tuple instead
+    (half the memory at a million precincts)."""
     with open(path) as f:
         election = json.load(f)
+    general = "contests" in election
     for r in election["regions"]:
-        r["precincts"] = [p if isinstance(p, dict) else {"id": p[0], "registered": p[1]} for p in r["precincts"]]
+        if general:
+            r["precincts"] = [(p["id"], p["registered"]) if isinstance(p, dict) else tuple(p) for p in r["precincts"]]
+        else:
+            r["precincts"] = [p if isinstance(p, dict) else {"id": p[0], "registered": p[1]} for p in r["precincts"]]
     return election
 
 
@@ -788,21 +794,20 @@ def generate_contests(nregions, nprecincts, seed, k, election_id, compact, path)
 
 class Model:
     """What results needs to know of a definition with contests: which
-    contests each precinct votes in, and which districts count where."""
+    contests each precinct votes in, and which districts count where.
+    Per precinct it keeps only the districts it is in (one id, or a tuple
+    when there are several), so a million precincts stay affordable."""
 
     def __init__(self, election):
         self.election = election
         self.contests = election["contests"]
-        self.region_of = {}
-        for r in election["regions"]:
-            for p in r["precincts"]:
-                self.region_of[p["id"]] = r["id"]
         self.districts = election.get("districts", [])
-        self.district_sets = {d["id"]: set(d["precincts"]) for d in self.districts}
         self.districts_of = {}
         for d in self.districts:
+            did = d["id"]
             for pid in d["precincts"]:
-                self.districts_of.setdefault(pid, []).append(d["id"])
+                had = self.districts_of.get(pid)
+                self.districts_of[pid] = did if had is None else (had if isinstance(had, tuple) else (had,)) + (did,)
         self.scopes = []
         for c in self.contests:
             s = c.get("scope", "national")
@@ -811,26 +816,48 @@ class Model:
             elif "regions" in s:
                 self.scopes.append(("regions", set(s["regions"])))
             else:
-                self.scopes.append(("district", self.district_sets[s["district"]]))
+                self.scopes.append(("district", s["district"]))
         # Districts wholly inside each contest's scope, in definition order
         # (the contests API's "districts").
+        region_of = {}
+        if any(kind == "regions" for kind, _ in self.scopes):
+            region_of = {pid: r["id"] for r in election["regions"] for pid, _ in r["precincts"]}
         self.contest_districts = []
         for kind, arg in self.scopes:
             if kind == "national":
-                self.contest_districts.append([d["id"] for d in self.districts])
+                inside = [d["id"] for d in self.districts]
             elif kind == "regions":
-                self.contest_districts.append([d["id"] for d in self.districts
-                                               if all(self.region_of[p] in arg for p in d["precincts"])])
+                inside = [d["id"] for d in self.districts if all(region_of[p] in arg for p in d["precincts"])]
             else:
-                self.contest_districts.append([d["id"] for d in self.districts if self.district_sets[d["id"]] <= arg])
+                inside = [d["id"] for d in self.districts if all(arg in self.of(p) for p in d["precincts"])]
+            self.contest_districts.append(inside)
+
+    def of(self, pid):
+        """The districts precinct pid is in."""
+        x = self.districts_of.get(pid, ())
+        return (x,) if isinstance(x, str) else x
 
     def votes_in(self, pid, rid):
         """Indexes of the contests precinct pid (of region rid) votes in."""
         out = []
+        mine = None
         for i, (kind, arg) in enumerate(self.scopes):
-            if kind == "national" or (kind == "regions" and rid in arg) or (kind == "district" and pid in arg):
+            if kind == "district":
+                mine = self.of(pid) if mine is None else mine
+                if arg in mine:
+                    out.append(i)
+            elif kind == "national" or rid in arg:
                 out.append(i)
         return out
+
+
+def turnout_offsets(seed, election):
+    """Per-region turnout offsets (as the referendum's region_offsets),
+    weighted to mean zero over the regions' voters."""
+    regs = [sum(n for _, n in r["precincts"]) for r in election["regions"]]
+    raw = [(uniforms(seed, "region", r["id"])[0] - 0.5) * 0.12 for r in election["regions"]]
+    mean = sum(w * o for w, o in zip(regs, raw)) / (float(sum(regs)) or 1.0)
+    return {r["id"]: o - mean for r, o in zip(election["regions"], raw)}
 
 
 def is_mazhilis_list(election, c):
@@ -872,21 +899,21 @@ def mazhilis_list_figures(seed, election):
     swing = [0.15, 0.45, 0.45, 0.40, 0.50, 0.35, 0.45, 0.40]
     rows, pids, valid_w, inv_rate, region_idx = [], [], [], [], []
     regions = election["regions"]
-    reg = [sum(p["registered"] for p in r["precincts"]) for r in regions]
+    reg = [sum(n for _, n in r["precincts"]) for r in regions]
     t_raw = [(uniforms(seed, "mz-turnout", r["id"])[0] - 0.5) * 0.16 for r in regions]
     t_mean = sum(w * t for w, t in zip(reg, t_raw)) / float(sum(reg))
     for ri, r in enumerate(regions):
         um = uniforms(seed, "mz-region", r["id"])
         rmul = [1 + s * (2 * u - 1) for s, u in zip(swing, um)]
-        for p in sorted(r["precincts"], key=lambda p: p["id"]):
-            u = uniforms(seed, "mz-p", p["id"])
+        for pid, registered in sorted(r["precincts"]):
+            u = uniforms(seed, "mz-p", pid)
             t = clamp(MAZHILIS_TURNOUT + t_raw[ri] - t_mean + (u[0] - 0.5) * 0.14, 0.15, 0.92)
             q = MAZHILIS_INVALID * (0.5 + u[1])
-            pids.append(p["id"])
-            valid_w.append(p["registered"] * t * (1 - q))
+            pids.append(pid)
+            valid_w.append(registered * t * (1 - q))
             inv_rate.append(q)
             region_idx.append(ri)
-            un = uniforms(seed, "mz-share", p["id"])
+            un = uniforms(seed, "mz-share", pid)
             rows.append([m * (1 + 0.3 * (2 * x - 1)) for m, x in zip(rmul, un)])
     valid = apportion(total, valid_w)
     shares = [t / float(total) for t in targets]
@@ -1090,21 +1117,32 @@ def candidate_outcome(c, national):
     return {"ranking": ranking, "elected": elected}
 
 
-def csv_text(recs, order):
+def csv_row_general(r, ci):
+    """A protocol kept for a CSV file, compactly: (contest index, its fixed
+    cells, its votes in ballot order)."""
+    return (ci, ",".join([str(r[f]) for f in FIELDS] + [r["contest_id"]]), tuple(r["votes"].values()))
+
+
+def csv_text(rows, contests):
     """One CSV file of protocols of several contests: the fixed columns,
     contest_id, then the union of their contests' options (a row leaves
     the other contests' cells empty)."""
-    present = {r["contest_id"] for r in recs}
+    present = {ci for ci, _, _ in rows}
     cols = []
-    for c in order:
-        if c["id"] in present:
+    for ci, c in enumerate(contests):
+        if ci in present:
             for o in c["options"]:
                 if o["id"] not in cols:
                     cols.append(o["id"])
+    where = {}
     lines = [",".join(FIELDS + ["contest_id"] + cols)]
-    for r in recs:
-        v = r["votes"]
-        lines.append(",".join([str(r[f]) for f in FIELDS] + [r["contest_id"]] + [str(v[o]) if o in v else "" for o in cols]))
+    for ci, fixed, votes in rows:
+        if ci not in where:
+            where[ci] = [cols.index(o["id"]) for o in contests[ci]["options"]]
+        cells = [""] * len(cols)
+        for i, n in zip(where[ci], votes):
+            cells[i] = str(n)
+        lines.append(fixed + "," + ",".join(cells) if cells else fixed)
     return "\n".join(lines) + "\n"
 
 
@@ -1123,7 +1161,7 @@ def general_results(args, election):
     corrections (the Mazhilis party list's stay the official ones)."""
     m = Model(election)
     contests = m.contests
-    offsets = region_offsets(args.seed, election)
+    offsets = turnout_offsets(args.seed, election)
     mz = None
     for c in contests:
         if is_mazhilis_list(election, c):
@@ -1138,11 +1176,11 @@ def general_results(args, election):
     for r in election["regions"]:
         if wanted and r["id"] not in wanted:
             continue
-        ps = sorted(r["precincts"], key=lambda p: p["id"])
+        ps = sorted(r["precincts"])
         if args.count is not None:
             ps = ps[: args.count]
         selected.append((r, ps))
-    flat = [p["id"] for _, ps in selected for p in ps]
+    flat = [pid for _, ps in selected for pid, _ in ps]
     corrected = {}
     if args.corrections and flat:
         k = min(args.corrections, len(flat))
@@ -1170,10 +1208,9 @@ def general_results(args, election):
         rid = r["id"]
         rdir = os.path.join(args.out_dir, rid)
         os.makedirs(rdir, exist_ok=True)
-        t_off = offsets[rid][0]
+        t_off = offsets[rid]
         rows, fixes = [], []
-        for p in ps:
-            pid, registered = p["id"], p["registered"]
+        for pid, registered in ps:
             cis = m.votes_in(pid, rid)
             cast = sum(mz[pid][:2]) if mz else base_cast(args.seed, pid, registered, t_off)
             recs = []
@@ -1186,7 +1223,7 @@ def general_results(args, election):
                 s = sums[ci]
                 add(s["national"], rec)
                 add(s["regions"].setdefault(rid, empty_sums(s["ids"])), rec)
-                for did in m.districts_of.get(pid, ()):
+                for did in m.of(pid):
                     if did in inside[ci]:
                         add(s["districts"].setdefault(did, empty_sums(s["ids"])), rec)
                 recs.append(rec)
@@ -1194,16 +1231,16 @@ def general_results(args, election):
                 j = corrected[pid] % len(recs)
                 fix = dict(recs[j], revision=2)
                 recs[j] = first_count(args.seed, recs[j])
-                fixes.append(fix)
+                fixes.append((cis[j], fix))
             protocols += len(recs)
             if args.format == "json":
                 if recs:
                     write_atomic(os.path.join(rdir, "%d.json" % pid), "[\n" + ",\n".join(json.dumps(x) for x in recs) + "\n]\n")
                     files += 1
             else:
-                rows.extend(recs)
+                rows.extend(csv_row_general(x, ci) for ci, x in zip(cis, recs))
         if args.format == "json":
-            for fx in fixes:
+            for _, fx in fixes:
                 name = "%d-r2.json" % fx["precinct_id"]
                 write_atomic(os.path.join(rdir, name), "[\n" + json.dumps(fx) + "\n]\n")
                 corrections.append({"region": rid, "precinct_id": fx["precinct_id"], "contest_id": fx["contest_id"],
@@ -1216,8 +1253,8 @@ def general_results(args, election):
                 files += 1
             if fixes:
                 name = "%s-corrections.csv" % rid
-                write_atomic(os.path.join(rdir, name), csv_text(fixes, contests))
-                for fx in fixes:
+                write_atomic(os.path.join(rdir, name), csv_text([csv_row_general(fx, ci) for ci, fx in fixes], contests))
+                for _, fx in fixes:
                     corrections.append({"region": rid, "precinct_id": fx["precinct_id"], "contest_id": fx["contest_id"],
                                         "file": "%s/%s" % (rid, name)})
                 files += 1
