@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # demo.sh: the whole system on one machine. Installs what is missing
 # (deploy/deps.sh), builds Release into build/demo, makes a throwaway PKI and
-# the kz-demo election in demo-state/, starts one aggregator and 20 regional
+# the demo election in demo-state/, starts one aggregator and 20 regional
 # nodes on loopback, replays the night's protocols into the nodes' spool
 # folders over about a minute, and prints the national totals every couple
 # of seconds. The live page is at http://127.0.0.1:8080/ (or the next free
 # port; the script says which). Ctrl-C stops everything and says where the
 # state was left.
 #
-#   deploy/demo.sh [--exit-when-done] [--fast] [--seconds N] [--port N]
-#                  [--state DIR] [--build-dir DIR]
+#   deploy/demo.sh [--election NAME] [--exit-when-done] [--fast] [--seconds N]
+#                  [--port N] [--state DIR] [--build-dir DIR]
 #
-#   --exit-when-done  exit 0 once every precinct is counted and the national
-#                     totals equal the generator's expected.json (1 if not)
+#   --election NAME   kz-demo (default): the referendum of 15 March 2026;
+#                     mazhilis-2023: the general election of 19 March 2023
+#                     (party list and 29 districts) on the same precincts
+#   --exit-when-done  exit 0 once every precinct is counted and the totals
+#                     equal the generator's expected.json (1 if not); for
+#                     mazhilis-2023 every contest, region and district, and
+#                     the party list's seats 40, 8, 6, 6, 5, 4, 0
 #   --fast            replay in 10 s instead of 60 (or TALLY_DEMO_SECONDS=N)
 #   --port N          HTTP port to try first (default 8080; 0: any free port)
 #   --state DIR       where everything goes (default demo-state/, wiped first)
@@ -23,22 +28,28 @@ top=$PWD
 py=/usr/bin/python3
 
 exit_when_done=0
+election=kz-demo
 seconds=${TALLY_DEMO_SECONDS:-60}
 port=8080
 state=$top/demo-state
 build=""
 while [ $# -gt 0 ]; do
 	case "$1" in
+	--election) election=${2:?}; shift 2 ;;
 	--exit-when-done) exit_when_done=1; shift ;;
 	--fast) seconds=10; shift ;;
 	--seconds) seconds=${2:?}; shift 2 ;;
 	--port) port=${2:?}; shift 2 ;;
 	--state) state=${2:?}; shift 2 ;;
 	--build-dir) build=${2:?}; shift 2 ;;
-	-h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "demo.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
+case "$election" in
+kz-demo | mazhilis-2023) ;;
+*) echo "demo.sh: unknown election '$election' (kz-demo or mazhilis-2023)" >&2; exit 2 ;;
+esac
 say() { echo "demo: $*"; }
 
 # --- Build -----------------------------------------------------------------
@@ -62,7 +73,7 @@ case "$state" in /*) ;; *) state=$top/$state ;; esac
 rm -rf "$state"
 mkdir -p "$state/logs" "$state/nodes" "$state/aggregator"
 say "state in $state"
-$py deploy/election.py kz-demo --out "$state/election.json"
+$py deploy/election.py "$election" --out "$state/election.json"
 ./deploy/pki.sh --election "$state/election.json" --out "$state/pki" >"$state/logs/pki.txt"
 $py deploy/election.py results --election "$state/election.json" --out-dir "$state/results" \
 	--corrections 3 2>"$state/logs/results.txt"
@@ -225,9 +236,35 @@ $py deploy/demo_feed.py "${feed_args[@]}" &
 feed_pid=$!
 wait "$feed_pid" || rc=$?
 feed_pid=""
+if [ $rc -eq 3 ]; then
+	# demo_feed.py found no contests API: this build cannot count a general election.
+	stop_all || true
+	exit 3
+fi
 if [ $exit_when_done -eq 1 ]; then
 	echo
-	if [ $rc -eq 0 ]; then
+	if [ $rc -eq 0 ] && [ "$election" != kz-demo ]; then
+		say "final results:"
+		$py - "$state/final-totals.json" <<'EOF'
+import json, sys
+docs = json.load(open(sys.argv[1]))["documents"]
+for d in docs.values():
+    c, n, dec = d["contest"], d["national"], d["decision"]
+    if c["kind"] != "party_list":
+        continue
+    print("  %s: precincts %d/%d, cast %d (turnout %.2f %%), invalid %d; %d seats, %s"
+          % (c["name"], n["precincts_reported"], n["precincts_total"], n["ballots_cast"], n["turnout_pct"],
+             n["ballots_invalid"], c["seats"], dec["status"]))
+    for o in c["options"]:
+        print("    %-12s %9d  %6.2f %%  %2d seats"
+              % (o["name"], n["votes"][o["id"]], n["votes_pct"][o["id"]], dec["seats"].get(o["id"], 0)))
+for d in docs.values():
+    c, dec = d["contest"], d["decision"]
+    if c["kind"] == "candidate":
+        names = {o["id"]: o["name"] for o in c["options"]}
+        print("  %s: %s %s" % (c["name"], dec["status"], ", ".join(names.get(x, x) for x in dec.get("elected") or [])))
+EOF
+	elif [ $rc -eq 0 ]; then
 		say "final national totals:"
 		if [ -x "$ctl_bin" ] && "$ctl_bin" totals --url "$url" >"$state/final-totals.txt" 2>/dev/null; then
 			cat "$state/final-totals.txt"

@@ -14,7 +14,18 @@ spool as <name>.tmp and renamed, so a node never reads half a file.
 Done means every file was released and the aggregator's national totals
 equal expected.json's exactly. With --exit-when-done it then prints the
 final totals and exits 0 (1 if that has not happened --grace seconds after
-the last release). Stdlib only.
+the last release).
+
+A general election (expected.json with "contests") is followed through the
+contests API (README, "The contests API"): the terminal shows the party
+list's votes and seats and how many districts are in, and done means that
+GET /v1/contests has every contest's precincts in, and that for every
+contest GET /v1/contests/{id} gives exactly expected.json's national,
+regional and district figures and its outcome: the party list's seats,
+final (and the official seats where expected.json names them), each
+district's elected candidate. An aggregator without the contests API
+(GET /v1/contests answers 404) ends the run at once with status 3.
+Stdlib only.
 """
 
 import argparse
@@ -26,6 +37,7 @@ import signal
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 FIELDS = ["voters_registered", "ballots_cast", "ballots_invalid", "ballots_not_counted"]
@@ -76,6 +88,106 @@ def fetch(url):
         return None
 
 
+def get(url, path):
+    """(HTTP status, decoded JSON or None); status None when nothing answered."""
+    try:
+        with urllib.request.urlopen(url + path, timeout=5) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as x:
+        return x.code, None
+    except (urllib.error.URLError, OSError, ValueError):
+        return None, None
+
+
+def figures_problems(where, got, want):
+    """What differs between a contests-API FIGURES object and expected.json's sums."""
+    out = []
+    if got.get("precincts_reported") != want["precincts"] or got.get("precincts_total") != want["precincts"]:
+        out.append("%s: precincts %r/%r, expected %d" % (where, got.get("precincts_reported"), got.get("precincts_total"),
+                                                        want["precincts"]))
+    for f in FIELDS + ["valid", "votes"]:
+        if got.get(f) != want[f]:
+            out.append("%s: %s %r, expected %r" % (where, f, got.get(f), want[f]))
+    if got.get("conflicts", 0) != 0:
+        out.append("%s: %r conflicts" % (where, got.get("conflicts")))
+    return out
+
+
+def contests_problems(url, expected, documents):
+    """Every way the aggregator's contests differ from expected.json (empty
+    when they are equal); fills documents with what it fetched."""
+    status, listing = get(url, "/v1/contests")
+    if listing is None:
+        return ["GET /v1/contests: %s" % (status or "no answer")]
+    documents["contests"] = listing
+    documents["documents"] = {}
+    out = []
+    listed = {c.get("id"): c for c in listing.get("contests", [])}
+    if sorted(listed) != sorted(expected["contests"]):
+        out.append("contests %s, expected %s" % (sorted(listed), sorted(expected["contests"])))
+    official = expected.get("official")
+    for cid, want in expected["contests"].items():
+        c = listed.get(cid)
+        if c is None:
+            continue
+        if c.get("precincts_reported") != c.get("precincts_total"):
+            out.append("%s: %r of %r precincts in" % (cid, c.get("precincts_reported"), c.get("precincts_total")))
+            continue
+        status, doc = get(url, "/v1/contests/" + urllib.parse.quote(cid, safe=""))
+        if doc is None:
+            out.append("GET /v1/contests/%s: %s" % (cid, status or "no answer"))
+            continue
+        documents["documents"][cid] = doc
+        out += figures_problems(cid, doc.get("national", {}), want["national"])
+        for part in ("regions", "districts"):
+            got = {x.get("id"): x for x in doc.get(part, [])}
+            if sorted(got) != sorted(want[part]):
+                out.append("%s: %s %s, expected %s" % (cid, part, sorted(got), sorted(want[part])))
+                continue
+            for xid, w in want[part].items():
+                out += figures_problems("%s %s" % (cid, xid), got[xid], w)
+        d = doc.get("decision", {})
+        if not d.get("final"):
+            out.append("%s: decision not final (%r)" % (cid, d.get("status")))
+        if want["kind"] == "party_list" and "seats" in want:
+            if d.get("status") != "final" or d.get("seats") != want["seats"]:
+                out.append("%s: %r seats %r, expected final %r" % (cid, d.get("status"), d.get("seats"), want["seats"]))
+            if official and official["contest"] == cid and d.get("seats") != official["seats"]:
+                out.append("%s: seats %r, the official ones are %r" % (cid, d.get("seats"), official["seats"]))
+        elif want["kind"] == "candidate" and want.get("elected"):
+            if d.get("status") != "elected" or d.get("elected") != want["elected"]:
+                out.append("%s: %r %r, expected elected %r" % (cid, d.get("status"), d.get("elected"), want["elected"]))
+    return out
+
+
+def all_in(listing):
+    cs = listing.get("contests", []) if listing else []
+    return bool(cs) and all(c.get("precincts_reported") == c.get("precincts_total") for c in cs)
+
+
+def general_line(listing, doc, released, nfiles):
+    """The party list's progress, votes and seats; districts in and elected."""
+    n = doc.get("national", {})
+    vp = n.get("votes_pct", {})
+    seats = (doc.get("decision") or {}).get("seats") or {}
+    opts = " | ".join("%s %s %d" % (o.get("name", o["id"]), pct(vp.get(o["id"])).strip(), seats.get(o["id"], 0))
+                      for o in doc.get("contest", {}).get("options", []) if not o.get("against_all"))
+    cands = [c for c in listing.get("contests", []) if c.get("kind") == "candidate"]
+    return "%s | party list %6d/%d | turnout %s | %s | districts in %d/%d, elected %d | files %d/%d | %s" % (
+        time.strftime("%H:%M:%S"),
+        n.get("precincts_reported", 0),
+        n.get("precincts_total", 0),
+        pct(n.get("turnout_pct")),
+        opts,
+        sum(1 for c in cands if c.get("precincts_reported") == c.get("precincts_total")),
+        len(cands),
+        sum(1 for c in cands if c.get("status") == "elected"),
+        released,
+        nfiles,
+        (doc.get("decision") or {}).get("status", "-"),
+    )
+
+
 def matches(totals, expected):
     n, e = totals["national"], expected["national"]
     if n.get("precincts_reported") != e["precincts"] or n.get("conflicts", 0) != 0:
@@ -122,13 +234,26 @@ def main():
 
     expected = json.load(open(os.path.join(a.results, "expected.json")))
     plan = schedule(a.results, a.seconds, expected)
-    print("demo: replaying %d protocol files (%d precincts, %d corrections) over %.0f s"
-          % (len(plan), expected["national"]["precincts"], len(expected.get("corrections", [])), a.seconds), flush=True)
+    general = "contests" in expected
+    if general:
+        print("demo: replaying %d protocol files (%d precincts, %d protocols of %d contests, %d corrections) over %.0f s"
+              % (len(plan), expected["precincts"], expected["protocols"], len(expected["contests"]),
+                 len(expected.get("corrections", [])), a.seconds), flush=True)
+        status, _ = get(a.url, "/v1/contests")
+        if status == 404:
+            print("demo: the aggregator at %s has no contests API (GET /v1/contests: 404); "
+                  "a general election needs it" % a.url, flush=True)
+            return 3
+    else:
+        print("demo: replaying %d protocol files (%d precincts, %d corrections) over %.0f s"
+              % (len(plan), expected["national"]["precincts"], len(expected.get("corrections", [])), a.seconds), flush=True)
     t0 = time.monotonic()
     i = 0
     next_print = t0
     done_at = None
     last = None
+    totals = None
+    problems = []
     try:
         while True:
             now = time.monotonic()
@@ -137,28 +262,58 @@ def main():
                 i += 1
             if now >= next_print:
                 next_print = now + a.interval
-                totals = fetch(a.url)
+                if general:
+                    status, listing = get(a.url, "/v1/contests")
+                    party = next((cid for cid, c in expected["contests"].items() if c["kind"] == "party_list"), None)
+                    doc = None
+                    if listing is not None and party:
+                        doc = get(a.url, "/v1/contests/" + urllib.parse.quote(party, safe=""))[1]
+                    totals = {"contests": listing} if listing is not None else None
+                    text = general_line(listing, doc, i, len(plan)) if doc is not None else None
+                else:
+                    totals = fetch(a.url)
+                    text = line(totals, i, len(plan)) if totals is not None else None
                 if totals is None:
                     print("%s | aggregator not answering at %s" % (time.strftime("%H:%M:%S"), a.url), flush=True)
                 else:
-                    text = line(totals, i, len(plan))
-                    if done_at is None or text.split("|", 1)[1] != (last or "").split("|", 1)[-1]:
+                    if text and (done_at is None or text.split("|", 1)[1] != (last or "").split("|", 1)[-1]):
                         print(text, flush=True)
                     last = text
-                    if i == len(plan) and matches(totals, expected):
-                        if done_at is None:
-                            done_at = now
+                    done = False
+                    if i == len(plan):
+                        if general:
+                            if all_in(listing):
+                                documents = {}
+                                problems = contests_problems(a.url, expected, documents)
+                                done = not problems
+                                if done:
+                                    totals = documents
+                            else:
+                                problems = ["%s: %s of %s precincts in" % (c.get("id"), c.get("precincts_reported"),
+                                                                           c.get("precincts_total"))
+                                            for c in listing.get("contests", [])
+                                            if c.get("precincts_reported") != c.get("precincts_total")]
+                        else:
+                            done = matches(totals, expected)
+                    if done and done_at is None:
+                        done_at = now
+                        if general:
+                            print("demo: every contest counted in %.1f s (%d protocols); every total equals expected.json"
+                                  % (now - t0, expected["protocols"]), flush=True)
+                        else:
                             n = totals["national"]
                             print("demo: all %d precincts counted in %.1f s; national totals equal expected.json"
                                   % (n["precincts_reported"], now - t0), flush=True)
-                            if a.final:
-                                with open(a.final, "w") as f:
-                                    json.dump(totals, f, indent=1)
-                            if a.exit_when_done:
-                                return 0
-                            print("demo: still serving; Ctrl-C stops it", flush=True)
+                        if a.final:
+                            with open(a.final, "w") as f:
+                                json.dump(totals, f, indent=1)
+                        if a.exit_when_done:
+                            return 0
+                        print("demo: still serving; Ctrl-C stops it", flush=True)
                 if done_at is None and a.exit_when_done and now - t0 > a.seconds + a.grace:
                     print("demo: totals did not reach expected.json %.0f s after the last file" % a.grace, flush=True)
+                    for p in problems[:20]:
+                        print("demo:   %s" % p, flush=True)
                     if a.final and totals is not None:
                         with open(a.final, "w") as f:
                             json.dump(totals, f, indent=1)
@@ -167,7 +322,6 @@ def main():
             time.sleep(max(0.0, min(0.25, wake - time.monotonic())))
     except KeyboardInterrupt:
         return 130
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,7 +8,7 @@
 #                             aggregator's optional .socket
 #   lib/sysusers.d/tally.conf the tally account
 #   lib/tmpfiles.d/tally.conf the node's spool folder
-#   share/tally/              pki.sh, election.py, web/ (the live page)
+#   share/tally/              pki.sh, election.py (+ regions-kz.json), web/ (the live page)
 #   share/doc/tally/          operations.md, examples/*.ini, prometheus/ (scrape
 #                             example, rules), grafana/ (the dashboard)
 #
@@ -48,6 +48,8 @@ install(FILES ${TALLY_SYSTEMD_SRC}/tally.tmpfiles DESTINATION lib/tmpfiles.d REN
 
 install(PROGRAMS ${TALLY_DEPLOY_DIR}/pki.sh ${TALLY_DEPLOY_DIR}/election.py
         DESTINATION ${CMAKE_INSTALL_DATADIR}/tally)
+# election.py mazhilis-2023 reads the regions' names and tiles beside itself.
+install(FILES ${TALLY_DEPLOY_DIR}/regions-kz.json DESTINATION ${CMAKE_INSTALL_DATADIR}/tally)
 if(EXISTS ${CMAKE_SOURCE_DIR}/web)
   install(DIRECTORY ${CMAKE_SOURCE_DIR}/web/ DESTINATION ${CMAKE_INSTALL_DATADIR}/tally/web
           PATTERN "*.cmake" EXCLUDE)

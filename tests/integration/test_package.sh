@@ -49,6 +49,7 @@ has -rw-r--r-- usr/lib/sysusers.d/tally.conf
 has -rw-r--r-- usr/lib/tmpfiles.d/tally.conf
 has -rwxr-xr-x usr/share/tally/pki.sh
 has -rwxr-xr-x usr/share/tally/election.py
+has -rw-r--r-- usr/share/tally/regions-kz.json
 has -rw-r--r-- usr/share/tally/web/index.html
 has -rw-r--r-- usr/share/doc/tally/examples/aggregator.ini
 has -rw-r--r-- usr/share/doc/tally/examples/node.ini
@@ -74,6 +75,8 @@ head -c 4 "$tmp/x/usr/sbin/tally-aggregator" | grep -q ELF || fail "tally-aggreg
 etc=$tmp/etc
 mkdir -p "$etc/agg" "$etc/node" "$tmp/spool"
 /usr/bin/python3 "$tmp/x/usr/share/tally/election.py" kz-demo --out "$etc/election.json"
+/usr/bin/python3 "$tmp/x/usr/share/tally/election.py" mazhilis-2023 --out "$tmp/mazhilis.json" ||
+	fail "the packaged election.py mazhilis-2023 (it reads regions-kz.json beside itself)"
 bash "$tmp/x/usr/share/tally/pki.sh" --election "$etc/election.json" --out "$tmp/pki" \
 	--aggregator-name central-1.example >/dev/null
 cp -r "$tmp"/pki/aggregator/* "$etc/election.json" "$tmp/x/usr/share/doc/tally/examples/aggregator.ini" "$etc/agg/"
