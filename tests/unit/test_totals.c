@@ -512,3 +512,155 @@ Test(totals, digest_changes_with_any_figure_and_sequence)
 	tally_totals_free(t);
 	free_election(e);
 }
+
+/*
+ * Pins of the legacy format: a definition without contests must keep the
+ * "tally-totals-v1" digest (signed tree heads of old stores and bundles
+ * verify unchanged) and the /v1/totals document byte for byte. The values
+ * were produced by the code before totals were kept per contest. The
+ * definition has a region without precincts and three options, and the
+ * state a correction, a stale copy and a conflict.
+ */
+static const char legacy_pin_definition[] =
+    "{\"election_id\": \"pin-2024\", \"title\": \"Pinned\","
+    " \"options\": [{\"id\": \"yes\", \"name\": \"Yes\"}, {\"id\": \"no\", \"name\": \"No\"},"
+    " {\"id\": \"blank\", \"name\": \"Blank\"}],"
+    " \"regions\": [{\"id\": \"KZ-10\", \"name\": \"North\", \"precincts\": [[11, 1000], [12, "
+    "800]]},"
+    " {\"id\": \"KZ-11\", \"name\": \"Empty\", \"precincts\": []},"
+    " {\"id\": \"KZ-12\", \"name\": \"South\", \"precincts\": [[21, 1200], [22, 900], [23, 700]]}]"
+    "%s}";
+
+static struct tally_totals *legacy_pin_state(struct tally_election **ret_e, bool rules)
+{
+	char text[2048];
+	int n = snprintf(text, sizeof(text), legacy_pin_definition,
+	                 rules ? ", \"rules\": {\"min_turnout_pct\": 50,"
+	                         " \"region_majority_fraction\": 0.6667}"
+	                       : "");
+	struct tally_election *e = NULL;
+	struct tally_err err = {{0}};
+	cr_assert_eq(tally_election_parse(text, (size_t)n, &e, &err), 0, "%s", err.msg);
+	struct tally_totals *t = NULL;
+	cr_assert_eq(tally_totals_new(e, &t), 0);
+	static const struct {
+		uint32_t precinct, revision, registered, cast, invalid, not_counted, yes, no, blank;
+		uint8_t tag;
+		enum tally_outcome want;
+	} steps[] = {
+	    {11, 1, 1000, 700, 10, 5, 400, 250, 35, 0, TALLY_OUTCOME_ACCEPTED},
+	    {21, 1, 1200, 900, 20, 0, 300, 550, 30, 0, TALLY_OUTCOME_ACCEPTED},
+	    {11, 2, 1000, 710, 10, 5, 410, 250, 35, 0, TALLY_OUTCOME_ACCEPTED},
+	    {11, 1, 1000, 700, 10, 5, 400, 250, 35, 0, TALLY_OUTCOME_STALE},
+	    {22, 1, 900, 450, 0, 3, 200, 200, 47, 0, TALLY_OUTCOME_ACCEPTED},
+	    {22, 1, 900, 450, 0, 3, 201, 199, 47, 1, TALLY_OUTCOME_CONFLICT},
+	    {22, 1, 900, 450, 0, 3, 201, 199, 47, 1, TALLY_OUTCOME_DUPLICATE},
+	};
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		struct tally_result r;
+		memset(&r, 0, sizeof(r));
+		strcpy(r.election_id, e->election_id);
+		r.precinct_id = steps[i].precinct;
+		strcpy(
+		    r.region_id,
+		    e->regions[e->precincts[tally_election_precinct_index(e, r.precinct_id)].region]
+		        .id);
+		r.revision = steps[i].revision;
+		r.voters_registered = steps[i].registered;
+		r.ballots_cast = steps[i].cast;
+		r.ballots_invalid = steps[i].invalid;
+		r.ballots_not_counted = steps[i].not_counted;
+		r.n_votes = 3;
+		strcpy(r.votes[0].option_id, "yes");
+		r.votes[0].count = steps[i].yes;
+		strcpy(r.votes[1].option_id, "blank");
+		r.votes[1].count = steps[i].blank;
+		strcpy(r.votes[2].option_id, "no");
+		r.votes[2].count = steps[i].no;
+		uint8_t h[TALLY_HASH_BYTES];
+		memset(h, 0, sizeof(h));
+		memcpy(h, &r.precinct_id, 4);
+		memcpy(h + 4, &r.revision, 4);
+		h[8] = steps[i].tag;
+		enum tally_outcome o;
+		cr_assert_eq(tally_totals_apply(t, &r, h, (int64_t)t->sequence, &o), 0);
+		cr_assert_eq(o, steps[i].want, "step %zu", i);
+	}
+	*ret_e = e;
+	return t;
+}
+
+static void hex(const uint8_t *b, size_t n, char *ret)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(ret + 2 * i, "%02x", b[i]);
+}
+
+static const char *const legacy_pin_digest[2] = {
+    "49d2c20a35d4f32c124b8b80a89dc0a624733e53a008e1afa8a8902685d83011",
+    "49d2c20a35d4f32c124b8b80a89dc0a624733e53a008e1afa8a8902685d83011",
+};
+
+static const char *const legacy_pin_document[2] = {
+    "{\"election_id\":\"pin-2024\",\"sequence\":5,\"national\":{\"precincts_total\":5"
+    ",\"precincts_reported\":3,\"voters_registered\":3100,\"ballots_cast\":2060,\"bal"
+    "lots_invalid\":30,\"ballots_not_counted\":8,\"votes\":{\"yes\":910,\"no\":1000,\""
+    "blank\":112},\"votes_pct\":{\"yes\":44.83,\"no\":49.26,\"blank\":5.52},\"turnout"
+    "_pct\":66.45,\"conflicts\":1},\"regions\":[{\"id\":\"KZ-10\",\"name\":\"North\","
+    "\"precincts_total\":2,\"precincts_reported\":1,\"voters_registered\":1000,\"ball"
+    "ots_cast\":710,\"ballots_invalid\":10,\"ballots_not_counted\":5,\"votes\":{\"yes"
+    "\":410,\"no\":250,\"blank\":35},\"votes_pct\":{\"yes\":58.57,\"no\":35.71,\"blan"
+    "k\":5.0},\"turnout_pct\":71.0,\"conflicts\":0},{\"id\":\"KZ-11\",\"name\":\"Empt"
+    "y\",\"precincts_total\":0,\"precincts_reported\":0,\"voters_registered\":0,\"bal"
+    "lots_cast\":0,\"ballots_invalid\":0,\"ballots_not_counted\":0,\"votes\":{\"yes\""
+    ":0,\"no\":0,\"blank\":0},\"votes_pct\":{\"yes\":0.0,\"no\":0.0,\"blank\":0.0},\""
+    "turnout_pct\":0.0,\"conflicts\":0},{\"id\":\"KZ-12\",\"name\":\"South\",\"precin"
+    "cts_total\":3,\"precincts_reported\":2,\"voters_registered\":2100,\"ballots_cast"
+    "\":1350,\"ballots_invalid\":20,\"ballots_not_counted\":3,\"votes\":{\"yes\":500,"
+    "\"no\":750,\"blank\":77},\"votes_pct\":{\"yes\":37.59,\"no\":56.39,\"blank\":5.7"
+    "9},\"turnout_pct\":64.29,\"conflicts\":1}],\"decision\":{\"status\":\"none\",\"r"
+    "easons\":[],\"rules\":{}}}",
+    "{\"election_id\":\"pin-2024\",\"sequence\":5,\"national\":{\"precincts_total\":5"
+    ",\"precincts_reported\":3,\"voters_registered\":3100,\"ballots_cast\":2060,\"bal"
+    "lots_invalid\":30,\"ballots_not_counted\":8,\"votes\":{\"yes\":910,\"no\":1000,\""
+    "blank\":112},\"votes_pct\":{\"yes\":44.83,\"no\":49.26,\"blank\":5.52},\"turnout"
+    "_pct\":66.45,\"conflicts\":1},\"regions\":[{\"id\":\"KZ-10\",\"name\":\"North\","
+    "\"precincts_total\":2,\"precincts_reported\":1,\"voters_registered\":1000,\"ball"
+    "ots_cast\":710,\"ballots_invalid\":10,\"ballots_not_counted\":5,\"votes\":{\"yes"
+    "\":410,\"no\":250,\"blank\":35},\"votes_pct\":{\"yes\":58.57,\"no\":35.71,\"blan"
+    "k\":5.0},\"turnout_pct\":71.0,\"conflicts\":0},{\"id\":\"KZ-11\",\"name\":\"Empt"
+    "y\",\"precincts_total\":0,\"precincts_reported\":0,\"voters_registered\":0,\"bal"
+    "lots_cast\":0,\"ballots_invalid\":0,\"ballots_not_counted\":0,\"votes\":{\"yes\""
+    ":0,\"no\":0,\"blank\":0},\"votes_pct\":{\"yes\":0.0,\"no\":0.0,\"blank\":0.0},\""
+    "turnout_pct\":0.0,\"conflicts\":0},{\"id\":\"KZ-12\",\"name\":\"South\",\"precin"
+    "cts_total\":3,\"precincts_reported\":2,\"voters_registered\":2100,\"ballots_cast"
+    "\":1350,\"ballots_invalid\":20,\"ballots_not_counted\":3,\"votes\":{\"yes\":500,"
+    "\"no\":750,\"blank\":77},\"votes_pct\":{\"yes\":37.59,\"no\":56.39,\"blank\":5.7"
+    "9},\"turnout_pct\":64.29,\"conflicts\":1}],\"decision\":{\"status\":\"failing\","
+    "\"reasons\":[\"turnout undetermined: between 44.78% and 77.39% with 1,500 regist"
+    "ered voters in unreported precincts; required more than 50.00%\",\"'yes' can hav"
+    "e more than half of ballots cast in at most 2 of 3 regions; 3 needed\"],\"rules\""
+    ":{\"min_turnout_pct\":50.0,\"region_majority_fraction\":0.6667}}}",
+};
+
+Test(totals, legacy_digest_and_document_are_pinned)
+{
+	for (int rules = 0; rules < 2; rules++) {
+		struct tally_election *e = NULL;
+		struct tally_totals *t = legacy_pin_state(&e, rules);
+		uint8_t d[TALLY_HASH_BYTES];
+		char dh[2 * TALLY_HASH_BYTES + 1];
+		tally_totals_digest(t, d);
+		hex(d, sizeof(d), dh);
+		json_t *doc = NULL;
+		cr_assert_eq(tally_totals_to_json(t, &doc), 0);
+		char *text =
+		    json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+		cr_assert_str_eq(dh, legacy_pin_digest[rules], "rules %d", rules);
+		cr_assert_str_eq(text, legacy_pin_document[rules], "rules %d", rules);
+		free(text);
+		json_decref(doc);
+		tally_totals_free(t);
+		free_election(e);
+	}
+}
