@@ -93,8 +93,8 @@ Test(pending, one_precinct_many_times_in_one_batch)
 	cr_assert_eq(tally_pending_size(f.p), 9);
 	/* Nothing reached the totals. */
 	cr_assert_eq(f.t->sequence, 0);
-	cr_assert_eq(f.t->precincts[1].revision, 0);
-	cr_assert_eq(f.t->national.precincts_reported, 0);
+	cr_assert_eq(f.t->slots[1].revision, 0);
+	cr_assert_eq(f.t->contests[0].national.precincts_reported, 0);
 	/* Applied in order afterwards: the same outcomes. */
 	leaf = 0;
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
@@ -103,8 +103,8 @@ Test(pending, one_precinct_many_times_in_one_batch)
 		leaf += logged(o);
 	}
 	cr_assert_eq(f.t->sequence, 5);
-	cr_assert_eq(f.t->national.conflicts, 1);
-	cr_assert_eq(f.t->precincts[1].revision, 2);
+	cr_assert_eq(f.t->contests[0].national.conflicts, 1);
+	cr_assert_eq(f.t->slots[1].revision, 2);
 	/* After a reset the batch starts from the (now updated) totals. */
 	tally_pending_reset(f.p);
 	cr_assert_eq(tally_pending_size(f.p), 0);
@@ -119,16 +119,16 @@ Test(pending, conflicts_held_by_the_totals_are_copied_not_shared)
 	struct fixture f = setup(1, 2);
 	cr_assert_eq(apply(&f, 0, 3, 1, 0), TALLY_OUTCOME_ACCEPTED);
 	cr_assert_eq(apply(&f, 0, 3, 2, 1), TALLY_OUTCOME_CONFLICT);
-	uint8_t(*held)[TALLY_HASH_BYTES] = f.t->precincts[0].conflict_hashes;
+	uint8_t(*held)[TALLY_HASH_BYTES] = tally_totals_conflict_copies(f.t, 0)->hashes;
 	cr_assert_eq(decide(&f, 0, 3, 2, 2), TALLY_OUTCOME_DUPLICATE);
 	for (uint8_t tag = 3; tag < 40; tag++)
 		cr_assert_eq(decide(&f, 0, 3, tag, 2 + tag), TALLY_OUTCOME_CONFLICT);
 	cr_assert_eq(decide(&f, 0, 3, 17, 50), TALLY_OUTCOME_DUPLICATE);
-	cr_assert_eq(f.t->precincts[0].n_conflicts, 1);
-	cr_assert_eq(f.t->precincts[0].conflict_hashes, held);
+	cr_assert_eq(f.t->slots[0].n_conflicts, 1);
+	cr_assert_eq(tally_totals_conflict_copies(f.t, 0)->hashes, held);
 	cr_assert_eq(decide(&f, 0, 4, 1, 51), TALLY_OUTCOME_ACCEPTED);
-	cr_assert_eq(f.t->precincts[0].n_conflicts, 1);
-	cr_assert_eq(f.t->precincts[0].revision, 3);
+	cr_assert_eq(f.t->slots[0].n_conflicts, 1);
+	cr_assert_eq(f.t->slots[0].revision, 3);
 	teardown(&f);
 }
 
@@ -227,6 +227,6 @@ Test(pending, conflicting_copies_past_the_limit_are_refused_and_not_held)
 		cr_assert_eq(decide(&f, 0, 2, tag, 4 + tag), TALLY_OUTCOME_CONFLICT);
 	hash_of(5, 2, h);
 	cr_assert_eq(tally_pending_decide(f.p, f.t, 0, 2, h, 9, &o), -EDQUOT);
-	cr_assert_eq(f.t->precincts[0].n_conflicts, 1, "the totals never change");
+	cr_assert_eq(f.t->slots[0].n_conflicts, 1, "the totals never change");
 	teardown(&f);
 }

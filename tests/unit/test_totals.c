@@ -78,8 +78,8 @@ Test(totals, exact_figures_national_and_regional)
 	struct tally_election *e = mk_election(2, 3, 1000, 0);
 	struct tally_totals *t = NULL;
 	cr_assert_eq(tally_totals_new(e, &t), 0);
-	cr_assert_eq(t->national.precincts_total, 6);
-	cr_assert_eq(t->regions[0].precincts_total, 3);
+	cr_assert_eq(t->contests[0].national.precincts_total, 6);
+	cr_assert_eq(t->contests[0].regions[0].precincts_total, 3);
 
 	struct tally_result a = mk_result(e, 0, 1, 1000, 600, 10, 5, 400); /* no = 185 */
 	struct tally_result b = mk_result(e, 1, 1, 990, 500, 20, 0, 100);  /* no = 380 */
@@ -88,51 +88,51 @@ Test(totals, exact_figures_national_and_regional)
 	cr_assert_eq(apply(t, &b, 0), TALLY_OUTCOME_ACCEPTED);
 	cr_assert_eq(apply(t, &c, 0), TALLY_OUTCOME_ACCEPTED);
 	cr_assert_eq(t->sequence, 3);
-	cr_assert_eq(t->national.precincts_reported, 3);
-	cr_assert_eq(t->national.voters_registered, 2990);
-	cr_assert_eq(t->national.ballots_cast, 1800);
-	cr_assert_eq(t->national.ballots_invalid, 30);
-	cr_assert_eq(t->national.ballots_not_counted, 5);
-	cr_assert_eq(t->national.votes[0], 850);
-	cr_assert_eq(t->national.votes[1], 915);
-	cr_assert_eq(t->regions[0].precincts_reported, 2);
-	cr_assert_eq(t->regions[0].ballots_cast, 1100);
-	cr_assert_eq(t->regions[0].votes[0], 500);
-	cr_assert_eq(t->regions[1].precincts_reported, 1);
-	cr_assert_eq(t->regions[1].votes[1], 350);
+	cr_assert_eq(t->contests[0].national.precincts_reported, 3);
+	cr_assert_eq(t->contests[0].national.voters_registered, 2990);
+	cr_assert_eq(t->contests[0].national.ballots_cast, 1800);
+	cr_assert_eq(t->contests[0].national.ballots_invalid, 30);
+	cr_assert_eq(t->contests[0].national.ballots_not_counted, 5);
+	cr_assert_eq(t->contests[0].national.votes[0], 850);
+	cr_assert_eq(t->contests[0].national.votes[1], 915);
+	cr_assert_eq(t->contests[0].regions[0].precincts_reported, 2);
+	cr_assert_eq(t->contests[0].regions[0].ballots_cast, 1100);
+	cr_assert_eq(t->contests[0].regions[0].votes[0], 500);
+	cr_assert_eq(t->contests[0].regions[1].precincts_reported, 1);
+	cr_assert_eq(t->contests[0].regions[1].votes[1], 350);
 
 	/* Correction of precinct a: totals move by the difference. */
 	struct tally_result a2 = mk_result(e, 0, 2, 1000, 610, 10, 5, 410); /* no = 185 */
 	cr_assert_eq(apply(t, &a2, 0), TALLY_OUTCOME_ACCEPTED);
 	cr_assert_eq(t->sequence, 4);
-	cr_assert_eq(t->national.precincts_reported, 3);
-	cr_assert_eq(t->national.ballots_cast, 1810);
-	cr_assert_eq(t->national.votes[0], 860);
-	cr_assert_eq(t->regions[0].ballots_cast, 1110);
+	cr_assert_eq(t->contests[0].national.precincts_reported, 3);
+	cr_assert_eq(t->contests[0].national.ballots_cast, 1810);
+	cr_assert_eq(t->contests[0].national.votes[0], 860);
+	cr_assert_eq(t->contests[0].regions[0].ballots_cast, 1110);
 
 	/* Stale and duplicate change nothing, not even the sequence. */
 	cr_assert_eq(apply(t, &a, 0), TALLY_OUTCOME_STALE);
 	cr_assert_eq(apply(t, &a2, 0), TALLY_OUTCOME_DUPLICATE);
 	cr_assert_eq(t->sequence, 4);
-	cr_assert_eq(t->national.ballots_cast, 1810);
+	cr_assert_eq(t->contests[0].national.ballots_cast, 1810);
 
 	/* Conflict: counted figures stay, the flag is raised once. */
 	struct tally_result c_other = mk_result(e, 4, 1, 1000, 700, 0, 0, 351);
 	cr_assert_eq(apply(t, &c_other, 0), TALLY_OUTCOME_CONFLICT);
 	cr_assert_eq(apply(t, &c_other, 1), TALLY_OUTCOME_CONFLICT);
 	cr_assert_eq(t->sequence, 6);
-	cr_assert_eq(t->national.conflicts, 1);
-	cr_assert_eq(t->regions[1].conflicts, 1);
-	cr_assert_eq(t->regions[0].conflicts, 0);
-	cr_assert_eq(t->national.votes[0], 860);
+	cr_assert_eq(t->contests[0].national.conflicts, 1);
+	cr_assert_eq(t->contests[0].regions[1].conflicts, 1);
+	cr_assert_eq(t->contests[0].regions[0].conflicts, 0);
+	cr_assert_eq(t->contests[0].national.votes[0], 860);
 
 	/* A higher revision settles it. */
 	struct tally_result c2 = mk_result(e, 4, 2, 1000, 700, 0, 0, 360);
 	cr_assert_eq(apply(t, &c2, 0), TALLY_OUTCOME_ACCEPTED);
-	cr_assert_eq(t->national.conflicts, 0);
-	cr_assert_eq(t->regions[1].conflicts, 0);
-	cr_assert_eq(t->national.votes[0], 870);
-	cr_assert_eq(t->national.votes[1], 905);
+	cr_assert_eq(t->contests[0].national.conflicts, 0);
+	cr_assert_eq(t->contests[0].regions[1].conflicts, 0);
+	cr_assert_eq(t->contests[0].national.votes[0], 870);
+	cr_assert_eq(t->contests[0].national.votes[1], 905);
 	cr_assert_eq(t->sequence, 7);
 
 	tally_totals_free(t);
@@ -155,7 +155,7 @@ Test(totals, unknown_precinct_and_revision_zero_are_refused)
 	strcpy(r.votes[1].option_id, "maybe");
 	cr_assert_eq(tally_totals_apply(t, &r, h, 0, &o), -EINVAL);
 	cr_assert_eq(t->sequence, 0);
-	cr_assert_eq(t->national.precincts_reported, 0);
+	cr_assert_eq(t->contests[0].national.precincts_reported, 0);
 	uint32_t fig[6] = {0};
 	cr_assert_eq(tally_totals_apply_figures(t, 2, 1, h, 0, fig, &o), -ERANGE);
 	tally_totals_free(t);
@@ -255,15 +255,17 @@ Test(totals, incremental_equals_recomputed_over_random_sequences)
 			nat.votes[0] += r->votes[0].count;
 			nat.votes[1] += r->votes[1].count;
 		}
-		assert_figures_eq(&t->national, &nat, "national vs model");
-		fresh->national.conflicts = nat.conflicts; /* fresh saw no conflicts */
-		assert_figures_eq(&t->national, &fresh->national, "national vs fresh");
+		assert_figures_eq(&t->contests[0].national, &nat, "national vs model");
+		fresh->contests[0].national.conflicts = nat.conflicts; /* fresh saw no conflicts */
+		assert_figures_eq(&t->contests[0].national, &fresh->contests[0].national,
+		                  "national vs fresh");
 		for (size_t ri = 0; ri < e->n_regions; ri++) {
 			uint32_t conflicts = 0;
 			for (size_t k = 0; k < e->regions[ri].n_precincts; k++)
 				conflicts += n_held[e->regions[ri].precincts[k]] > 1;
-			fresh->regions[ri].conflicts = conflicts;
-			assert_figures_eq(&t->regions[ri], &fresh->regions[ri], "region");
+			fresh->contests[0].regions[ri].conflicts = conflicts;
+			assert_figures_eq(&t->contests[0].regions[ri],
+			                  &fresh->contests[0].regions[ri], "region");
 		}
 		uint8_t d1[TALLY_HASH_BYTES], d2[TALLY_HASH_BYTES];
 		fresh->sequence = t->sequence;
@@ -500,10 +502,10 @@ Test(totals, digest_changes_with_any_figure_and_sequence)
 	apply(t, &r, 0);
 	tally_totals_digest(t, d1);
 	cr_assert_neq(memcmp(d0, d1, sizeof(d0)), 0);
-	t->regions[1].votes[1]++;
+	t->contests[0].regions[1].votes[1]++;
 	tally_totals_digest(t, d2);
 	cr_assert_neq(memcmp(d1, d2, sizeof(d1)), 0);
-	t->regions[1].votes[1]--;
+	t->contests[0].regions[1].votes[1]--;
 	tally_totals_digest(t, d2);
 	cr_assert_eq(memcmp(d1, d2, sizeof(d1)), 0);
 	t->sequence++;
