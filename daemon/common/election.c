@@ -265,6 +265,12 @@ static int contest_districts(const struct tally_election *e, struct tally_contes
 		break;
 	}
 	c->n_districts = n;
+	/* Thousands of district contests would each hold a list of every district. */
+	if (n < e->n_districts) {
+		uint32_t *p = realloc(c->districts, (n ? n : 1) * sizeof(*c->districts));
+		if (p != NULL)
+			c->districts = p;
+	}
 	return 0;
 }
 

@@ -1202,3 +1202,77 @@ Test(totals, general_election_document_is_the_first_contest_meanwhile)
 	tally_totals_free(t);
 	free_election(e);
 }
+
+/*
+ * The side table of conflicting copies grows with the flagged slots and
+ * shrinks as each is settled: every copy stays findable through growth
+ * and removals (a lost copy would turn its resend from DUPLICATE into a
+ * second CONFLICT), and nothing is left behind (ASan's leak check).
+ */
+Test(totals, conflicting_copies_survive_growth_and_removal)
+{
+	struct tally_election *e = mk_election(4, 1000, 100, 0);
+	struct tally_totals *t = NULL;
+	size_t n = e->n_slots;
+	uint8_t *copies = calloc(n, 1); /* conflicting copies held per slot */
+	size_t *order = calloc(n, sizeof(size_t));
+	uint32_t fig[6] = {100, 50, 0, 0, 25, 25};
+	uint8_t h[TALLY_HASH_BYTES];
+	enum tally_outcome o;
+	uint32_t flagged = 0;
+	cr_assert_eq(tally_totals_new(e, &t), 0);
+	srand(7);
+	for (size_t s = 0; s < n; s++) {
+		order[s] = s;
+		memset(h, 0, sizeof(h));
+		memcpy(h, &s, sizeof(s));
+		cr_assert_eq(tally_totals_apply_figures(t, s, 1, h, 0, fig, &o), 0);
+		copies[s] = (uint8_t)(rand() % 4 == 0 ? 1 + rand() % 3 : 0);
+		for (uint8_t k = 1; k <= copies[s]; k++) {
+			h[10] = k;
+			cr_assert_eq(tally_totals_apply_figures(t, s, 1, h, 0, fig, &o), 0);
+			cr_assert_eq(o, TALLY_OUTCOME_CONFLICT);
+		}
+		flagged += copies[s] > 0;
+	}
+	cr_assert_eq(t->contests[0].national.conflicts, flagged);
+	for (size_t i = n; i-- > 1;) {
+		size_t j = (size_t)rand() % (i + 1), x = order[i];
+		order[i] = order[j];
+		order[j] = x;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t s = order[i];
+		memset(h, 0, sizeof(h));
+		memcpy(h, &s, sizeof(s));
+		h[9] = 2;
+		cr_assert_eq(tally_totals_apply_figures(t, s, 2, h, 1, fig, &o), 0);
+		cr_assert_eq(o, TALLY_OUTCOME_ACCEPTED);
+		cr_assert_null(tally_totals_conflict_copies(t, s));
+		flagged -= copies[s] > 0;
+		copies[s] = 0;
+		cr_assert_eq(t->contests[0].national.conflicts, flagged);
+		if (i % 97 != 0)
+			continue;
+		/* Every copy still held is found where it was put. */
+		for (size_t u = 0; u < n; u++) {
+			const struct tally_conflict_copies *cc = tally_totals_conflict_copies(t, u);
+			cr_assert_eq(cc != NULL, copies[u] > 0, "slot %zu after %zu removals", u,
+			             i);
+			cr_assert_eq(t->slots[u].n_conflicts, copies[u]);
+			memset(h, 0, sizeof(h));
+			memcpy(h, &u, sizeof(u));
+			for (uint8_t k = 1; k <= copies[u]; k++) {
+				h[10] = k;
+				cr_assert_eq(memcmp(cc->hashes[k - 1], h, sizeof(h)), 0);
+				cr_assert_eq(tally_totals_decide(t, u, 1, h),
+				             TALLY_OUTCOME_DUPLICATE);
+			}
+		}
+	}
+	cr_assert_eq(t->contests[0].national.conflicts, 0);
+	free(copies);
+	free(order);
+	tally_totals_free(t);
+	free_election(e);
+}
