@@ -18,7 +18,7 @@
  *  - the public log: leaf_index (gapless from 0), the leaf bytes (the
  *    tally_codec_encode_signed() output), its RFC 9162 leaf hash, the
  *    precinct, revision, outcome, the payload hash and the counted figures
- *    (tally_totals_slot_stride() numbers), so recovery rebuilds totals and the
+ *    (tally_totals_stride() numbers), so recovery rebuilds totals and the
  *    Merkle tree without decoding or hashing anything;
  *  - meta: the election id the store belongs to, schema_version.
  *
