@@ -159,7 +159,7 @@ void aggregator_snapshot_free(struct aggregator *a)
 
 void aggregator_status(struct aggregator *a)
 {
-	const struct tally_figures *f = &a->totals->national;
+	const struct tally_figures *f = &a->totals->contests[0].national;
 	uint32_t sessions = 0;
 	for (size_t i = 0; i < a->election->n_regions; i++)
 		sessions += a->stats.sessions_by_region[i];

@@ -35,7 +35,7 @@ void api_totals(struct aggregator *a, struct http_request *req)
 
 void api_healthz(struct aggregator *a, struct http_request *req)
 {
-	const struct tally_figures *f = &a->totals->national;
+	const struct tally_figures *f = &a->totals->contests[0].national;
 	uint32_t sessions = 0;
 	for (size_t i = 0; i < a->election->n_regions; i++)
 		sessions += a->stats.sessions_by_region[i];
@@ -56,7 +56,7 @@ void api_healthz(struct aggregator *a, struct http_request *req)
 	json_decref(doc);
 }
 
-static const char *precinct_status(const struct tally_precinct_state *st)
+static const char *precinct_status(const struct tally_slot_state *st)
 {
 	if (st->revision == 0)
 		return "not_reported";
@@ -118,7 +118,8 @@ static struct region_answer *region_answer_new(const struct aggregator *a, int r
 	ra->e = a->election;
 	ra->reg = reg;
 	for (size_t k = 0; k < reg->n_precincts; k++) {
-		const struct tally_precinct_state *st = &a->totals->precincts[reg->precincts[k]];
+		const struct tally_slot_state *st =
+		    tally_totals_state(a->totals, 0, reg->precincts[k]);
 		ra->st[k].revision = st->revision;
 		ra->st[k].conflict = st->n_conflicts > 0;
 	}
@@ -132,7 +133,8 @@ static char *region_head(const struct aggregator *a, int ri)
 	const struct tally_region *reg = &e->regions[ri];
 	json_t *doc = json_object(), *fig = NULL;
 	char *text = NULL, *out = NULL;
-	if (!doc || tally_totals_figures_to_json(a->totals, &a->totals->regions[ri], &fig) < 0)
+	if (!doc || tally_totals_figures_to_json(
+	                a->totals, tally_totals_region(a->totals, 0, (size_t)ri), &fig) < 0)
 		goto out;
 	json_object_set_new(doc, "election_id", json_string(e->election_id));
 	json_object_set_new(doc, "sequence", json_integer((json_int_t)a->totals->sequence));
@@ -379,7 +381,7 @@ void api_precinct(struct aggregator *a, struct http_request *req)
 	if (history_params(req, &limit, &before) < 0)
 		return;
 	const struct tally_precinct *p = &e->precincts[pi];
-	const struct tally_precinct_state *st = &a->totals->precincts[pi];
+	const struct tally_slot_state *st = tally_totals_state(a->totals, 0, (size_t)pi);
 	struct history_page *page = calloc(1, sizeof(*page));
 	json_t *history = json_array(), *doc = NULL;
 	struct counted_ctx cc = {0};

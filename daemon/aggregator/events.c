@@ -184,11 +184,11 @@ static json_t *conflict_list(const struct aggregator *a)
 	const struct tally_election *e = a->election;
 	json_t *list = json_array();
 
-	if (list == NULL || t->national.conflicts == 0)
+	if (list == NULL || t->contests[0].national.conflicts == 0)
 		return list;
 	for (size_t i = 0; i < e->n_precincts && json_array_size(list) < EVENTS_MAX_CONFLICTS;
 	     i++) {
-		const struct tally_precinct_state *st = &t->precincts[i];
+		const struct tally_slot_state *st = tally_totals_state(t, 0, i);
 		if (st->n_conflicts == 0)
 			continue;
 		json_t *c =

@@ -119,7 +119,8 @@ struct job {
 	uv_work_t work;
 	struct agg_export *ex;
 	int slot;
-	struct tally_totals t;
+	struct tally_totals t; /* a copy: slots, and the first contest's figures */
+	struct tally_contest_totals contest;
 	struct export_nist_opts opts;
 	/* Output. */
 	char *data;
@@ -212,9 +213,9 @@ static int on_chunk(const char *s, size_t n, void *arg)
 
 static void job_free(struct job *j)
 {
-	free(j->t.precincts);
-	free(j->t.counted);
-	free(j->t.regions);
+	free(j->t.slots);
+	free(j->contest.counted);
+	free(j->contest.regions);
 	free(j->data);
 	free(j);
 }
@@ -365,7 +366,8 @@ static struct job *job_new(struct agg_export *ex, int s)
 {
 	const struct tally_totals *t = ex->a->totals;
 	const struct tally_election *e = t->election;
-	size_t k = tally_totals_stride(t);
+	const struct tally_contest *c = &e->contests[0];
+	size_t k = tally_totals_contest_stride(t, 0);
 	struct job *j = calloc(1, sizeof(*j));
 
 	if (j == NULL)
@@ -374,23 +376,22 @@ static struct job *job_new(struct agg_export *ex, int s)
 	j->slot = s;
 	j->work.data = j;
 	j->t.election = e; /* immutable while the daemon runs */
-	j->t.national = t->national;
 	j->t.sequence = t->sequence;
-	j->t.precincts = calloc(e->n_precincts ? e->n_precincts : 1, sizeof(*j->t.precincts));
-	j->t.counted = malloc((e->n_precincts ? e->n_precincts : 1) * k * sizeof(uint32_t));
-	j->t.regions = malloc((e->n_regions ? e->n_regions : 1) * sizeof(*j->t.regions));
-	if (!j->t.precincts || !j->t.counted || !j->t.regions) {
+	j->t.contests = &j->contest;
+	j->contest.national = t->contests[0].national;
+	/* Only what the writer reads: conflict hashes stay with their owner. */
+	j->t.slots = malloc((e->n_slots ? e->n_slots : 1) * sizeof(*j->t.slots));
+	j->contest.counted = malloc((c->n_precincts ? c->n_precincts : 1) * k * sizeof(uint32_t));
+	j->contest.regions =
+	    malloc((c->n_regions ? c->n_regions : 1) * sizeof(*j->contest.regions));
+	if (!j->t.slots || !j->contest.counted || !j->contest.regions) {
 		job_free(j);
 		return NULL;
 	}
-	/* Only the fields the writer reads: conflict hashes stay with their owner. */
-	for (size_t i = 0; i < e->n_precincts; i++) {
-		j->t.precincts[i].revision = t->precincts[i].revision;
-		j->t.precincts[i].n_conflicts = t->precincts[i].n_conflicts;
-		j->t.precincts[i].leaf_index = t->precincts[i].leaf_index;
-	}
-	memcpy(j->t.counted, t->counted, e->n_precincts * k * sizeof(uint32_t));
-	memcpy(j->t.regions, t->regions, e->n_regions * sizeof(*j->t.regions));
+	memcpy(j->t.slots, t->slots, e->n_slots * sizeof(*j->t.slots));
+	memcpy(j->contest.counted, t->contests[0].counted, c->n_precincts * k * sizeof(uint32_t));
+	memcpy(j->contest.regions, t->contests[0].regions,
+	       c->n_regions * sizeof(*j->contest.regions));
 	j->opts = (struct export_nist_opts){
 	    .issuer = ex->issuer,
 	    .issuer_abbreviation = ex->a->conf.id ? ex->a->conf.id : "tally",

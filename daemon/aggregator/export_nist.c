@@ -11,6 +11,7 @@
  * election definition and need escaping), while the per-precinct items,
  * which hold only integers, are formatted directly.
  */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -21,7 +22,7 @@
 
 #include "export_nist.h"
 
-/* Per precinct in t->counted (totals.h): registered, cast, invalid, not_counted, votes[n]. */
+/* Per slot in tally_totals_counted(): registered, cast, invalid, not_counted, votes[n]. */
 enum { FIG_REGISTERED, FIG_CAST, FIG_INVALID, FIG_NOT_COUNTED, FIG_VOTES };
 _Static_assert(FIG_VOTES == TALLY_TOTALS_FIXED_FIGURES, "the layout of totals->counted");
 
@@ -136,14 +137,17 @@ static json_t *count_status_json(uint64_t reported, uint64_t total)
 
 const char *export_nist_status(const struct tally_totals *t)
 {
-	const struct tally_figures *n = &t->national;
+	const struct tally_figures *n = &t->contests[0].national;
 	return n->precincts_reported == n->precincts_total ? "unofficial-complete"
 	                                                   : "unofficial-partial";
 }
 
-static size_t stride(const struct tally_totals *t)
+/* The counted figures of precinct p (its slot in the only contest; counted: revision > 0). */
+static const uint32_t *counted_of(const struct tally_totals *t, size_t p)
 {
-	return FIG_VOTES + t->election->n_options;
+	int64_t slot = tally_election_slot(t->election, 0, p);
+	assert(slot >= 0);
+	return tally_totals_counted(t, (size_t)slot);
 }
 
 static int region_unit_id(const struct tally_election *e, size_t r, char *buf, size_t len)
@@ -162,12 +166,11 @@ static int compute_registered(const struct tally_totals *t, uint64_t **ret_regio
 		return -ENOMEM;
 	for (size_t r = 0; r < e->n_regions; r++)
 		reg[r] = e->regions[r].registered;
-	size_t k = stride(t);
 	for (size_t i = 0; i < e->n_precincts; i++) {
-		if (t->precincts[i].revision == 0)
+		if (tally_totals_state(t, 0, i)->revision == 0)
 			continue;
 		uint32_t region = e->precincts[i].region;
-		reg[region] += t->counted[i * k + FIG_REGISTERED];
+		reg[region] += counted_of(t, i)[FIG_REGISTERED];
 		reg[region] -= e->precincts[i].registered;
 	}
 	uint64_t national = 0;
@@ -234,8 +237,8 @@ static void write_gpunits(struct out *w, const struct tally_totals *t,
 		return;
 	}
 	sep(w, &first);
-	write_unit(w, "ru-country", "country", NULL, NULL, lang, &t->national, national_reg,
-	           regions);
+	write_unit(w, "ru-country", "country", NULL, NULL, lang, &t->contests[0].national,
+	           national_reg, regions);
 
 	for (size_t r = 0; r < e->n_regions && w->err == 0; r++) {
 		const struct tally_region *rg = &e->regions[r];
@@ -257,18 +260,17 @@ static void write_gpunits(struct out *w, const struct tally_totals *t,
 			return;
 		}
 		sep(w, &first);
-		write_unit(w, id, "state", rg->name, rg->id, lang, &t->regions[r], reg[r],
-		           precincts);
+		write_unit(w, id, "state", rg->name, rg->id, lang, tally_totals_region(t, 0, r),
+		           reg[r], precincts);
 	}
 	if (o->summary_only)
 		return;
 
-	size_t k = stride(t);
 	for (size_t r = 0; r < e->n_regions && w->err == 0; r++) {
 		const struct tally_region *rg = &e->regions[r];
 		for (size_t i = 0; i < rg->n_precincts && w->err == 0; i++) {
 			size_t p = rg->precincts[i];
-			const struct tally_precinct_state *st = &t->precincts[p];
+			const struct tally_slot_state *st = tally_totals_state(t, 0, p);
 			uint32_t pid = e->precincts[p].id;
 			sep(w, &first);
 			putf(w,
@@ -285,7 +287,7 @@ static void write_gpunits(struct out *w, const struct tally_totals *t,
 				     e->precincts[p].registered);
 				continue;
 			}
-			const uint32_t *c = &t->counted[p * k];
+			const uint32_t *c = counted_of(t, p);
 			/* A flagged precinct is counted but not settled: "in-process". */
 			putf(w,
 			     ",\"VotersRegistered\":%" PRIu32 ",\"VotersParticipated\":%" PRIu32
@@ -350,7 +352,7 @@ static void write_per_unit(struct out *w, const struct tally_totals *t,
 	int first = 1;
 
 	sep(w, &first);
-	unit_values(&t->national, what, option, v);
+	unit_values(&t->contests[0].national, what, option, v);
 	write_unit_item(w, what, "ru-country", v);
 	for (size_t r = 0; r < e->n_regions && w->err == 0; r++) {
 		if (region_unit_id(e, r, id, sizeof(id)) < 0) {
@@ -358,20 +360,19 @@ static void write_per_unit(struct out *w, const struct tally_totals *t,
 			return;
 		}
 		sep(w, &first);
-		unit_values(&t->regions[r], what, option, v);
+		unit_values(tally_totals_region(t, 0, r), what, option, v);
 		write_unit_item(w, what, id, v);
 	}
 	if (o->summary_only)
 		return;
 
-	size_t k = stride(t);
 	for (size_t r = 0; r < e->n_regions && w->err == 0; r++) {
 		const struct tally_region *rg = &e->regions[r];
 		for (size_t i = 0; i < rg->n_precincts && w->err == 0; i++) {
 			size_t p = rg->precincts[i];
-			if (t->precincts[p].revision == 0)
+			if (tally_totals_state(t, 0, p)->revision == 0)
 				continue; /* nothing counted: no counts, rather than zeros */
-			const uint32_t *c = &t->counted[p * k];
+			const uint32_t *c = counted_of(t, p);
 			uint32_t pid = e->precincts[p].id;
 			sep(w, &first);
 			switch (what) {
@@ -404,7 +405,7 @@ static void write_election(struct out *w, const struct tally_totals *t,
                            const struct export_nist_opts *o, const char *date, const char *lang)
 {
 	const struct tally_election *e = t->election;
-	const struct tally_figures *n = &t->national;
+	const struct tally_figures *n = &t->contests[0].national;
 	const char *title = e->title && e->title[0] ? e->title : e->election_id;
 
 	put_open(w,

@@ -515,7 +515,7 @@ static void run_batch(struct ingest *g)
 	if (!end)
 		g->tail = NULL;
 	b->store = a->store;
-	b->stride = tally_totals_stride(a->totals);
+	b->stride = tally_totals_contest_stride(a->totals, 0);
 	b->t0 = uv_hrtime();
 	b->prev_seq = a->totals->sequence;
 

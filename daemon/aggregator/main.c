@@ -330,9 +330,11 @@ int main(int argc, char **argv)
 	a->ready = true;
 	log_notice("tally-aggregator '%s' ready: election '%s', %" PRIu32 "/%" PRIu32
 	           " precincts, sequence %" PRIu64 "; nodes on %s port %d, HTTP on %s port %d",
-	           a->conf.id, a->election->election_id, a->totals->national.precincts_reported,
-	           a->totals->national.precincts_total, a->totals->sequence, a->conf.listen.host,
-	           listener_port(a->listener), a->conf.http_listen.host, http_server_port(a->http));
+	           a->conf.id, a->election->election_id,
+	           a->totals->contests[0].national.precincts_reported,
+	           a->totals->contests[0].national.precincts_total, a->totals->sequence,
+	           a->conf.listen.host, listener_port(a->listener), a->conf.http_listen.host,
+	           http_server_port(a->http));
 	tally_notify("READY=1");
 	aggregator_status(a);
 

@@ -113,30 +113,32 @@ static void precincts(struct aggregator *a, FILE *f)
 	const struct tally_election *e = a->election;
 
 	metric_u64(f, "tally_precincts_total", "gauge", "Precincts in the election.",
-	           t->national.precincts_total);
+	           t->contests[0].national.precincts_total);
 	metric_u64(f, "tally_precincts_reported", "gauge", "Precincts with a counted result.",
-	           t->national.precincts_reported);
+	           t->contests[0].national.precincts_reported);
 	metric_u64(f, "tally_precincts_conflicted", "gauge",
-	           "Precincts flagged with conflicting results.", t->national.conflicts);
+	           "Precincts flagged with conflicting results.",
+	           t->contests[0].national.conflicts);
 	header(f, "tally_region_precincts_total", "gauge", "Precincts in the election, by region.");
 	for (size_t i = 0; i < e->n_regions; i++)
 		labelled(f, "tally_region_precincts_total", "region", e->regions[i].id,
-		         t->regions[i].precincts_total);
+		         tally_totals_region(t, 0, i)->precincts_total);
 	header(f, "tally_region_precincts_reported", "gauge",
 	       "Precincts with a counted result, by region.");
 	for (size_t i = 0; i < e->n_regions; i++)
 		labelled(f, "tally_region_precincts_reported", "region", e->regions[i].id,
-		         t->regions[i].precincts_reported);
+		         tally_totals_region(t, 0, i)->precincts_reported);
 	header(f, "tally_region_precincts_conflicted", "gauge",
 	       "Precincts flagged with conflicting results, by region.");
 	for (size_t i = 0; i < e->n_regions; i++)
 		labelled(f, "tally_region_precincts_conflicted", "region", e->regions[i].id,
-		         t->regions[i].conflicts);
+		         tally_totals_region(t, 0, i)->conflicts);
 	metric_u64(f, "tally_ballots_cast", "gauge", "Ballots cast in reported precincts.",
-	           t->national.ballots_cast);
+	           t->contests[0].national.ballots_cast);
 	header(f, "tally_votes", "gauge", "Votes counted nationally, by option.");
 	for (size_t i = 0; i < e->n_options; i++)
-		labelled(f, "tally_votes", "option", e->options[i].id, t->national.votes[i]);
+		labelled(f, "tally_votes", "option", e->options[i].id,
+		         t->contests[0].national.votes[i]);
 }
 
 static void store(struct aggregator *a, FILE *f)

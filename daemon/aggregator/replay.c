@@ -22,15 +22,15 @@ struct replay_ctx {
 	struct tally_totals *totals;
 	struct tally_merkle *merkle;
 	uint64_t next; /* the leaf index expected next */
-	size_t stride;
 	struct tally_err *err;
 	bool refused; /* on_leaf() set err */
 };
 
-/* The unit a leaf is reconciled in: its precinct's index, or -1. */
+/* The unit a leaf is reconciled in: its precinct's slot in the first contest, or < 0. */
 static int64_t leaf_slot(const struct tally_election *e, const struct agg_leaf_rec *l)
 {
-	return tally_election_precinct_index(e, l->precinct);
+	int64_t pi = tally_election_precinct_index(e, l->precinct);
+	return pi < 0 ? pi : tally_election_slot(e, 0, (size_t)pi);
 }
 
 static int check_and_apply(struct replay_ctx *c, const struct agg_leaf_rec *l)
@@ -48,13 +48,14 @@ static int check_and_apply(struct replay_ctx *c, const struct agg_leaf_rec *l)
 		                     "log leaf %" PRIu64 " names precinct %" PRIu32
 		                     ", which is not in this election",
 		                     l->leaf_index, l->precinct);
-	if (l->n_figures != c->stride)
+	size_t stride = tally_totals_slot_stride(t, (size_t)slot);
+	if (l->n_figures != stride)
 		return tally_err_set(c->err, -EINVAL,
 		                     "log leaf %" PRIu64 " (precinct %" PRIu32 ") has %zu figures; "
 		                     "this election's results have %zu",
-		                     l->leaf_index, l->precinct, l->n_figures, c->stride);
+		                     l->leaf_index, l->precinct, l->n_figures, stride);
 	/* Decided before anything is applied, so a refused leaf changes nothing. */
-	o = tally_reconcile_decide(&t->precincts[slot], l->revision, l->payload_hash);
+	o = tally_totals_decide(t, (size_t)slot, l->revision, l->payload_hash);
 	if (o != l->outcome)
 		return tally_err_set(c->err, -EUCLEAN,
 		                     "log leaf %" PRIu64 " (precinct %" PRIu32 " revision %" PRIu32
@@ -83,11 +84,8 @@ static int on_leaf(const struct agg_leaf_rec *l, void *data)
 int replay_apply(struct agg_store *s, uint64_t end, struct tally_totals *totals,
                  struct tally_merkle *merkle, struct tally_err *err)
 {
-	struct replay_ctx c = {.totals = totals,
-	                       .merkle = merkle,
-	                       .next = tally_merkle_size(merkle),
-	                       .stride = tally_totals_stride(totals),
-	                       .err = err};
+	struct replay_ctx c = {
+	    .totals = totals, .merkle = merkle, .next = tally_merkle_size(merkle), .err = err};
 	uint64_t start = c.next;
 	assert(totals->sequence == start);
 	if (end <= start)
@@ -136,8 +134,8 @@ int replay_rebuild(struct aggregator *a, struct tally_err *err)
 	a->merkle = merkle;
 	log_info("recovered %" PRIu64 " log leaves, %" PRIu32 "/%" PRIu32
 	         " precincts reported, in %.3f s",
-	         tally_merkle_size(a->merkle), a->totals->national.precincts_reported,
-	         a->totals->national.precincts_total, (double)(uv_hrtime() - t0) / 1e9);
+	         tally_merkle_size(a->merkle), a->totals->contests[0].national.precincts_reported,
+	         a->totals->contests[0].national.precincts_total, (double)(uv_hrtime() - t0) / 1e9);
 	return 0;
 fail:
 	if (r == -EUCLEAN)

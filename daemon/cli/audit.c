@@ -771,7 +771,7 @@ int audit_root_at(const struct audit *a, uint64_t size, uint8_t ret[TALLY_HASH_B
 
 int audit_counted(const struct audit *a, uint32_t precinct_id, struct audit_counted *ret)
 {
-	const struct tally_precinct_state *st;
+	const struct tally_slot_state *st;
 	int64_t i;
 
 	if (a->replayed == NULL)
@@ -779,7 +779,7 @@ int audit_counted(const struct audit *a, uint32_t precinct_id, struct audit_coun
 	i = tally_election_precinct_index(a->election, precinct_id);
 	if (i < 0)
 		return -ENOENT;
-	st = &a->replayed->precincts[i];
+	st = tally_totals_state(a->replayed, 0, (size_t)i);
 	ret->leaf_index = st->revision > 0 ? st->leaf_index : -1;
 	ret->revision = st->revision;
 	ret->conflicts = st->n_conflicts;

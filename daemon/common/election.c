@@ -52,10 +52,13 @@ static void contest_clear_derived(struct tally_contest *c)
 	if (c->scope == TALLY_SCOPE_REGIONS)
 		free(c->precincts);
 	free(c->regions);
+	free(c->districts);
 	c->precincts = NULL;
 	c->n_precincts = 0;
 	c->regions = NULL;
 	c->n_regions = 0;
+	c->districts = NULL;
+	c->n_districts = 0;
 	c->registered = 0;
 	c->slot_base = 0;
 }
@@ -99,6 +102,8 @@ struct tally_election *tally_election_free(struct tally_election *e)
 		free(e->title);
 	name_clear(&e->titles);
 	free(e->all_precincts);
+	free(e->precinct_district_start);
+	free(e->precinct_districts);
 	free(e->party_by_id);
 	free(e->district_by_id);
 	free(e->contest_by_id);
@@ -224,6 +229,93 @@ static int contest_sums(const struct tally_election *e, struct tally_contest *c,
 	return 0;
 }
 
+/*
+ * The districts wholly inside c's scope. `mark` flags c's scope regions
+ * (contest_sums() leaves there the regions of its precincts, which for a
+ * contest scoped to regions are among them; a district inside the scope
+ * has all its precincts' regions marked).
+ */
+static int contest_districts(const struct tally_election *e, struct tally_contest *c, uint8_t *mark)
+{
+	size_t n = 0;
+
+	c->districts = malloc((e->n_districts ? e->n_districts : 1) * sizeof(*c->districts));
+	if (c->districts == NULL)
+		return -ENOMEM;
+	switch (c->scope) {
+	case TALLY_SCOPE_NATIONAL:
+		for (size_t d = 0; d < e->n_districts; d++)
+			c->districts[n++] = (uint32_t)d;
+		break;
+	case TALLY_SCOPE_DISTRICT:
+		c->districts[n++] = (uint32_t)c->district;
+		break;
+	case TALLY_SCOPE_REGIONS:
+		memset(mark, 0, e->n_regions);
+		for (size_t k = 0; k < c->n_scope_regions; k++)
+			mark[c->scope_regions[k]] = 1;
+		for (size_t d = 0; d < e->n_districts; d++) {
+			const struct tally_district *dist = &e->districts[d];
+			bool inside = dist->n_precincts > 0;
+			for (size_t k = 0; k < dist->n_precincts && inside; k++)
+				inside = mark[e->precincts[dist->precincts[k]].region];
+			if (inside)
+				c->districts[n++] = (uint32_t)d;
+		}
+		break;
+	}
+	c->n_districts = n;
+	/* Thousands of district contests would each hold a list of every district. */
+	if (n < e->n_districts) {
+		uint32_t *p = realloc(c->districts, (n ? n : 1) * sizeof(*c->districts));
+		if (p != NULL)
+			c->districts = p;
+	}
+	return 0;
+}
+
+/* e->precinct_district_start and e->precinct_districts (compressed rows). */
+static int precinct_districts(struct tally_election *e)
+{
+	uint32_t *start, *list;
+	size_t total = 0;
+
+	free(e->precinct_district_start);
+	free(e->precinct_districts);
+	e->precinct_district_start = NULL;
+	e->precinct_districts = NULL;
+	if (e->n_districts == 0)
+		return 0;
+	for (size_t d = 0; d < e->n_districts; d++)
+		total += e->districts[d].n_precincts;
+	if (total > UINT32_MAX)
+		return -EOVERFLOW;
+	start = calloc(e->n_precincts + 1, sizeof(*start));
+	list = malloc((total ? total : 1) * sizeof(*list));
+	if (start == NULL || list == NULL) {
+		free(start);
+		free(list);
+		return -ENOMEM;
+	}
+	/* Count each precinct's districts, turn the counts into row starts,
+	 * then fill the rows walking districts in order (so each row ascends). */
+	for (size_t d = 0; d < e->n_districts; d++)
+		for (size_t k = 0; k < e->districts[d].n_precincts; k++)
+			start[e->districts[d].precincts[k] + 1]++;
+	for (size_t i = 0; i < e->n_precincts; i++)
+		start[i + 1] += start[i];
+	for (size_t d = 0; d < e->n_districts; d++)
+		for (size_t k = 0; k < e->districts[d].n_precincts; k++)
+			list[start[e->districts[d].precincts[k]]++] = (uint32_t)d;
+	/* Filling moved each start to the next row's: shift them back. */
+	for (size_t i = e->n_precincts; i > 0; i--)
+		start[i] = start[i - 1];
+	start[0] = 0;
+	e->precinct_district_start = start;
+	e->precinct_districts = list;
+	return 0;
+}
+
 int tally_election_index(struct tally_election *e)
 {
 	uint8_t *mark;
@@ -266,13 +358,17 @@ int tally_election_index(struct tally_election *e)
 		}
 		if (rc == 0)
 			rc = contest_sums(e, c, mark);
+		if (rc == 0)
+			rc = contest_districts(e, c, mark);
 		if (rc < 0)
 			goto out;
 		c->slot_base = slot;
 		slot += c->n_precincts;
 	}
 	e->n_slots = slot;
-	rc = index_by_id(e->parties, e->n_parties, sizeof(*e->parties), &e->party_by_id);
+	rc = precinct_districts(e);
+	if (rc == 0)
+		rc = index_by_id(e->parties, e->n_parties, sizeof(*e->parties), &e->party_by_id);
 	if (rc == 0)
 		rc = index_by_id(e->districts, e->n_districts, sizeof(*e->districts),
 		                 &e->district_by_id);
@@ -395,4 +491,45 @@ void tally_election_slot_info(const struct tally_election *e, size_t slot, size_
 	assert(slot - e->contests[lo].slot_base < e->contests[lo].n_precincts);
 	*ret_contest = lo;
 	*ret_precinct_index = e->contests[lo].precincts[slot - e->contests[lo].slot_base];
+}
+
+const uint32_t *tally_election_precinct_districts(const struct tally_election *e,
+                                                  size_t precinct_index, size_t *ret_n)
+{
+	assert(precinct_index < e->n_precincts);
+	if (e->precinct_district_start == NULL) {
+		*ret_n = 0;
+		return NULL;
+	}
+	uint32_t a = e->precinct_district_start[precinct_index];
+	uint32_t b = e->precinct_district_start[precinct_index + 1];
+	*ret_n = b - a;
+	return b > a ? &e->precinct_districts[a] : NULL;
+}
+
+/* Position of v in the ascending list[0..n), or -ENOENT. */
+static int position(const uint32_t *list, size_t n, size_t v)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (list[mid] == v)
+			return (int)mid;
+		if (list[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -ENOENT;
+}
+
+int tally_contest_region_position(const struct tally_contest *c, size_t region)
+{
+	return position(c->regions, c->n_regions, region);
+}
+
+int tally_contest_district_position(const struct tally_contest *c, size_t district)
+{
+	return position(c->districts, c->n_districts, district);
 }

@@ -48,7 +48,8 @@
  * itself costs 12 bytes per precinct, 4 more once for all national
  * contests together (they share one list), 4 per precinct of a district
  * (its contests share its list) and 4 per precinct of a contest scoped to
- * regions.
+ * regions; when there are districts, 4 more per precinct and 4 per
+ * precinct of a district for the precincts' districts.
  *
  * The model (this header's structs, tally_election_free() and the lookups)
  * lives in election.c and knows no JSON; the loader is election_load.c.
@@ -197,6 +198,14 @@ struct tally_contest {
 	size_t slot_base;
 	size_t n_regions;
 	uint32_t *regions; /* regions with at least one of its precincts, ascending */
+	/*
+	 * Districts wholly inside its scope, ascending (definition order):
+	 * every district for a national contest, those all of whose precincts
+	 * lie in its regions for a contest scoped to regions, its own district
+	 * for a district contest. Figures are kept for each of them.
+	 */
+	size_t n_districts;
+	uint32_t *districts;
 };
 
 /* Owns everything it points to. */
@@ -220,6 +229,15 @@ struct tally_election {
 	size_t n_contests;
 	struct tally_contest *contests; /* definition order; the legacy referendum alone */
 	size_t n_slots;                 /* sum of the contests' n_precincts */
+	/*
+	 * The districts of each precinct, in compressed rows: precinct i is in
+	 * districts precinct_districts[precinct_district_start[i] ..
+	 * precinct_district_start[i + 1]), ascending. Both NULL when the
+	 * election has no districts. Read through
+	 * tally_election_precinct_districts().
+	 */
+	uint32_t *precinct_district_start; /* n_precincts + 1 */
+	uint32_t *precinct_districts;
 	/* Lookup indexes, private to election.c: positions sorted by id. */
 	uint32_t *all_precincts; /* 0 .. n_precincts-1: national contests' precincts */
 	uint32_t *party_by_id;
@@ -241,10 +259,12 @@ struct tally_election *tally_election_free(struct tally_election *e);
 /*
  * Derives what the loader derives for a model whose regions, precincts,
  * districts and contests (their scope) are filled: each contest's
- * precincts, registered voters, regions and slot_base, e->n_slots, and the
- * lookup indexes. Contests of national scope share e->all_precincts,
- * district ones their district's list. Returns 0 or -ENOMEM. Used by the
- * loader; tests that build a model in memory may call it too.
+ * precincts, registered voters, regions, districts and slot_base,
+ * e->n_slots, the precincts' districts and the lookup indexes. Contests of
+ * national scope share e->all_precincts, district ones their district's
+ * list. Returns 0, -ENOMEM, or -EOVERFLOW (more than 2^32 - 1 precincts
+ * listed by districts in all). Used by the loader; tests that build a
+ * model in memory may call it too.
  */
 int tally_election_index(struct tally_election *e);
 
@@ -272,5 +292,30 @@ int64_t tally_election_slot(const struct tally_election *e, size_t contest, size
 /* The contest and precinct index of slot < e->n_slots. O(log n_contests). */
 void tally_election_slot_info(const struct tally_election *e, size_t slot, size_t *ret_contest,
                               size_t *ret_precinct_index);
+
+/*
+ * The districts precinct_index is in (indexes into e->districts,
+ * ascending), *ret_n of them; NULL with *ret_n 0 when it is in none. O(1).
+ */
+const uint32_t *tally_election_precinct_districts(const struct tally_election *e,
+                                                  size_t precinct_index, size_t *ret_n);
+/*
+ * The position of region `region` (an index into e->regions) in
+ * c->regions, or of district `district` in c->districts; -ENOENT when the
+ * contest has none of its precincts there / does not keep that district.
+ * O(log n).
+ */
+int tally_contest_region_position(const struct tally_contest *c, size_t region);
+int tally_contest_district_position(const struct tally_contest *c, size_t district);
+
+/*
+ * A definition without "contests": its only contest is the legacy
+ * referendum, whose options are also in e->options (a definition with
+ * contests leaves those empty, and the loader requires at least one).
+ */
+static inline bool tally_election_is_legacy(const struct tally_election *e)
+{
+	return e->n_options > 0;
+}
 
 #endif

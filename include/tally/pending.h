@@ -6,9 +6,10 @@
  * the same order, with tally_totals_apply_figures(), which gives the same
  * outcomes. Pure.
  *
- * A batch may hold several results for one precinct (a correction right
- * behind its original, a duplicate): each is decided on top of the ones
- * before it, from a private copy of that precinct's state.
+ * A batch may hold several results for one slot (one contest in one
+ * precinct, election.h: a correction right behind its original, a
+ * duplicate): each is decided on top of the ones before it, from a private
+ * copy of that slot's state and conflicting copies.
  */
 #ifndef TALLY_PENDING_H
 #define TALLY_PENDING_H
@@ -31,7 +32,7 @@ void tally_pending_reset(struct tally_pending *p);
 /* Results decided since the last reset. */
 size_t tally_pending_size(const struct tally_pending *p);
 /*
- * Caps the distinct conflicting copies held for one precinct revision at
+ * Caps the distinct conflicting copies held for one slot's revision at
  * max (0, the default: no cap). A further distinct copy is refused: its
  * decide returns -EDQUOT and records nothing, so it never becomes a log
  * leaf and the state a batch copies and compares stays bounded. Copies
@@ -40,16 +41,15 @@ size_t tally_pending_size(const struct tally_pending *p);
 void tally_pending_set_conflict_limit(struct tally_pending *p, uint32_t max);
 
 /*
- * The outcome of (precinct_index, revision, hash) on top of t and
- * everything decided since the last reset, as tally_reconcile_decide() gives
- * it; a counted or flagged result is recorded as log leaf leaf_index. t
- * does not change (and must not between resets). 0, -ERANGE (no such
- * precinct), -EINVAL (revision 0), -EDQUOT (a CONFLICT past the conflict
- * limit: nothing recorded, *ret untouched), -ENOMEM.
+ * The outcome of (slot, revision, hash) on top of t and everything
+ * decided since the last reset, as tally_reconcile_decide() gives it; a
+ * counted or flagged result is recorded as log leaf leaf_index. t does
+ * not change (and must not between resets). 0, -ERANGE (no such slot),
+ * -EINVAL (revision 0), -EDQUOT (a CONFLICT past the conflict limit:
+ * nothing recorded, *ret untouched), -ENOMEM (nothing recorded).
  */
-int tally_pending_decide(struct tally_pending *p, const struct tally_totals *t,
-                         size_t precinct_index, uint32_t revision,
-                         const uint8_t hash[TALLY_HASH_BYTES], int64_t leaf_index,
-                         enum tally_outcome *ret);
+int tally_pending_decide(struct tally_pending *p, const struct tally_totals *t, size_t slot,
+                         uint32_t revision, const uint8_t hash[TALLY_HASH_BYTES],
+                         int64_t leaf_index, enum tally_outcome *ret);
 
 #endif

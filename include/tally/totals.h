@@ -1,12 +1,20 @@
 /*
- * totals.h: running national and regional totals over the counted results,
- * with reconciliation applied per precinct (reconcile.h). Incremental: each
- * applied result moves the totals by the difference from what it replaces.
- * Pure (jansson for the JSON document, no I/O).
+ * totals.h: running totals of every contest over the counted results,
+ * with reconciliation applied per slot (one contest in one precinct,
+ * election.h; reconcile.h). Incremental: each applied result moves its
+ * contest's totals by the difference from what it replaces. Pure (jansson
+ * for the JSON document, no I/O).
  *
  * `sequence` counts the results that changed what is held (ACCEPTED and
- * CONFLICT outcomes): it equals the size of the public Merkle log, so a
- * totals document "at sequence N" is the one at tree size N.
+ * CONFLICT outcomes, in any contest): it equals the size of the public
+ * Merkle log, so a totals document "at sequence N" is the one at tree
+ * size N.
+ *
+ * Memory: per slot a 48-byte struct tally_slot_state and the counted
+ * figures, 4 bytes each of the contest's stride (4 + its options); per
+ * conflicting copy held, its 32-byte hash in a side table keyed by slot
+ * (a slot without copies costs nothing there). A million precincts in one
+ * contest of two options: 72 MB.
  */
 #ifndef TALLY_TOTALS_H
 #define TALLY_TOTALS_H
@@ -16,19 +24,9 @@
 #include <stdint.h>
 
 #include "tally/election.h"
+#include "tally/figures.h"
 #include "tally/reconcile.h"
 #include "tally/result.h"
-
-struct tally_figures {
-	uint32_t precincts_total;
-	uint32_t precincts_reported;
-	uint32_t conflicts;         /* precincts currently flagged */
-	uint64_t voters_registered; /* of reported precincts, as in their results */
-	uint64_t ballots_cast;
-	uint64_t ballots_invalid;
-	uint64_t ballots_not_counted;
-	uint64_t votes[TALLY_MAX_OPTIONS]; /* indexed like election->options */
-};
 
 enum tally_decision {
 	TALLY_DECISION_NONE = 0, /* the election has no rules */
@@ -37,18 +35,36 @@ enum tally_decision {
 	TALLY_DECISION_FAILING,
 };
 
+/*
+ * One contest's totals (contest c = election->contests[i] for
+ * totals->contests[i]). Figures of a region or district count only the
+ * contest's precincts there; precincts_total is the number of them.
+ */
+struct tally_contest_totals {
+	struct tally_figures national;   /* over the contest's scope */
+	struct tally_figures *regions;   /* like c->regions */
+	struct tally_figures *districts; /* like c->districts */
+	/* Registered voters (from the definition) of its reported precincts,
+	 * over the scope and per region, so that bounds over the unreported
+	 * ones need no pass over precincts. */
+	uint64_t reported_definition_registered;
+	uint64_t *region_reported_definition_registered; /* like c->regions */
+	/* Per slot of the contest, in slot order (slot - c->slot_base): the
+	 * counted result's figures, tally_totals_contest_stride() numbers. */
+	uint32_t *counted;
+};
+
+struct tally_conflict_table; /* private to totals.c */
+
 /* Owned by whoever made it with tally_totals_new(); borrows the election. */
 struct tally_totals {
 	const struct tally_election *election;
-	struct tally_precinct_state *precincts; /* like election->precincts */
-	uint32_t *counted; /* per precinct: registered, cast, invalid, not_counted,
-	                      votes[n_options] of the counted result */
-	struct tally_figures national;
-	struct tally_figures *regions; /* like election->regions */
+	struct tally_slot_state *slots;        /* like the election's slots */
+	struct tally_contest_totals *contests; /* like election->contests */
 	uint64_t sequence;
-	/* Per region: registered voters (from the definition) of its reported
-	 * precincts, so the decision's bounds need no pass over precincts. */
-	uint64_t *reported_definition_registered;
+	/* The conflicting copies' hashes of flagged slots; read them with
+	 * tally_totals_conflict_copies(). */
+	struct tally_conflict_table *conflicts;
 };
 
 /* Zero totals with no precinct reported, borrowing e (it must outlive them). 0 or -ENOMEM. */
@@ -58,41 +74,83 @@ struct tally_totals *tally_totals_free(struct tally_totals *t);
 
 /*
  * Reconciles r (already validated against the election) whose payload hashes
- * to `hash` and, if counted or flagged, becomes log leaf `leaf_index`.
- * Updates the precinct's state and the totals; *ret_outcome says what
- * happened. Returns 0, -ENOENT (precinct not in the election), -ENOMEM.
+ * to `hash` and, if counted or flagged, becomes log leaf `leaf_index`. Its
+ * slot is its precinct in its contest (r->contest_id; "" is the only
+ * contest of an election of one). Updates the slot's state and the
+ * contest's totals; *ret_outcome says what happened. Returns 0, -ENOENT
+ * (no such precinct or contest, or the precinct does not vote in it),
+ * -EINVAL (revision 0, an option not of the contest), -ENOMEM.
  */
 int tally_totals_apply(struct tally_totals *t, const struct tally_result *r,
                        const uint8_t hash[TALLY_HASH_BYTES], int64_t leaf_index,
                        enum tally_outcome *ret_outcome);
 
 /*
- * Numbers kept per precinct for its counted result, in this order:
+ * Numbers kept per slot for its counted result, in this order:
  * voters_registered, ballots_cast, ballots_invalid, ballots_not_counted,
- * then votes per option (election order). tally_totals_stride() of them.
+ * then votes per option (the contest's ballot order): the contest's
+ * stride, TALLY_TOTALS_FIXED_FIGURES + its n_options.
  */
 #define TALLY_TOTALS_FIXED_FIGURES 4
-size_t tally_totals_stride(const struct tally_totals *t);
+size_t tally_totals_contest_stride(const struct tally_totals *t, size_t contest);
+/* The stride of the contest slot < election->n_slots belongs to. */
+size_t tally_totals_slot_stride(const struct tally_totals *t, size_t slot);
 
 /*
- * Like tally_totals_apply(), for a precinct given by its index into
- * election->precincts and its counted figures already laid out as above
- * (stride numbers): the fast path for rebuilding totals from the store
- * without decoding payloads. Returns 0, -ERANGE (bad index), -EINVAL
- * (revision 0), -ENOMEM.
+ * Like tally_totals_apply(), for a slot (election.h) and its counted
+ * figures already laid out as above (the slot's contest's stride): the
+ * fast path for rebuilding totals from the store without decoding
+ * payloads. Returns 0, -ERANGE (no such slot), -EINVAL (revision 0),
+ * -ENOMEM (nothing changed).
  */
-int tally_totals_apply_figures(struct tally_totals *t, size_t precinct_index, uint32_t revision,
+int tally_totals_apply_figures(struct tally_totals *t, size_t slot, uint32_t revision,
                                const uint8_t hash[TALLY_HASH_BYTES], int64_t leaf_index,
                                const uint32_t *figures, enum tally_outcome *ret_outcome);
 
-/* The figures of r laid out as tally_totals_stride() numbers. -EINVAL for an unknown option. */
+/*
+ * The outcome tally_totals_apply_figures() would give, changing nothing
+ * (slot < election->n_slots).
+ */
+enum tally_outcome tally_totals_decide(const struct tally_totals *t, size_t slot, uint32_t revision,
+                                       const uint8_t hash[TALLY_HASH_BYTES]);
+
+/*
+ * The hashes of the conflicting copies held for slot (the first
+ * slots[slot].n_conflicts of them), or NULL when it holds none. Valid
+ * until the next apply.
+ */
+const struct tally_conflict_copies *tally_totals_conflict_copies(const struct tally_totals *t,
+                                                                 size_t slot);
+
+/*
+ * The figures of r laid out for its contest (r->contest_id, "" for the
+ * only one): ret_figures has room for TALLY_TOTALS_FIXED_FIGURES +
+ * TALLY_MAX_OPTIONS and receives the contest's stride of numbers. Reads
+ * only t->election. -ENOENT for an unknown contest, -EINVAL for an option
+ * not of the contest.
+ */
 int tally_totals_result_figures(const struct tally_totals *t, const struct tally_result *r,
                                 uint32_t *ret_figures);
+/* The same for a given contest c (r->contest_id is not read). -EINVAL as above. */
+int tally_totals_contest_figures(const struct tally_contest *c, const struct tally_result *r,
+                                 uint32_t *ret_figures);
 
-/* Turnout (cast / registered of reported precincts) in percent; 0 if none. */
-double tally_figures_turnout_pct(const struct tally_figures *f);
-/* Option i's share of valid ballots (cast - invalid) in percent; 0 if none. */
-double tally_figures_option_pct(const struct tally_figures *f, size_t i);
+/* The counted figures of slot (its contest's stride of numbers; zeros if not reported). */
+const uint32_t *tally_totals_counted(const struct tally_totals *t, size_t slot);
+
+/*
+ * The state of precinct_index's slot in `contest`, or that of a slot with
+ * nothing counted when the precinct does not vote in it.
+ */
+const struct tally_slot_state *tally_totals_state(const struct tally_totals *t, size_t contest,
+                                                  size_t precinct_index);
+
+/*
+ * The contest's figures of election->regions[region]: all zero (and
+ * precincts_total 0) when none of its precincts is there.
+ */
+const struct tally_figures *tally_totals_region(const struct tally_totals *t, size_t contest,
+                                                size_t region);
 
 /* Longest tally_totals_group() text: 20 digits, 6 commas and the NUL. */
 #define TALLY_GROUPED_MAX 27
@@ -103,11 +161,12 @@ double tally_figures_option_pct(const struct tally_figures *f, size_t i);
 const char *tally_totals_group(uint64_t v, char ret[TALLY_GROUPED_MAX]);
 
 /*
- * The decision under election->rules, with one reason per rule into
- * ret_reasons (array of n_max strings of TALLY_REASON_MAX; *ret_n set).
- * Undetermined while unreported precincts could still change a rule's result
- * (bounds over their registered voters); the first option is the one a
- * measure passes with; a region's majority is of its ballots cast.
+ * The legacy referendum's decision under election->rules, with one reason
+ * per rule into ret_reasons (array of n_max strings of TALLY_REASON_MAX;
+ * *ret_n set). Undetermined while unreported precincts could still change
+ * a rule's result (bounds over their registered voters); the first option
+ * is the one a measure passes with; a region's majority is of its ballots
+ * cast. A definition with contests has no legacy rules: NONE.
  */
 enum tally_decision tally_totals_decision(const struct tally_totals *t,
                                           char (*ret_reasons)[TALLY_REASON_MAX], size_t n_max,
@@ -115,24 +174,47 @@ enum tally_decision tally_totals_decision(const struct tally_totals *t,
 const char *tally_decision_str(enum tally_decision d); /* "undetermined", ... */
 
 /*
- * The totals document: {"election_id", "sequence", "national": {...},
- * "regions": [{"id", "name", ...}], "decision": {...}}. Each figures object
- * has precincts_total, precincts_reported, voters_registered, ballots_cast,
- * ballots_invalid, ballots_not_counted, votes {option: n}, votes_pct
- * {option: pct}, turnout_pct, conflicts. Callers add "as_of".
- * Returns 0 or -ENOMEM.
+ * The totals document of a definition without contests: {"election_id",
+ * "sequence", "national": {...}, "regions": [{"id", "name", ...}],
+ * "decision": {...}}. Each figures object has precincts_total,
+ * precincts_reported, voters_registered, ballots_cast, ballots_invalid,
+ * ballots_not_counted, votes {option: n}, votes_pct {option: pct},
+ * turnout_pct, conflicts. Callers add "as_of". For a definition with
+ * contests it is the same document over the first contest (its options;
+ * every region, zero where the contest is not voted; decision "none"):
+ * a stand-in until documents per contest exist. Returns 0 or -ENOMEM.
  */
 int tally_totals_to_json(const struct tally_totals *t, json_t **ret);
-/* One figures object as in the document. Returns 0 or -ENOMEM. */
+/* One figures object as in the document (the first contest's options). Returns 0 or -ENOMEM. */
 int tally_totals_figures_to_json(const struct tally_totals *t, const struct tally_figures *f,
                                  json_t **ret);
 /* {"status", "reasons": [...], "rules": {...}}. Returns 0 or -ENOMEM. */
 int tally_totals_decision_to_json(const struct tally_totals *t, json_t **ret);
 
 /*
- * SHA-256 over a canonical text of every integer figure (national, then each
- * region in definition order) and the sequence. Goes into signed tree heads;
- * an observer recomputes it from a replay of the log.
+ * SHA-256 over a canonical text of every integer figure and the sequence.
+ * Goes into signed tree heads; an observer recomputes it from a replay of
+ * the log. Lines end in "\n"; fields are separated by one space; numbers
+ * are decimal without padding.
+ *
+ * A definition without contests ("tally-totals-v1", as ever):
+ *   "tally-totals-v1 <election_id> <sequence>"
+ *   FIGURES("national", national)
+ *   FIGURES(<region id>, region) for every region in definition order
+ *     (a region without precincts with zero figures)
+ * where FIGURES(label, f) is
+ *   "<label> <precincts_total> <precincts_reported> <conflicts>
+ *    <voters_registered> <ballots_cast> <ballots_invalid>
+ *    <ballots_not_counted>" then " <votes>" for each option in ballot order.
+ *
+ * A definition with contests ("tally-totals-v2"):
+ *   "tally-totals-v2 <election_id> <sequence>"
+ *   then for every contest in definition order:
+ *   "contest <contest id>"
+ *   FIGURES("national", the contest's national figures)
+ *   FIGURES(<region id>, ...) for each of contest->regions (ascending index)
+ *   FIGURES("district:<district id>", ...) for each of contest->districts
+ *   with the contest's options.
  */
 void tally_totals_digest(const struct tally_totals *t, uint8_t ret[TALLY_HASH_BYTES]);
 

@@ -1,6 +1,7 @@
 /*
  * election_fixture.h: elections built in memory for unit tests that need
- * no files (test_totals.c, test_pending.c).
+ * no files (test_totals.c, test_pending.c): a referendum of any size, and
+ * a general election of three contests.
  */
 #ifndef TALLY_TEST_ELECTION_FIXTURE_H
 #define TALLY_TEST_ELECTION_FIXTURE_H
@@ -52,6 +53,71 @@ static struct tally_election *mk_election(size_t n_regions, size_t per_region, u
 static void free_election(struct tally_election *e)
 {
 	tally_election_free(e);
+}
+
+/*
+ * A general election of three contests over three regions and seven
+ * precincts (indexes 0..6 are ids 101, 102, 103, 201, 202, 301, 302):
+ *
+ *   regions    R1 {101, 102, 103}, R2 {201, 202}, R3 {301, 302}
+ *   districts  D-A {102, 201} (across R1 and R2), D-B {301, 302} (R3),
+ *              D-C {103} (R1)
+ *   contests   0 "list"   national party list: p1, p2, p3
+ *              1 "gov"    candidates in regions R2 and R3: g1, g2
+ *              2 "dist-a" candidates in district D-A: x, y, z, against all
+ *
+ * The G_* tables say the same by hand, so that tests can compute what
+ * totals must hold without reading the model they check.
+ */
+#define G_PRECINCTS 7
+#define G_REGIONS   3
+#define G_DISTRICTS 3
+#define G_CONTESTS  3
+static const uint32_t g_precinct_id[G_PRECINCTS] = {101, 102, 103, 201, 202, 301, 302};
+static const uint32_t g_registered[G_PRECINCTS] = {1000, 800, 600, 900, 700, 500, 400};
+static const size_t g_region_of[G_PRECINCTS] = {0, 0, 0, 1, 1, 2, 2};
+static const char *const g_region_id[G_REGIONS] = {"R1", "R2", "R3"};
+static const char *const g_district_id[G_DISTRICTS] = {"D-A", "D-B", "D-C"};
+/* By precinct index: '1' where the precinct is in the district / votes in the contest. */
+static const char *const g_in_district[G_DISTRICTS] = {"0101000", "0000011", "0010000"};
+static const char *const g_in_contest[G_CONTESTS] = {"1111111", "0001111", "0101000"};
+static const char *const g_contest_id[G_CONTESTS] = {"list", "gov", "dist-a"};
+static const size_t g_n_options[G_CONTESTS] = {3, 2, 4};
+static const char *const g_options[G_CONTESTS][4] = {
+    {"p1", "p2", "p3"}, {"g1", "g2"}, {"x", "y", "z", "against"}};
+/* Regions and districts each contest keeps figures for, in order. */
+static const size_t g_n_contest_regions[G_CONTESTS] = {3, 2, 2};
+static const size_t g_contest_regions[G_CONTESTS][3] = {{0, 1, 2}, {1, 2}, {0, 1}};
+static const size_t g_n_contest_districts[G_CONTESTS] = {3, 1, 1};
+static const size_t g_contest_districts[G_CONTESTS][3] = {{0, 1, 2}, {1}, {0}};
+
+static inline struct tally_election *mk_general_election(void)
+{
+	static const char json[] =
+	    "{\"election_id\": \"general-2024\", \"title\": \"General\","
+	    " \"regions\": ["
+	    "  {\"id\": \"R1\", \"name\": \"One\", \"precincts\": [[101, 1000], [102, 800], [103, "
+	    "600]]},"
+	    "  {\"id\": \"R2\", \"name\": \"Two\", \"precincts\": [[201, 900], [202, 700]]},"
+	    "  {\"id\": \"R3\", \"name\": \"Three\", \"precincts\": [[301, 500], [302, 400]]}],"
+	    " \"districts\": [{\"id\": \"D-A\", \"precincts\": [201, 102]},"
+	    "  {\"id\": \"D-B\", \"precincts\": [301, 302]},"
+	    "  {\"id\": \"D-C\", \"precincts\": [103]}],"
+	    " \"contests\": ["
+	    "  {\"id\": \"list\", \"kind\": \"party_list\", \"scope\": \"national\","
+	    "   \"seats\": 10, \"rules\": {\"method\": \"hare\"},"
+	    "   \"options\": [{\"id\": \"p1\"}, {\"id\": \"p2\"}, {\"id\": \"p3\"}]},"
+	    "  {\"id\": \"gov\", \"kind\": \"candidate\","
+	    "   \"scope\": {\"regions\": [\"R2\", \"R3\"]},"
+	    "   \"options\": [{\"id\": \"g1\"}, {\"id\": \"g2\"}]},"
+	    "  {\"id\": \"dist-a\", \"kind\": \"candidate\", \"scope\": {\"district\": \"D-A\"},"
+	    "   \"options\": [{\"id\": \"x\"}, {\"id\": \"y\"}, {\"id\": \"z\"},"
+	    "    {\"id\": \"against\", \"against_all\": true}]}]}";
+	struct tally_election *e = NULL;
+	struct tally_err err = {{0}};
+	cr_assert_eq(tally_election_parse(json, sizeof(json) - 1, &e, &err), 0,
+	             "general election: %s", err.msg);
+	return e;
 }
 
 #endif

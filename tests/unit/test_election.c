@@ -1546,6 +1546,111 @@ Test(election, large_district_loads_sorted)
 	tally_election_free(e);
 }
 
+/* ---- districts per contest and per precinct ---- */
+
+/*
+ * Regions A {1, 2}, B {3}, C {4, 5}; districts D1 {1, 3} (A and B),
+ * D2 {4, 5} (C), D3 {2} (A), D4 {3, 4} (B and C). Precinct 3 is in D1 and
+ * D4, precinct 4 in D2 and D4, precinct 5 only in D2.
+ */
+static const char overlapping[] =
+    "{'election_id': 'e', 'title': 'T', 'regions': ["
+    " {'id': 'A', 'name': 'A', 'precincts': [[1, 10], [2, 20]]},"
+    " {'id': 'B', 'name': 'B', 'precincts': [[3, 30]]},"
+    " {'id': 'C', 'name': 'C', 'precincts': [[4, 40], [5, 50]]}],"
+    " 'districts': [{'id': 'D1', 'precincts': [3, 1]}, {'id': 'D2', 'precincts': [4, 5]},"
+    "  {'id': 'D3', 'precincts': [2]}, {'id': 'D4', 'precincts': [4, 3]}],"
+    " 'contests': ["
+    "  {'id': 'all', 'kind': 'referendum', 'scope': 'national', 'options': [{'id': 'y'}]},"
+    "  {'id': 'bc', 'kind': 'referendum', 'scope': {'regions': ['C', 'B']},"
+    "   'options': [{'id': 'y'}]},"
+    "  {'id': 'a', 'kind': 'referendum', 'scope': {'regions': ['A']}, 'options': [{'id': 'y'}]},"
+    "  {'id': 'c', 'kind': 'referendum', 'scope': {'regions': ['C']}, 'options': [{'id': 'y'}]},"
+    "  {'id': 'd4', 'kind': 'candidate', 'scope': {'district': 'D4'},"
+    "   'options': [{'id': 'x'}]}]}";
+
+Test(election, contests_keep_the_districts_wholly_inside_their_scope)
+{
+	struct tally_election *e = parse_q(overlapping);
+	const struct tally_contest *c = e->contests;
+
+	ASSERT_U32S(c[0].districts, c[0].n_districts, 0, 1, 2, 3);
+	ASSERT_U32S(c[1].districts, c[1].n_districts, 1, 3); /* D1 reaches into A */
+	ASSERT_U32S(c[2].districts, c[2].n_districts, 2);
+	ASSERT_U32S(c[3].districts, c[3].n_districts, 1); /* D4 reaches into B */
+	ASSERT_U32S(c[4].districts, c[4].n_districts, 3); /* its own district only */
+	tally_election_free(e);
+
+	/* In the general example: the regional contest keeps none, the district one its own. */
+	e = parse_q(general);
+	ASSERT_U32S(e->contests[0].districts, e->contests[0].n_districts, 0, 1);
+	ASSERT_U32S(e->contests[1].districts, e->contests[1].n_districts, 0);
+	cr_assert_eq(e->contests[2].n_districts, 0);
+	ASSERT_U32S(e->contests[3].districts, e->contests[3].n_districts, 0, 1);
+	tally_election_free(e);
+}
+
+Test(election, each_precinct_knows_its_districts)
+{
+	struct tally_election *e = parse_q(overlapping);
+	/* By precinct index (ids 1..5 are indexes 0..4). */
+	static const char *const want[] = {"0", "2", "03", "13", "1"};
+	size_t n;
+
+	for (size_t p = 0; p < e->n_precincts; p++) {
+		const uint32_t *d = tally_election_precinct_districts(e, p, &n);
+		cr_assert_eq(n, strlen(want[p]), "precinct index %zu", p);
+		for (size_t k = 0; k < n; k++)
+			cr_assert_eq(d[k], (uint32_t)(want[p][k] - '0'), "precinct index %zu", p);
+	}
+	ASSERT_U32S(e->precinct_district_start, e->n_precincts + 1, 0, 1, 2, 4, 6, 7);
+	tally_election_free(e);
+
+	/* A precinct in no district, and an election without districts. */
+	e = parse_q(general);
+	cr_assert_null(tally_election_precinct_districts(e, 2, &n));
+	cr_assert_eq(n, 0);
+	tally_election_free(e);
+	e = parse_ok(valid);
+	cr_assert_null(e->precinct_district_start);
+	cr_assert_null(e->precinct_districts);
+	n = 9;
+	cr_assert_null(tally_election_precinct_districts(e, 0, &n));
+	cr_assert_eq(n, 0);
+	tally_election_free(e);
+}
+
+Test(election, positions_of_regions_and_districts_in_a_contest)
+{
+	struct tally_election *e = parse_q(overlapping);
+	const struct tally_contest *bc = &e->contests[1], *d4 = &e->contests[4];
+
+	cr_assert_eq(tally_contest_region_position(bc, 0), -ENOENT);
+	cr_assert_eq(tally_contest_region_position(bc, 1), 0);
+	cr_assert_eq(tally_contest_region_position(bc, 2), 1);
+	cr_assert_eq(tally_contest_district_position(bc, 0), -ENOENT);
+	cr_assert_eq(tally_contest_district_position(bc, 1), 0);
+	cr_assert_eq(tally_contest_district_position(bc, 3), 1);
+	ASSERT_U32S(d4->regions, d4->n_regions, 1, 2);
+	cr_assert_eq(tally_contest_region_position(d4, 2), 1);
+	cr_assert_eq(tally_contest_district_position(d4, 3), 0);
+	cr_assert_eq(tally_contest_district_position(d4, 1), -ENOENT);
+	tally_election_free(e);
+}
+
+/* Indexing twice (the loader does) gives the same maps, and frees the first. */
+Test(election, indexing_again_rebuilds_the_district_maps)
+{
+	struct tally_election *e = parse_q(overlapping);
+	size_t n;
+
+	cr_assert_eq(tally_election_index(e), 0);
+	ASSERT_U32S(e->contests[1].districts, e->contests[1].n_districts, 1, 3);
+	const uint32_t *d = tally_election_precinct_districts(e, 3, &n);
+	ASSERT_U32S(d, n, 1, 3);
+	tally_election_free(e);
+}
+
 /* The complete example of docs/elections.md loads as the text says. */
 Test(election, the_documented_example_loads)
 {

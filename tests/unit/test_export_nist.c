@@ -25,8 +25,13 @@ struct fixture {
 	struct tally_region regions[2];
 	struct tally_precinct precincts[3];
 	uint32_t r0[2], r1[1];
+	/* The referendum as the loader derives it: one national contest. */
+	struct tally_contest contest;
+	struct tally_contest_option contest_options[2];
+	uint32_t contest_precincts[3], contest_regions[2];
 	struct tally_totals t;
-	struct tally_precinct_state states[3];
+	struct tally_contest_totals ct;
+	struct tally_slot_state states[3];
 	uint32_t counted[3 * 6];
 	struct tally_figures region_figs[2];
 };
@@ -48,7 +53,7 @@ static void report(struct fixture *x, size_t p, const uint32_t fig[6])
 	x->states[p].revision = 1;
 	x->states[p].leaf_index = (int64_t)x->t.sequence;
 	x->t.sequence++;
-	add(&x->t.national, fig);
+	add(&x->ct.national, fig);
 	add(&x->region_figs[x->precincts[p].region], fig);
 }
 
@@ -88,13 +93,37 @@ static void setup(struct fixture *x)
 	e->n_regions = 2;
 	e->regions = x->regions;
 
+	struct tally_contest *c = &x->contest;
+	snprintf(c->id, TALLY_ID_MAX, "referendum");
+	c->scope = TALLY_SCOPE_NATIONAL;
+	c->district = -1;
+	for (size_t i = 0; i < 2; i++) {
+		memcpy(x->contest_options[i].id, x->options[i].id, TALLY_ID_MAX);
+		x->contest_options[i].party = -1;
+	}
+	c->n_options = 2;
+	c->options = x->contest_options;
+	for (uint32_t i = 0; i < 3; i++)
+		x->contest_precincts[i] = i;
+	c->n_precincts = 3;
+	c->precincts = x->contest_precincts;
+	c->registered = 600;
+	x->contest_regions[0] = 0;
+	x->contest_regions[1] = 1;
+	c->n_regions = 2;
+	c->regions = x->contest_regions;
+	e->n_contests = 1;
+	e->contests = c;
+	e->n_slots = 3;
+
 	x->t.election = e;
-	x->t.precincts = x->states;
-	x->t.counted = x->counted;
-	x->t.regions = x->region_figs;
+	x->t.slots = x->states;
+	x->t.contests = &x->ct;
+	x->ct.counted = x->counted;
+	x->ct.regions = x->region_figs;
 	for (size_t i = 0; i < 3; i++)
 		x->states[i].leaf_index = -1;
-	x->t.national.precincts_total = 3;
+	x->ct.national.precincts_total = 3;
 	x->region_figs[0].precincts_total = 2;
 	x->region_figs[1].precincts_total = 1;
 

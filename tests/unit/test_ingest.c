@@ -118,7 +118,7 @@ Test(ingest, answers_go_back_by_session_id_after_the_commit, .init = setup, .fin
 	cr_assert_geq(sink.flushes, 1);
 	cr_assert_eq(sink.answers_at_flush, 5);
 	cr_assert_eq(fx.a.totals->sequence, 5);
-	cr_assert_eq(fx.a.totals->national.precincts_reported, 5);
+	cr_assert_eq(fx.a.totals->contests[0].national.precincts_reported, 5);
 	cr_assert_eq(fx.a.stats.outcomes[TALLY_OUTCOME_ACCEPTED], 5);
 	cr_assert_eq(fx.a.stats.ack_latency.count, 5);
 	cr_assert_eq(agg_fx_submissions(&fx), 5);
@@ -327,8 +327,8 @@ Test(ingest, conflicting_copies_past_the_cap_are_nacked_stored_and_not_logged, .
 	}
 	cr_assert_eq(fx.a.totals->sequence, 3);
 	cr_assert_eq(log_rows(), 3);
-	cr_assert_eq(fx.a.totals->precincts[0].n_conflicts, 2);
-	cr_assert_eq(fx.a.totals->national.conflicts, 1);
+	cr_assert_eq(fx.a.totals->slots[0].n_conflicts, 2);
+	cr_assert_eq(fx.a.totals->contests[0].national.conflicts, 1);
 	cr_assert_eq(fx.a.stats.rejects[TALLY_REJECT_CONFLICT_LIMIT], 3);
 	cr_assert_eq(agg_fx_submissions(&fx), 7, "every copy is stored");
 

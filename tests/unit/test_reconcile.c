@@ -23,7 +23,8 @@ struct step {
 
 static void run(const struct step *steps, size_t n)
 {
-	struct tally_precinct_state st;
+	struct tally_slot_state st;
+	struct tally_conflict_copies cc = {0};
 	tally_reconcile_state_init(&st);
 	cr_assert_eq(st.revision, 0);
 	cr_assert_eq(st.leaf_index, -1);
@@ -31,14 +32,14 @@ static void run(const struct step *steps, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		uint8_t h[TALLY_HASH_BYTES];
 		hash_of(steps[i].tag, h);
-		enum tally_outcome o = tally_reconcile_decide(&st, steps[i].revision, h);
+		enum tally_outcome o = tally_reconcile_decide(&st, &cc, steps[i].revision, h);
 		cr_assert_eq(o, steps[i].want, "step %zu: rev %u tag %u: got %s want %s", i,
 		             steps[i].revision, steps[i].tag, tally_outcome_str(o),
 		             tally_outcome_str(steps[i].want));
 		int64_t li =
 		    (o == TALLY_OUTCOME_ACCEPTED || o == TALLY_OUTCOME_CONFLICT) ? leaf++ : -1;
 		int64_t before = st.leaf_index;
-		cr_assert_eq(tally_reconcile_apply(&st, o, steps[i].revision, h, li), 0);
+		cr_assert_eq(tally_reconcile_apply(&st, &cc, o, steps[i].revision, h, li), 0);
 		cr_assert_eq(st.revision, steps[i].held_revision, "step %zu", i);
 		cr_assert_eq(st.n_conflicts, steps[i].held_conflicts, "step %zu", i);
 		if (o == TALLY_OUTCOME_ACCEPTED) {
@@ -48,9 +49,9 @@ static void run(const struct step *steps, size_t n)
 			cr_assert_eq(st.leaf_index, before, "step %zu", i);
 		}
 	}
-	tally_reconcile_state_clear(&st);
-	cr_assert_eq(st.conflict_hashes, NULL);
-	cr_assert_eq(st.revision, 0);
+	tally_conflict_copies_clear(&cc);
+	cr_assert_eq(cc.hashes, NULL);
+	cr_assert_eq(cc.cap, 0);
 }
 
 #define RUN(...)                                                                                   \
@@ -126,25 +127,76 @@ Test(reconcile, stale_during_conflict_keeps_the_flag)
 
 Test(reconcile, decide_does_not_change_state)
 {
-	struct tally_precinct_state st;
+	struct tally_slot_state st;
+	struct tally_conflict_copies cc = {0};
+	uint8_t a[TALLY_HASH_BYTES], b[TALLY_HASH_BYTES], c[TALLY_HASH_BYTES];
+	hash_of('a', a);
+	hash_of('b', b);
+	hash_of('c', c);
+	tally_reconcile_state_init(&st);
+	cr_assert_eq(tally_reconcile_apply(&st, NULL, ACC, 4, a, 7), 0);
+	cr_assert_eq(tally_reconcile_apply(&st, &cc, CON, 4, c, 8), 0);
+	struct tally_slot_state copy = st;
+	struct tally_conflict_copies cc_copy = cc;
+	cr_assert_eq(tally_reconcile_decide(&st, &cc, 4, b), CON);
+	cr_assert_eq(tally_reconcile_decide(&st, &cc, 4, c), DUP);
+	cr_assert_eq(tally_reconcile_decide(&st, &cc, 9, b), ACC);
+	cr_assert_eq(tally_reconcile_decide(&st, &cc, 3, b), STA);
+	cr_assert_eq(memcmp(&st, &copy, sizeof(st)), 0);
+	cr_assert_eq(memcmp(&cc, &cc_copy, sizeof(cc)), 0);
+	/* STALE and DUPLICATE leave everything as it was. */
+	cr_assert_eq(tally_reconcile_apply(&st, &cc, STA, 3, b, -1), 0);
+	cr_assert_eq(tally_reconcile_apply(&st, &cc, DUP, 4, a, -1), 0);
+	cr_assert_eq(memcmp(&st, &copy, sizeof(st)), 0);
+	cr_assert_eq(memcmp(&cc, &cc_copy, sizeof(cc)), 0);
+	tally_conflict_copies_clear(&cc);
+}
+
+Test(reconcile, a_slot_without_copies_needs_no_copies_struct)
+{
+	struct tally_slot_state st;
 	uint8_t a[TALLY_HASH_BYTES], b[TALLY_HASH_BYTES];
 	hash_of('a', a);
 	hash_of('b', b);
 	tally_reconcile_state_init(&st);
-	cr_assert_eq(tally_reconcile_apply(&st, ACC, 4, a, 7), 0);
-	struct tally_precinct_state copy = st;
-	cr_assert_eq(tally_reconcile_decide(&st, 4, b), CON);
-	cr_assert_eq(tally_reconcile_decide(&st, 9, b), ACC);
-	cr_assert_eq(tally_reconcile_decide(&st, 3, b), STA);
-	cr_assert_eq(memcmp(&st, &copy, sizeof(st)), 0);
-	/* STALE and DUPLICATE leave everything as it was. */
-	cr_assert_eq(tally_reconcile_apply(&st, STA, 3, b, -1), 0);
-	cr_assert_eq(tally_reconcile_apply(&st, DUP, 4, a, -1), 0);
-	cr_assert_eq(memcmp(&st, &copy, sizeof(st)), 0);
-	tally_reconcile_state_clear(&st);
+	cr_assert_eq(tally_reconcile_decide(&st, NULL, 1, a), ACC);
+	cr_assert_eq(tally_reconcile_apply(&st, NULL, ACC, 1, a, 0), 0);
+	cr_assert_eq(tally_reconcile_decide(&st, NULL, 1, a), DUP);
+	cr_assert_eq(tally_reconcile_decide(&st, NULL, 1, b), CON);
+	cr_assert_eq(tally_reconcile_apply(&st, NULL, ACC, 2, b, 1), 0);
+	cr_assert_eq(st.revision, 2);
+	cr_assert_eq(st.leaf_index, 1);
+}
+
+Test(reconcile, accepted_frees_the_copies)
+{
+	struct tally_slot_state st;
+	struct tally_conflict_copies cc = {0};
+	uint8_t h[TALLY_HASH_BYTES];
+	tally_reconcile_state_init(&st);
+	hash_of('a', h);
+	cr_assert_eq(tally_reconcile_apply(&st, &cc, ACC, 1, h, 0), 0);
+	for (uint8_t tag = 'b'; tag <= 'f'; tag++) {
+		hash_of(tag, h);
+		cr_assert_eq(tally_reconcile_apply(&st, &cc, CON, 1, h, tag), 0);
+	}
+	cr_assert_eq(st.n_conflicts, 5);
+	cr_assert_eq(cc.cap, 8);
+	hash_of('d', h);
+	cr_assert_eq(memcmp(cc.hashes[2], h, TALLY_HASH_BYTES), 0);
+	hash_of('z', h);
+	cr_assert_eq(tally_reconcile_apply(&st, &cc, ACC, 2, h, 9), 0);
+	cr_assert_eq(st.n_conflicts, 0);
+	cr_assert_eq(cc.hashes, NULL, "freed: ASan would report a leak otherwise");
+	cr_assert_eq(cc.cap, 0);
+}
+
+Test(reconcile, the_slot_state_is_48_bytes)
+{
+	cr_assert_eq(sizeof(struct tally_slot_state), 48);
 }
 
 Test(reconcile, clear_takes_null)
 {
-	tally_reconcile_state_clear(NULL);
+	tally_conflict_copies_clear(NULL);
 }

@@ -64,11 +64,12 @@ Test(replay, rebuilds_exact_totals_and_tree_from_every_leaf, .init = setup, .fin
 	cr_assert_eq(replay_rebuild(&fx.a, &err), 0, "%s", err.msg);
 	cr_assert_eq(fx.a.totals->sequence, 4);
 	cr_assert_eq(tally_merkle_size(fx.a.merkle), 4);
-	cr_assert_eq(fx.a.totals->national.precincts_reported, 3);
-	cr_assert_eq(fx.a.totals->national.conflicts, 1);
-	cr_assert_eq(fx.a.totals->national.ballots_cast, 1530, "the conflict is not counted");
-	cr_assert_eq(fx.a.totals->national.votes[1], 300);
-	cr_assert_eq(fx.a.totals->precincts[1].n_conflicts, 1);
+	cr_assert_eq(fx.a.totals->contests[0].national.precincts_reported, 3);
+	cr_assert_eq(fx.a.totals->contests[0].national.conflicts, 1);
+	cr_assert_eq(fx.a.totals->contests[0].national.ballots_cast, 1530,
+	             "the conflict is not counted");
+	cr_assert_eq(fx.a.totals->contests[0].national.votes[1], 300);
+	cr_assert_eq(fx.a.totals->slots[1].n_conflicts, 1);
 }
 
 Test(replay, refuses_a_missing_row_naming_the_leaf, .init = setup, .fini = teardown)
@@ -131,7 +132,7 @@ Test(replay, follows_from_where_the_tree_stands, .init = setup, .fini = teardown
 	cr_assert_eq(replay_apply(s, 4, fx.a.totals, fx.a.merkle, &err), 0, "%s", err.msg);
 	cr_assert_eq(fx.a.totals->sequence, 4);
 	cr_assert_eq(tally_merkle_size(fx.a.merkle), 4);
-	cr_assert_eq(fx.a.totals->national.ballots_cast, 1530);
+	cr_assert_eq(fx.a.totals->contests[0].national.ballots_cast, 1530);
 
 	/* A store that says it holds 6 leaves but has 4. */
 	cr_assert_eq(replay_apply(s, 6, fx.a.totals, fx.a.merkle, &err), -EUCLEAN);
@@ -154,6 +155,6 @@ Test(replay, a_refused_leaf_changes_nothing_of_the_state, .init = setup, .fini =
 	                   "%s", err.msg);
 	cr_assert_eq(fx.a.totals->sequence, 3);
 	cr_assert_eq(tally_merkle_size(fx.a.merkle), 3);
-	cr_assert_eq(fx.a.totals->national.conflicts, 0);
-	cr_assert_eq(fx.a.totals->precincts[1].n_conflicts, 0);
+	cr_assert_eq(fx.a.totals->contests[0].national.conflicts, 0);
+	cr_assert_eq(fx.a.totals->slots[1].n_conflicts, 0);
 }
