@@ -1006,6 +1006,9 @@ static struct tally_decision_input legacy_input(const struct tally_totals *t,
 	};
 }
 
+/* How often each legacy status was compared, so the random states are seen to cover them. */
+static size_t legacy_seen[4];
+
 static void assert_same_as_totals(const struct tally_totals *t, uint64_t seed)
 {
 	struct tally_figures regions[8];
@@ -1035,8 +1038,10 @@ static void assert_same_as_totals(const struct tally_totals *t, uint64_t seed)
 	static const enum tally_decision_status as[] = {TALLY_STATUS_NONE,
 	                                                TALLY_STATUS_UNDETERMINED,
 	                                                TALLY_STATUS_PASSING, TALLY_STATUS_FAILING};
-	cr_assert_eq(d.status, as[tally_totals_decision(t, reasons, 4, &n)]);
+	enum tally_decision was = tally_totals_decision(t, reasons, 4, &n);
+	cr_assert_eq(d.status, as[was]);
 	cr_assert_eq(d.n_reasons, n);
+	legacy_seen[was]++;
 }
 
 Test(decision, legacy_referendum_equals_totals_byte_for_byte_on_random_states, .timeout = 120)
@@ -1084,6 +1089,9 @@ Test(decision, legacy_referendum_equals_totals_byte_for_byte_on_random_states, .
 		tally_totals_free(t);
 		tally_election_free(e);
 	}
+	for (size_t i = 0; i < 4; i++)
+		cr_assert_gt(legacy_seen[i], 100, "%s seen %zu times", tally_decision_str(i),
+		             legacy_seen[i]);
 }
 
 /*
@@ -1627,4 +1635,64 @@ Test(decision, referendum_certainty_equals_the_brute_force, .timeout = 120)
 	}
 	for (size_t i = 0; i < 3; i++)
 		cr_assert_gt(seen[i], 200, "status %zu seen %zu times", i, seen[i]);
+}
+
+/*
+ * Figures near 2^64 (impossible from protocols, possible from a corrupt
+ * store) decide without wrapping: sums saturate and products are 128-bit.
+ * Under the sanitizers of the test build any overflow would abort.
+ */
+Test(decision, figures_near_two_to_the_64_decide_without_wrapping)
+{
+	static const uint64_t huge[] = {UINT64_MAX - 1, UINT64_MAX / 2, 0};
+	struct tally_figures f = figures(UINT64_MAX, UINT64_MAX, 1, 0, huge, 3);
+	struct tally_decision_result d;
+	json_t *j = NULL;
+
+	struct tally_election *e = candidate_election(abc, 2, "{\"min_turnout_pct\": 99.9999}");
+	struct tally_decision_input in = input(e, 0, &f, UINT64_MAX);
+	cr_assert_eq(tally_decide(&in, &d), 0);
+	cr_assert_eq(d.status, TALLY_STATUS_UNDETERMINED);
+	cr_assert_not(d.final);
+	cr_assert_eq(tally_decision_to_json(&in, &d, &j), 0);
+	json_decref(j);
+	/* Nothing out: the turnout (saturated at 2^64 - 1 of 2^64 - 1) passes. */
+	in = input(e, 0, &f, 0);
+	cr_assert_eq(tally_decide(&in, &d), 0);
+	cr_assert_eq(d.status, TALLY_STATUS_ELECTED);
+	cr_assert_eq(d.n_elected, 2);
+	tally_election_free(e);
+
+	e = candidate_election(abc, 1, "{\"win\": \"absolute_majority\"}");
+	in = input(e, 0, &f, UINT64_MAX);
+	cr_assert_eq(tally_decide(&in, &d), 0);
+	cr_assert_eq(d.status, TALLY_STATUS_UNDETERMINED);
+	in = input(e, 0, &f, 0);
+	cr_assert_eq(tally_decide(&in, &d), 0);
+	cr_assert_eq(d.status, TALLY_STATUS_ELECTED);
+	tally_election_free(e);
+
+	e = parse(kz_mazhilis);
+	in = input(e, 0, &f, UINT64_MAX);
+	cr_assert_eq(tally_decide(&in, &d), 0);
+	cr_assert_eq(d.status, TALLY_STATUS_PROVISIONAL);
+	cr_assert_eq(tally_decision_to_json(&in, &d, &j), 0);
+	json_decref(j);
+	tally_election_free(e);
+
+	char *json = kz_referendum_definition(true);
+	e = parse(json);
+	free(json);
+	struct tally_figures regions[17];
+	uint64_t unreported[17];
+	for (size_t r = 0; r < 17; r++) {
+		regions[r] = f;
+		unreported[r] = UINT64_MAX;
+	}
+	in = input(e, 0, &f, UINT64_MAX);
+	in.regions = regions;
+	in.region_unreported_registered = unreported;
+	cr_assert_eq(tally_decide(&in, &d), 0);
+	cr_assert_eq(d.status, TALLY_STATUS_UNDETERMINED);
+	tally_election_free(e);
 }
