@@ -1696,3 +1696,74 @@ Test(decision, figures_near_two_to_the_64_decide_without_wrapping)
 	cr_assert_eq(d.status, TALLY_STATUS_UNDETERMINED);
 	tally_election_free(e);
 }
+
+/* Turnout exactly at the minimum, one voter under and one over: both agree. */
+Test(decision, legacy_turnout_at_the_minimum_agrees_with_totals)
+{
+	static const struct {
+		const char *min;
+		uint64_t cast, registered;
+	} cases[] = {
+	    {"50", 500, 1000},
+	    {"33.3333", 333333, 1000000},
+	    {"66.67", 6667, 10000},
+	    {"12.5", 1, 8},
+	    {"99.9999", 999999, 1000000},
+	    {"0.0001", 1, 1000000},
+	    {"50", 6000000, 12000000},
+	    {"100", 10, 10},
+	};
+	static const enum tally_decision_status as[] = {TALLY_STATUS_NONE,
+	                                                TALLY_STATUS_UNDETERMINED,
+	                                                TALLY_STATUS_PASSING, TALLY_STATUS_FAILING};
+
+	for (size_t i = 0; i < N(cases); i++) {
+		char json[512];
+		snprintf(
+		    json, sizeof(json),
+		    "{\"election_id\": \"t\", \"title\": \"T\", \"options\": [{\"id\": \"yes\", "
+		    "\"name\": \"Yes\"}, {\"id\": \"no\", \"name\": \"No\"}], \"regions\": "
+		    "[{\"id\": \"A\", \"name\": \"A\", \"precincts\": [[1, 10]]}], \"rules\": "
+		    "{\"min_turnout_pct\": %s}}",
+		    cases[i].min);
+		struct tally_election *e = parse(json);
+		for (int delta = -1; delta <= 1; delta++) {
+			struct tally_figures national;
+			uint64_t reported[1] = {10};
+			struct tally_totals t;
+			struct tally_figures regions[1];
+			uint64_t region_unreported[1];
+			struct tally_decision_result d;
+			char reasons[4][TALLY_REASON_MAX];
+			size_t n = 0;
+			json_t *old = NULL, *new = NULL;
+
+			if (cases[i].cast + delta > cases[i].registered)
+				continue;
+			memset(&national, 0, sizeof(national));
+			national.precincts_total = national.precincts_reported = 1;
+			national.voters_registered = cases[i].registered;
+			national.ballots_cast = cases[i].cast + (uint64_t)(int64_t)delta;
+			national.votes[0] = national.ballots_cast;
+			memset(&t, 0, sizeof(t));
+			t.election = e;
+			t.national = national;
+			t.regions = &t.national;
+			t.reported_definition_registered = reported;
+			struct tally_decision_input in =
+			    legacy_input(&t, regions, region_unreported);
+			cr_assert_eq(tally_decide(&in, &d), 0);
+			cr_assert_eq(d.status,
+			             delta > 0 ? TALLY_STATUS_PASSING : TALLY_STATUS_FAILING,
+			             "min %s, cast %+d", cases[i].min, delta);
+			cr_assert_eq(as[tally_totals_decision(&t, reasons, 4, &n)], d.status,
+			             "min %s, cast %+d", cases[i].min, delta);
+			cr_assert_eq(tally_totals_decision_to_json(&t, &old), 0);
+			cr_assert_eq(tally_decision_to_json(&in, &d, &new), 0);
+			cr_assert(json_equal(old, new), "min %s, cast %+d", cases[i].min, delta);
+			json_decref(old);
+			json_decref(new);
+		}
+		tally_election_free(e);
+	}
+}
