@@ -759,8 +759,9 @@ Test(decision, turnout_rule_fails_a_candidate_and_a_party_list_contest)
 	cr_assert(d.final);
 	cr_assert_eq(d.n_elected, 0);
 	static const char *const reasons[] = {
-	    "turnout cannot exceed the required 50.00%: at most 36.36% even if every voter of "
-	    "unreported precincts votes",
+	    /* In parentheses: one string in two pieces (clang -Wstring-concatenation). */
+	    ("turnout cannot exceed the required 50.00%: at most 36.36% even if every voter of "
+	     "unreported precincts votes"),
 	    "nobody is elected: the turnout rule fails",
 	    "the 10 registered voters of unreported precincts cannot change the outcome"};
 	assert_reasons(&d, reasons, N(reasons));
