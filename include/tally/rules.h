@@ -1,7 +1,8 @@
 /*
  * rules.h: the vocabulary of an election's rules, shared by the election
  * model (election.h), seat allocation (seats.h) and the decisions built on
- * them. Plain enums and one fixed-point unit; no functions, no I/O.
+ * them (decision.h). Plain enums, one fixed-point unit and the enums' names
+ * as the definition spells them (rules.c); no I/O.
  *
  * Fractions and percentages are kept as whole parts per million, so no
  * floating point decides a rule: 50 % is 500000, a fraction of 0.6667 is
@@ -58,5 +59,20 @@ enum tally_overflow {
 	TALLY_OVERFLOW_REDISTRIBUTE = 0, /* they go on to the other lists */
 	TALLY_OVERFLOW_VACANT,           /* they stay empty */
 };
+
+/*
+ * Each value's name as an election definition and the JSON API spell it:
+ * "referendum", "candidate", "party_list"; "national", "regions",
+ * "district"; "ballots_cast", "valid"; "plurality", "absolute_majority";
+ * "hare", "dhondt", "sainte_lague"; "ballot_order", "lot"; "redistribute",
+ * "vacant". A value outside its enum is "unknown". Static strings.
+ */
+const char *tally_contest_kind_str(enum tally_contest_kind k);
+const char *tally_scope_kind_str(enum tally_scope_kind s);
+const char *tally_denominator_str(enum tally_denominator d);
+const char *tally_win_str(enum tally_win w);
+const char *tally_seat_method_str(enum tally_seat_method m);
+const char *tally_tie_rule_str(enum tally_tie_rule t);
+const char *tally_overflow_str(enum tally_overflow o);
 
 #endif
