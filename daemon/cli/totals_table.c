@@ -23,7 +23,7 @@ static const char *group(json_t *v, char *buf, size_t len)
 		snprintf(buf, len, "-");
 	else
 		snprintf(buf, len, "%s",
-		         tally_totals_group((uint64_t)json_integer_value(v), grouped));
+		         tally_figures_group((uint64_t)json_integer_value(v), grouped));
 	return buf;
 }
 

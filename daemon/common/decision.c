@@ -252,7 +252,7 @@ static enum verdict decide_turnout(const struct tally_decision_input *in, double
 	corner(&now, r, 1, &all);
 	low = pct(f->ballots_cast, now.registered);
 	high = pct(all.cast, all.registered);
-	tally_totals_group(r, voters);
+	tally_figures_group(r, voters);
 	if (turnout_passes(&in->c->rules, &now)) {
 		add_reason(d,
 		           "turnout %.2f%% exceeds the required %.2f%% whatever the %s registered "
@@ -791,7 +791,7 @@ static void candidate_reasons(const struct tally_decision_input *in, const struc
 
 	count_now(in, &now);
 	den = denominator(c->rules.majority_of, &now);
-	tally_totals_group(r, voters);
+	tally_figures_group(r, voters);
 	buf[0] = '\0';
 
 	if (!d->final) {
@@ -799,23 +799,23 @@ static void candidate_reasons(const struct tally_decision_input *in, const struc
 			add_reason(d,
 			           "against all ('%s') leads with %s votes (%.2f%% of %s): a "
 			           "candidate is elected only with more votes than against all",
-			           c->options[top].id, tally_totals_group(v[top], a),
+			           c->options[top].id, tally_figures_group(v[top], a),
 			           pct(v[top], den), share);
 		else if (c->n_options > 1)
 			add_reason(d, "'%s' leads with %s votes (%.2f%% of %s), %s ahead of '%s'",
-			           c->options[top].id, tally_totals_group(v[top], a),
+			           c->options[top].id, tally_figures_group(v[top], a),
 			           pct(v[top], den), share,
-			           tally_totals_group(v[top] - v[rank[1]], b),
+			           tally_figures_group(v[top] - v[rank[1]], b),
 			           c->options[rank[1]].id);
 		else
 			add_reason(d, "'%s' has %s votes (%.2f%% of %s)", c->options[top].id,
-			           tally_totals_group(v[top], a), pct(v[top], den), share);
+			           tally_figures_group(v[top], a), pct(v[top], den), share);
 		if (majority) {
 			bool reachable = false;
 			for (size_t i = 0; i < c->n_options; i++)
 				reachable = reachable || ((u128)v[i] + r) * 2 > (u128)den + r;
 			add_reason(d, "more than half of %s is %s votes%s", share,
-			           tally_totals_group(den / 2 + 1, a),
+			           tally_figures_group(den / 2 + 1, a),
 			           reachable ? ""
 			                     : "; nobody can reach it any more: there will be a "
 			                       "runoff, its second candidate not yet certain");
@@ -843,7 +843,7 @@ static void candidate_reasons(const struct tally_decision_input *in, const struc
 		add_reason(d,
 		           "against all ('%s') has %s votes (%.2f%% of %s), at least as many as "
 		           "every candidate: nobody is elected",
-		           c->options[against].id, tally_totals_group(v[against], a),
+		           c->options[against].id, tally_figures_group(v[against], a),
 		           pct(v[against], den), share);
 		add_certain(d, r, voters);
 		return;
@@ -851,7 +851,7 @@ static void candidate_reasons(const struct tally_decision_input *in, const struc
 		add_reason(d,
 		           "against all ('%s') has more than half of %s (%s votes, %.2f%%): "
 		           "nobody is elected",
-		           c->options[against].id, share, tally_totals_group(v[against], a),
+		           c->options[against].id, share, tally_figures_group(v[against], a),
 		           pct(v[against], den));
 		add_certain(d, r, voters);
 		return;
@@ -875,26 +875,26 @@ static void candidate_reasons(const struct tally_decision_input *in, const struc
 		uint32_t w = d->elected[0];
 		add_reason(
 		    d, "'%s' is elected: %s votes of %s %s (%.2f%%), more than half%s%s%s",
-		    c->options[w].id, tally_totals_group(v[w], a), tally_totals_group(den, b),
+		    c->options[w].id, tally_figures_group(v[w], a), tally_figures_group(den, b),
 		    share, pct(v[w], den), r > 0 ? " even if the " : "", r > 0 ? voters : "",
 		    r > 0 ? " registered voters of unreported precincts all vote for others" : "");
 		return;
 	}
 	if (majority) {
 		add_reason(d, "nobody has more than half of %s: '%s' leads with %s votes (%.2f%%)",
-		           share, c->options[top].id, tally_totals_group(v[top], a),
+		           share, c->options[top].id, tally_figures_group(v[top], a),
 		           pct(v[top], den));
 		if (o->status == TALLY_STATUS_RUNOFF) {
 			add_reason(
 			    d, "runoff between '%s' (%s votes) and '%s' (%s votes)",
-			    c->options[d->runoff[0]].id, tally_totals_group(v[d->runoff[0]], a),
-			    c->options[d->runoff[1]].id, tally_totals_group(v[d->runoff[1]], b));
+			    c->options[d->runoff[0]].id, tally_figures_group(v[d->runoff[0]], a),
+			    c->options[d->runoff[1]].id, tally_figures_group(v[d->runoff[1]], b));
 		} else {
 			list_options(c, rank, o->tied, buf, sizeof(buf));
 			add_reason(d,
 			           "%s are tied with %s votes each for %" PRIu32
 			           " place%s in the runoff, not allocated",
-			           buf, tally_totals_group(v[d->tied[0]], a), o->tie_seats,
+			           buf, tally_figures_group(v[d->tied[0]], a), o->tie_seats,
 			           o->tie_seats == 1 ? "" : "s");
 		}
 	} else {
@@ -904,7 +904,7 @@ static void candidate_reasons(const struct tally_decision_input *in, const struc
 			for (size_t i = 0; i < n; i++)
 				append(buf, sizeof(buf), "%s'%s' (%s votes, %.2f%%)", i ? ", " : "",
 				       c->options[d->elected[i]].id,
-				       tally_totals_group(v[d->elected[i]], a),
+				       tally_figures_group(v[d->elected[i]], a),
 				       pct(v[d->elected[i]], den));
 			add_reason(d, "elected to %zu of %" PRIu32 " %s (shares of %s): %s", n,
 			           c->seats, seat_word(c->seats), share, buf);
@@ -914,7 +914,7 @@ static void candidate_reasons(const struct tally_decision_input *in, const struc
 			list_options(c, rank, o->tied, buf, sizeof(buf));
 			add_reason(
 			    d, "%s are tied with %s votes each for %" PRIu32 " %s, not allocated",
-			    buf, tally_totals_group(v[d->tied[0]], a), o->tie_seats,
+			    buf, tally_figures_group(v[d->tied[0]], a), o->tie_seats,
 			    seat_word(o->tie_seats));
 		} else if (d->n_elected < c->seats) {
 			uint64_t empty = c->seats - d->n_elected;
@@ -924,7 +924,7 @@ static void candidate_reasons(const struct tally_decision_input *in, const struc
 				    "%" PRIu64 " %s stay%s empty: no other candidate has more "
 				    "votes than against all ('%s', %s votes)",
 				    empty, seat_word(empty), empty == 1 ? "s" : "",
-				    c->options[against].id, tally_totals_group(v[against], a));
+				    c->options[against].id, tally_figures_group(v[against], a));
 			else
 				add_reason(d, "%" PRIu64 " %s stay%s empty: not enough candidates",
 				           empty, seat_word(empty), empty == 1 ? "s" : "");
@@ -1000,7 +1000,7 @@ static void party_reasons(const struct tally_decision_input *in, const struct ou
 	}
 	count_now(in, &now);
 	base = denominator(c->rules.threshold_of, &now);
-	tally_totals_group(r, voters);
+	tally_figures_group(r, voters);
 	for (size_t i = 0; i < c->n_options; i++) {
 		lists += !c->options[i].against_all;
 		passed += s->passed[i];
@@ -1012,8 +1012,8 @@ static void party_reasons(const struct tally_decision_input *in, const struct ou
 		           "%zu of %zu lists reach the threshold of %.2f%% of %s (%s votes of %s)",
 		           passed, lists, c->rules.threshold_ppm / 1e4,
 		           denominator_words(c->rules.threshold_of),
-		           tally_totals_group(need > UINT64_MAX ? UINT64_MAX : (uint64_t)need, a),
-		           tally_totals_group(base, b));
+		           tally_figures_group(need > UINT64_MAX ? UINT64_MAX : (uint64_t)need, a),
+		           tally_figures_group(base, b));
 	} else {
 		add_reason(d, "%zu of %zu lists take part: there is no threshold", passed, lists);
 	}

@@ -418,20 +418,6 @@ int tally_totals_apply(struct tally_totals *t, const struct tally_result *r,
 	                                  ret_outcome);
 }
 
-double tally_figures_turnout_pct(const struct tally_figures *f)
-{
-	if (f->voters_registered == 0)
-		return 0.0;
-	return 100.0 * (double)f->ballots_cast / (double)f->voters_registered;
-}
-
-double tally_figures_option_pct(const struct tally_figures *f, size_t i)
-{
-	if (f->ballots_cast <= f->ballots_invalid)
-		return 0.0;
-	return 100.0 * (double)f->votes[i] / (double)(f->ballots_cast - f->ballots_invalid);
-}
-
 const char *tally_decision_str(enum tally_decision d)
 {
 	switch (d) {
@@ -466,21 +452,6 @@ static double pct(uint64_t num, uint64_t den)
 	return den ? 100.0 * (double)num / (double)den : 0.0;
 }
 
-const char *tally_totals_group(uint64_t v, char ret[TALLY_GROUPED_MAX])
-{
-	char digits[21];
-	int n = snprintf(digits, sizeof(digits), "%" PRIu64, v);
-	size_t o = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (i > 0 && (n - i) % 3 == 0)
-			ret[o++] = ',';
-		ret[o++] = digits[i];
-	}
-	ret[o] = '\0';
-	return ret;
-}
-
 static void add_reason(char (*reasons)[TALLY_REASON_MAX], size_t n_max, size_t *n, const char *fmt,
                        ...) __attribute__((format(printf, 4, 5)));
 static void add_reason(char (*reasons)[TALLY_REASON_MAX], size_t n_max, size_t *n, const char *fmt,
@@ -511,7 +482,7 @@ static enum tally_decision decide_turnout(const struct tally_totals *t, uint64_t
 	double high = pct(f->ballots_cast + unreported, reg);
 	char voters[TALLY_GROUPED_MAX];
 
-	tally_totals_group(unreported, voters);
+	tally_figures_group(unreported, voters);
 	if (low > min) {
 		add_reason(reasons, n_max, n,
 		           "turnout %.2f%% exceeds the required %.2f%% whatever the %s registered "

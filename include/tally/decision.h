@@ -54,7 +54,7 @@
 #include "tally/result.h"
 #include "tally/rules.h"
 #include "tally/seats.h"
-#include "tally/totals.h" /* struct tally_figures */
+#include "tally/figures.h" /* struct tally_figures */
 
 /* Most reasons one decision gives. */
 #define TALLY_DECISION_MAX_REASONS 8

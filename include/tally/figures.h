@@ -52,4 +52,12 @@ static inline uint64_t tally_figures_denominator(const struct tally_figures *f,
 double tally_figures_turnout_pct(const struct tally_figures *f);
 double tally_figures_option_pct(const struct tally_figures *f, size_t i);
 
+/* Longest tally_figures_group() text: 20 digits, 6 commas and the NUL. */
+#define TALLY_GROUPED_MAX 27
+/*
+ * Writes v in decimal with a comma between groups of three digits
+ * ("2,602,280"), for texts people read, into ret; returns ret.
+ */
+const char *tally_figures_group(uint64_t v, char ret[TALLY_GROUPED_MAX]);
+
 #endif

@@ -152,13 +152,6 @@ const struct tally_slot_state *tally_totals_state(const struct tally_totals *t, 
 const struct tally_figures *tally_totals_region(const struct tally_totals *t, size_t contest,
                                                 size_t region);
 
-/* Longest tally_totals_group() text: 20 digits, 6 commas and the NUL. */
-#define TALLY_GROUPED_MAX 27
-/*
- * Writes v in decimal with a comma between groups of three digits
- * ("2,602,280"), for texts people read, into ret; returns ret.
- */
-const char *tally_totals_group(uint64_t v, char ret[TALLY_GROUPED_MAX]);
 
 /*
  * The legacy referendum's decision under election->rules, with one reason

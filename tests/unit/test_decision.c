@@ -988,21 +988,19 @@ static struct tally_decision_input legacy_input(const struct tally_totals *t,
 {
 	const struct tally_election *e = t->election;
 	const struct tally_contest *c = &e->contests[0];
-	uint64_t unreported = 0;
+	const struct tally_contest_totals *ct = &t->contests[0];
 
-	for (size_t r = 0; r < e->n_regions; r++)
-		unreported += e->regions[r].registered - t->reported_definition_registered[r];
 	for (size_t k = 0; k < c->n_regions; k++) {
-		regions[k] = t->regions[c->regions[k]];
+		regions[k] = ct->regions[k];
 		region_unreported[k] = e->regions[c->regions[k]].registered -
-		                       t->reported_definition_registered[c->regions[k]];
+		                       ct->region_reported_definition_registered[k];
 	}
 	return (struct tally_decision_input){
 	    .e = e,
 	    .c = c,
-	    .national = &t->national,
+	    .national = &ct->national,
 	    .regions = regions,
-	    .unreported_registered = unreported,
+	    .unreported_registered = c->registered - ct->reported_definition_registered,
 	    .region_unreported_registered = region_unreported,
 	};
 }
@@ -1117,6 +1115,7 @@ Test(decision, legacy_turnout_parts_from_the_doubles_only_beyond_their_precision
 	struct tally_figures national;
 	uint64_t reported[1] = {10};
 	struct tally_totals t;
+	struct tally_contest_totals ct;
 	char reasons[4][TALLY_REASON_MAX];
 	size_t n = 0;
 	struct tally_decision_result d;
@@ -1128,9 +1127,12 @@ Test(decision, legacy_turnout_parts_from_the_doubles_only_beyond_their_precision
 	national.votes[0] = national.ballots_cast;
 	memset(&t, 0, sizeof(t));
 	t.election = e;
-	t.national = national;
-	t.regions = &national;
-	t.reported_definition_registered = reported;
+	memset(&ct, 0, sizeof(ct));
+	ct.national = national;
+	ct.regions = &ct.national;
+	ct.region_reported_definition_registered = reported;
+	ct.reported_definition_registered = reported[0];
+	t.contests = &ct;
 	cr_assert_eq(tally_totals_decision(&t, reasons, 4, &n), TALLY_DECISION_FAILING);
 
 	struct tally_figures regions[1];
@@ -1142,7 +1144,7 @@ Test(decision, legacy_turnout_parts_from_the_doubles_only_beyond_their_precision
 	                               "registered voters of unreported precincts do");
 
 	/* Exactly half, at any size, is not more than half for both. */
-	t.national.ballots_cast = 50000000000000000ull;
+	ct.national.ballots_cast = 50000000000000000ull;
 	cr_assert_eq(tally_totals_decision(&t, reasons, 4, &n), TALLY_DECISION_FAILING);
 	cr_assert_eq(tally_decide(&in, &d), 0);
 	cr_assert_eq(d.status, TALLY_STATUS_FAILING);
@@ -1732,6 +1734,7 @@ Test(decision, legacy_turnout_at_the_minimum_agrees_with_totals)
 			struct tally_figures national;
 			uint64_t reported[1] = {10};
 			struct tally_totals t;
+			struct tally_contest_totals ct;
 			struct tally_figures regions[1];
 			uint64_t region_unreported[1];
 			struct tally_decision_result d;
@@ -1748,9 +1751,12 @@ Test(decision, legacy_turnout_at_the_minimum_agrees_with_totals)
 			national.votes[0] = national.ballots_cast;
 			memset(&t, 0, sizeof(t));
 			t.election = e;
-			t.national = national;
-			t.regions = &t.national;
-			t.reported_definition_registered = reported;
+			memset(&ct, 0, sizeof(ct));
+			ct.national = national;
+			ct.regions = &ct.national;
+			ct.region_reported_definition_registered = reported;
+			ct.reported_definition_registered = reported[0];
+			t.contests = &ct;
 			struct tally_decision_input in =
 			    legacy_input(&t, regions, region_unreported);
 			cr_assert_eq(tally_decide(&in, &d), 0);

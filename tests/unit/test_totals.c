@@ -373,7 +373,7 @@ Test(totals, group_puts_a_comma_between_thousands)
 	char buf[TALLY_GROUPED_MAX];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		cr_assert_eq(tally_totals_group(cases[i].v, buf), buf);
+		cr_assert_eq(tally_figures_group(cases[i].v, buf), buf);
 		cr_assert_str_eq(buf, cases[i].text);
 	}
 }
