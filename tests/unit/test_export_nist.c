@@ -6,10 +6,13 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "aggregator/export_nist.h"
+#include "tally/totals.h"
 
 /*
  * Two regions, three precincts, options yes/no:
@@ -403,4 +406,132 @@ Test(export_nist, date_defaults_to_generation_day)
 	cr_assert_str_eq(json_string_value(json_object_get(doc, "GeneratedDate")),
 	                 "2026-03-15T23:59:59Z");
 	json_decref(doc);
+}
+
+/* ---- the document of a definition without contests, byte for byte ---- */
+
+struct sink {
+	char *data;
+	size_t len, cap;
+};
+
+static int on_sink(const char *s, size_t n, void *arg)
+{
+	struct sink *b = arg;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = realloc(b->data, cap);
+		cr_assert_not_null(p);
+		b->data = p;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+/* The whole file, NUL-terminated, or NULL when it cannot be read. */
+static char *slurp(const char *path, size_t *ret_len)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	struct sink b = {0};
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		on_sink(chunk, n, &b);
+	fclose(f);
+	*ret_len = b.len;
+	return b.data ? b.data : calloc(1, 1);
+}
+
+/*
+ * The export of t must be the bytes of tests/unit/data/nist/<name>. On a
+ * difference the document made is left in <build>/artifacts/<name> for a
+ * diff.
+ */
+static void expect_bytes(const struct tally_totals *t, const struct export_nist_opts *o,
+                         const char *name)
+{
+	struct sink got = {0};
+	char path[1024];
+	size_t want_len = 0;
+
+	cr_assert_eq(export_nist_write(t, o, on_sink, &got), 0);
+	snprintf(path, sizeof(path), "%s/tests/unit/data/nist/%s", TALLY_SOURCE_DIR, name);
+	char *want = slurp(path, &want_len);
+	bool same = want != NULL && want_len == got.len && memcmp(want, got.data, got.len) == 0;
+	if (!same) {
+		snprintf(path, sizeof(path), "%s/artifacts", TALLY_BINARY_DIR);
+		mkdir(path, 0777);
+		snprintf(path, sizeof(path), "%s/artifacts/%s", TALLY_BINARY_DIR, name);
+		FILE *f = fopen(path, "wb");
+		if (f != NULL) {
+			fwrite(got.data, 1, got.len, f);
+			fclose(f);
+		}
+	}
+	cr_assert(same,
+	          "the export differs from tests/unit/data/nist/%s (%zu bytes, want %zu%s); "
+	          "this run's document is %s",
+	          name, got.len, want_len, want ? "" : ": missing", path);
+	free(want);
+	free(got.data);
+}
+
+Test(export_nist, referendum_without_contests_is_unchanged)
+{
+	struct fixture x;
+	setup(&x);
+	expect_bytes(&x.t, &opts, "referendum-precincts.json");
+	struct export_nist_opts o = opts;
+	o.summary_only = true;
+	expect_bytes(&x.t, &o, "referendum-summary.json");
+	x.states[0].n_conflicts = 1;
+	report(&x, 1, (const uint32_t[6]){200, 150, 0, 1, 100, 49});
+	expect_bytes(&x.t, &opts, "referendum-complete.json");
+}
+
+/*
+ * A definition without contests may still name parties and districts and
+ * give names in several languages: none of it enters the referendum's
+ * document, which stays as it always was.
+ */
+Test(export_nist, loaded_referendum_with_districts_and_languages_is_unchanged)
+{
+	static const char json[] =
+	    "{\"election_id\": \"kz-ref-2026\","
+	    " \"title\": {\"kk\": \"Референдум\", \"ru\": \"Референдум\", \"en\": \"Referendum\"},"
+	    " \"options\": [{\"id\": \"yes\", \"name\": \"Yes\"}, {\"id\": \"no\", \"name\": "
+	    "\"No\"}],"
+	    " \"parties\": [{\"id\": \"amanat\", \"name\": \"AMANAT\", \"color\": \"#1f77b4\"}],"
+	    " \"regions\": ["
+	    "  {\"id\": \"KZ-71\", \"name\": {\"kk\": \"Астана\", \"en\": \"Astana\"},"
+	    "   \"precincts\": [[1, 100], [2, 200]]},"
+	    "  {\"id\": \"KZ-75\", \"name\": \"Almaty\", \"precincts\": [[3, 300]]}],"
+	    " \"districts\": [{\"id\": \"OTK-1\", \"precincts\": [2, 3]}],"
+	    " \"rules\": {\"min_turnout_pct\": 50}}";
+	struct tally_election *e = NULL;
+	struct tally_totals *t = NULL;
+	struct tally_err err = {{0}};
+	uint8_t h[TALLY_HASH_BYTES] = {1};
+	enum tally_outcome out;
+
+	cr_assert_eq(tally_election_parse(json, sizeof(json) - 1, &e, &err), 0, "%s", err.msg);
+	cr_assert(tally_election_is_legacy(e));
+	cr_assert_eq(tally_totals_new(e, &t), 0);
+	cr_assert_eq(tally_totals_apply_figures(t, 0, 1, h, 0,
+	                                        (const uint32_t[]){100, 80, 2, 3, 50, 25}, &out),
+	             0);
+	h[0] = 2;
+	cr_assert_eq(tally_totals_apply_figures(t, 2, 1, h, 1,
+	                                        (const uint32_t[]){310, 250, 5, 0, 200, 45}, &out),
+	             0);
+	expect_bytes(t, &opts, "referendum-loaded.json");
+	tally_totals_free(t);
+	tally_election_free(e);
 }
