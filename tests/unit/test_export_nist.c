@@ -1,8 +1,11 @@
 /*
  * Tests for export_nist.c: the NIST SP 1500-100 v2 document for a small
  * election whose totals are laid out by hand, so the mapping is checked on
- * its own (the totals module has its own tests). Schema validation of the
- * same document is in tests/integration/test_publish.py.
+ * its own (the totals module has its own tests), and pinned byte for byte;
+ * then a general election loaded by the real loader, its totals applied as
+ * the aggregator applies them. Schema validation of both is in
+ * tests/integration/test_publish.py (the general election's documents are
+ * written by general_documents_for_the_schema when TALLY_NIST_OUT is set).
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -433,6 +436,11 @@ static int on_sink(const char *s, size_t n, void *arg)
 	return 0;
 }
 
+static int on_sink_file(const char *s, size_t n, void *arg)
+{
+	return fwrite(s, 1, n, arg) == n ? 0 : -1;
+}
+
 /* The whole file, NUL-terminated, or NULL when it cannot be read. */
 static char *slurp(const char *path, size_t *ret_len)
 {
@@ -666,14 +674,6 @@ static json_t *general_doc(struct general *g, const struct export_nist_opts *o)
 	json_t *doc = NULL;
 	int rc = export_nist_build(g->t, o, &doc);
 	cr_assert_eq(rc, 0, "export_nist_build: %d", rc);
-	/* Writes the document for the schema check of test_publish.py when asked. */
-	const char *dir = getenv("TALLY_NIST_OUT");
-	if (dir != NULL && *dir != '\0') {
-		char path[1024];
-		static int n;
-		snprintf(path, sizeof(path), "%s/general-%d.json", dir, ++n);
-		cr_assert_eq(json_dump_file(doc, path, JSON_COMPACT), 0, "writing %s", path);
-	}
 	return doc;
 }
 
@@ -1139,17 +1139,39 @@ Test(export_nist, general_status_once_final_not_once_complete)
 	general_free(&g);
 }
 
-/* The documents test_publish.py validates against NIST's schema (TALLY_NIST_OUT). */
+/*
+ * Writes the document, as the aggregator streams it, to
+ * $TALLY_NIST_OUT/<name> when that is set, and checks it parses.
+ */
+static void write_doc(struct general *g, const struct export_nist_opts *o, const char *name)
+{
+	const char *dir = getenv("TALLY_NIST_OUT");
+	json_decref(general_doc(g, o));
+	if (dir == NULL || *dir == '\0')
+		return;
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	cr_assert_not_null(f, "opening %s", path);
+	cr_assert_eq(export_nist_write(g->t, o, on_sink_file, f), 0);
+	cr_assert_eq(fclose(f), 0, "writing %s", path);
+}
+
+/*
+ * The documents tests/integration/test_publish.py validates against NIST's
+ * schema (it runs this test alone with TALLY_NIST_OUT set): the partial
+ * and complete states of the tests above, and the partial summary.
+ */
 Test(export_nist, general_documents_for_the_schema)
 {
 	struct general g;
 	general_setup(&g);
 	general_partial(&g);
-	json_decref(general_doc(&g, &opts));
+	write_doc(&g, &opts, "general-partial.json");
 	struct export_nist_opts o = opts;
 	o.summary_only = true;
-	json_decref(general_doc(&g, &o));
+	write_doc(&g, &o, "general-summary.json");
 	general_rest(&g, 310);
-	json_decref(general_doc(&g, &opts));
+	write_doc(&g, &opts, "general-complete.json");
 	general_free(&g);
 }
