@@ -152,7 +152,6 @@ const struct tally_slot_state *tally_totals_state(const struct tally_totals *t, 
 const struct tally_figures *tally_totals_region(const struct tally_totals *t, size_t contest,
                                                 size_t region);
 
-
 /*
  * The legacy referendum's decision under election->rules, with one reason
  * per rule into ret_reasons (array of n_max strings of TALLY_REASON_MAX;
