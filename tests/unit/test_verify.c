@@ -292,20 +292,20 @@ Test(verify, the_replay_names_each_precincts_counted_leaf)
 
 	fx_make(&f, &o);
 	cr_assert_eq(audit_new(f.e, NULL, &a), 0);
-	cr_assert_eq(audit_counted(a, 1, &c), -EAGAIN, "nothing is counted before the run");
+	cr_assert_eq(audit_counted(a, 1, NULL, &c), -EAGAIN, "nothing is counted before the run");
 	audit_free(a);
 
 	a = run(&f, f.log_pub, 2);
 	cr_assert_eq(audit_count(a), 0);
-	cr_assert_eq(audit_counted(a, 1, &c), 0);
+	cr_assert_eq(audit_counted(a, 1, NULL, &c), 0);
 	cr_assert_eq(c.leaf_index, 20);
 	cr_assert_eq(c.revision, 3);
 	cr_assert_eq(c.conflicts, 1);
-	cr_assert_eq(audit_counted(a, 6, &c), 0);
+	cr_assert_eq(audit_counted(a, 6, NULL, &c), 0);
 	cr_assert_eq(c.leaf_index, 15);
 	cr_assert_eq(c.revision, 2);
 	cr_assert_eq(c.conflicts, 0);
-	cr_assert_eq(audit_counted(a, 11, &c), -ENOENT);
+	cr_assert_eq(audit_counted(a, 11, NULL, &c), -ENOENT);
 
 	cr_assert_eq(audit_leaf(a, 20, &leaf, &len), 0);
 	cr_assert_eq(tally_codec_decode_signed(leaf, len, &s), 0);
