@@ -434,3 +434,269 @@ Test(verify, bench_large_bundle, .timeout = 3600)
 	audit_free(a);
 	fx_clean(&f);
 }
+
+/* ---- general elections ------------------------------------------------ */
+
+/* Asserts the discrepancies are exactly `want`, in order. */
+static void expect_exactly(const struct audit *a, const char *const *want, size_t n)
+{
+	if (audit_count(a) != n)
+		dump(a);
+	cr_assert_eq(audit_count(a), n, "%zu discrepancies, want %zu", audit_count(a), n);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_str_eq(audit_at(a, i), want[i]);
+}
+
+static struct audit *run_general(struct fx *f, const struct fx_general_opts *o)
+{
+	fx_make_general(f, o);
+	return run(f, f->log_pub, 2);
+}
+
+/* Runs `tallyctl verify` with argv, its standard output into buf. */
+static int verify_command(int argc, char **argv, const char *out, char *buf, size_t cap)
+{
+	FILE *saved = stdout, *f;
+	size_t n;
+	int rc;
+
+	fflush(stdout);
+	cr_assert_not_null(stdout = fopen(out, "w"));
+	rc = cmd_verify(argc, argv);
+	fclose(stdout);
+	stdout = saved;
+	cr_assert_not_null(f = fopen(out, "r"));
+	n = fread(buf, 1, cap - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return rc;
+}
+
+/* `tallyctl verify` over a general bundle: 0 and OK when honest, 1 with the line when not. */
+Test(verify, general_election_command_says_what_it_checked)
+{
+	struct fx f;
+	struct fx_general_opts o = {0};
+	char out[160], buf[4096];
+
+	fx_make_general(&f, &o);
+	snprintf(out, sizeof(out), "%s/out.txt", f.dir);
+	{
+		char *argv[] = {"verify",   "--election", f.election,  "--trusted-keys", f.keys,
+		                "--bundle", f.bundle,     "--log-key", f.log_pub,        NULL};
+		cr_assert_eq(verify_command(9, argv, out, buf, sizeof(buf)), 0, "%s", buf);
+	}
+	cr_assert_not_null(strstr(buf, "OK: election 'general-2024', tree size 23, root "), "%s",
+	                   buf);
+	cr_assert_not_null(strstr(buf,
+	                          "\n    every contest's decision, recomputed over the replay, "
+	                          "matches the published one;\n"
+	                          "    each party list's seats match the verifier's own "
+	                          "allocation\n"),
+	                   "%s", buf);
+	fx_clean(&f);
+	o.wrong_elected = true;
+	fx_make_general(&f, &o);
+	snprintf(out, sizeof(out), "%s/out.txt", f.dir);
+	{
+		char *argv[] = {"verify", "--election", f.election, "--trusted-keys",
+		                f.keys,   "--bundle",   f.bundle,   NULL};
+		cr_assert_eq(verify_command(7, argv, out, buf, sizeof(buf)), 1);
+	}
+	cr_assert_str_eq(buf, "DISCREPANCY: contest smd-1: elected: published 'c1-b', recomputed "
+	                      "'c1-a'\n"
+	                      "FAILED: 1 discrepancy in the record of election 'general-2024' "
+	                      "(tree size 23, 23 entries)\n");
+	fx_clean(&f);
+}
+
+/* The published decision of a contest in f's bundle, as a status string. */
+static char *published_status(struct fx *f, const char *contest)
+{
+	json_t *b = json_load_file(f->bundle, 0, NULL), *v;
+	size_t i;
+	char *s = NULL;
+
+	cr_assert_not_null(b);
+	json_array_foreach(json_object_get(json_object_get(b, "totals"), "contests"), i, v)
+	{
+		if (strcmp(json_string_value(json_object_get(v, "id")), contest) == 0)
+			s = strdup(json_string_value(
+			    json_object_get(json_object_get(v, "decision"), "status")));
+	}
+	json_decref(b);
+	cr_assert_not_null(s, "no decision of %s in the bundle", contest);
+	return s;
+}
+
+Test(verify, general_election_honest_bundle_passes)
+{
+	struct fx f;
+	struct fx_general_opts o = {0};
+	struct audit *a = run_general(&f, &o);
+	char *st;
+
+	expect_exactly(a, NULL, 0);
+	cr_assert(audit_head_ok(a));
+	cr_assert_eq(audit_tree_size(a), 23);
+	st = published_status(&f, "party-list");
+	cr_assert_str_eq(st, "final");
+	free(st);
+	audit_free(a);
+	fx_clean(&f);
+
+	/* Precinct 10 never reports: the party list's seats are provisional,
+	 * the referendum undetermined, and they still check. */
+	o.skip_precinct = 10;
+	a = run_general(&f, &o);
+	expect_exactly(a, NULL, 0);
+	cr_assert_eq(audit_tree_size(a), 21);
+	st = published_status(&f, "party-list");
+	cr_assert_str_eq(st, "provisional");
+	free(st);
+	st = published_status(&f, "referendum");
+	cr_assert_str_eq(st, "undetermined");
+	free(st);
+	audit_free(a);
+	fx_clean(&f);
+}
+
+Test(verify, general_election_figure_off_by_one_is_named_by_contest)
+{
+	static const char *const want[] = {
+	    "contest party-list: totals national.votes.amanat: published 3157, recomputed from "
+	    "the log 3156"};
+	struct fx f;
+	struct fx_general_opts o = {.off_by_one = true};
+	struct audit *a = run_general(&f, &o);
+
+	expect_exactly(a, want, 1);
+	audit_free(a);
+	fx_clean(&f);
+}
+
+/*
+ * Hare over the valid votes 3156, 1581 and 942 (against all, 626, does
+ * not pass) for 10 seats: quotas 5.56, 2.78, 1.66, so 5, 2, 1 and the two
+ * largest remainders to auyl and respublica: 5, 3, 2.
+ */
+Test(verify, general_election_wrong_seats_are_named_once)
+{
+	static const char *const want[] = {
+	    "contest party-list: seats of 'amanat': published 6, recomputed 5"};
+	struct fx f;
+	struct fx_general_opts o = {.wrong_seats = true};
+	struct audit *a = run_general(&f, &o);
+
+	expect_exactly(a, want, 1);
+	audit_free(a);
+	fx_clean(&f);
+}
+
+Test(verify, general_election_wrong_elected_candidate_is_named)
+{
+	static const char *const want[] = {"contest smd-1: elected: published 'c1-b', recomputed "
+	                                   "'c1-a'"};
+	struct fx f;
+	struct fx_general_opts o = {.wrong_elected = true};
+	struct audit *a = run_general(&f, &o);
+
+	expect_exactly(a, want, 1);
+	audit_free(a);
+	fx_clean(&f);
+}
+
+Test(verify, general_election_leaf_for_a_precinct_not_in_its_contest_is_named)
+{
+	static const char *const want[] = {
+	    "leaf 23 (precinct 8, region 'R2', contest 'smd-1', revision 1): fails precinct in "
+	    "contest (NOT_IN_CONTEST): precinct 8 does not vote in contest \"smd-1\""};
+	struct fx f;
+	struct fx_general_opts o = {.not_in_contest = true};
+	struct audit *a = run_general(&f, &o);
+
+	expect_exactly(a, want, 1);
+	audit_free(a);
+	fx_clean(&f);
+}
+
+Test(verify, general_election_every_lie_at_once_in_check_order)
+{
+	static const char *const want[] = {
+	    "leaf 23 (precinct 8, region 'R2', contest 'smd-1', revision 1): fails precinct in "
+	    "contest (NOT_IN_CONTEST): precinct 8 does not vote in contest \"smd-1\"",
+	    "contest party-list: totals national.votes.amanat: published 3157, recomputed from "
+	    "the log 3156",
+	    "contest party-list: seats of 'amanat': published 6, recomputed 5",
+	    "contest smd-1: elected: published 'c1-b', recomputed 'c1-a'"};
+	struct fx f;
+	struct fx_general_opts o = {
+	    .off_by_one = true, .wrong_seats = true, .wrong_elected = true, .not_in_contest = true};
+	struct audit *a = run_general(&f, &o);
+
+	expect_exactly(a, want, 4);
+	audit_free(a);
+	fx_clean(&f);
+}
+
+Test(verify, general_election_head_commits_to_the_v2_digest)
+{
+	struct fx f;
+	struct fx_general_opts o = {.bad_totals_hash = true};
+	struct audit *a = run_general(&f, &o);
+
+	cr_assert_eq(audit_count(a), 1);
+	expect(a, "tree head's totals_hash", "does not match the totals replayed from the log");
+	audit_free(a);
+	fx_clean(&f);
+}
+
+/* A definition with "contests" of one contest publishes today's document, decision included. */
+Test(verify, election_of_one_contest_checks_its_decision_in_the_document)
+{
+	static const char *const want[] = {
+	    "contest party-list: seats of 'amanat': published 6, recomputed 5"};
+	struct fx f;
+	struct fx_general_opts o = {.single_contest = true};
+	struct audit *a = run_general(&f, &o);
+
+	expect_exactly(a, NULL, 0);
+	cr_assert_eq(audit_tree_size(a), 11);
+	audit_free(a);
+	fx_clean(&f);
+	o.wrong_seats = true;
+	a = run_general(&f, &o);
+	expect_exactly(a, want, 1);
+	audit_free(a);
+	fx_clean(&f);
+}
+
+/* Leaves 0..22: precinct 1's party list and smd-1 are leaves 0 and 1,
+ * precinct 2's leaves 2 and 3 (its smd-1 copy is leaf 22), precinct 3's
+ * party list is leaf 4 at revision 1 and leaf 21 at revision 2. */
+Test(verify, general_election_replay_counts_per_contest)
+{
+	struct fx f;
+	struct fx_general_opts o = {0};
+	struct audit_counted c;
+	struct audit *a = run_general(&f, &o);
+
+	cr_assert_eq(audit_count(a), 0);
+	cr_assert_eq(audit_counted(a, 2, "smd-1", &c), 0);
+	cr_assert_eq(c.leaf_index, 3);
+	cr_assert_eq(c.revision, 1);
+	cr_assert_eq(c.conflicts, 1);
+	cr_assert_eq(audit_counted(a, 3, "party-list", &c), 0);
+	cr_assert_eq(c.leaf_index, 21);
+	cr_assert_eq(c.revision, 2);
+	cr_assert_eq(c.conflicts, 0);
+	cr_assert_eq(audit_counted(a, 8, "referendum", &c), 0);
+	cr_assert_eq(c.revision, 1);
+	cr_assert_eq(audit_counted(a, 8, "smd-1", &c), -ENXIO);
+	cr_assert_eq(audit_counted(a, 8, NULL, &c), -EINVAL, "several contests: name one");
+	cr_assert_eq(audit_counted(a, 8, "", &c), -EINVAL);
+	cr_assert_eq(audit_counted(a, 8, "senate", &c), -EINVAL);
+	cr_assert_eq(audit_counted(a, 11, "smd-1", &c), -ENOENT);
+	audit_free(a);
+	fx_clean(&f);
+}
