@@ -238,7 +238,8 @@ static void print_audited_leaf(const struct audit *a, uint64_t i)
 /*
  * What the leaf the aggregator named is, next to the counted one: "leaf 7
  * (revision 1, superseded by revision 2)", "leaf 9 (revision 2, a
- * conflicting copy, not counted)", "leaf 4, which holds precinct 12".
+ * conflicting copy, not counted)", "leaf 4, which holds precinct 12", "leaf 2,
+ * which holds contest 'party-list',".
  */
 static void describe_named(const struct audit *a, const struct tally_election *e, uint64_t i,
                            uint32_t pid, const char *contest, const struct audit_counted *c,
@@ -258,7 +259,7 @@ static void describe_named(const struct audit *a, const struct tally_election *e
 		snprintf(buf, cap, "leaf %" PRIu64 ", which holds precinct %" PRIu32, i,
 		         r.precinct_id);
 	else if (strcmp(leaf_contest, contest) != 0)
-		snprintf(buf, cap, "leaf %" PRIu64 ", which holds contest '%s'", i, leaf_contest);
+		snprintf(buf, cap, "leaf %" PRIu64 ", which holds contest '%s',", i, leaf_contest);
 	else if (c->leaf_index >= 0 && r.revision < c->revision)
 		snprintf(buf, cap,
 		         "leaf %" PRIu64 " (revision %" PRIu32 ", superseded by revision %" PRIu32

@@ -4,12 +4,19 @@
  * bundle passes with no discrepancy, and each defect is caught and named:
  * which leaf, which precinct, which figure, which key; and the replay names
  * each precinct's counted leaf (what `tallyctl prove --counted` reads).
+ * General elections too: every contest's figures, decisions and seats, and
+ * `tallyctl prove --counted --contest` against a canned publication port.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -698,5 +705,192 @@ Test(verify, general_election_replay_counts_per_contest)
 	cr_assert_eq(audit_counted(a, 8, "senate", &c), -EINVAL);
 	cr_assert_eq(audit_counted(a, 11, "smd-1", &c), -ENOENT);
 	audit_free(a);
+	fx_clean(&f);
+}
+
+/* ---- prove --counted --contest ---------------------------------------- */
+
+/*
+ * An aggregator's publication port in a thread, serving a bundle's parts
+ * (the head, /v1/log/totals, the key, entries from any start) and one
+ * precinct document, each request on its own connection.
+ */
+struct agg_mock {
+	int lfd, port;
+	json_t *bundle;
+	json_t *precinct; /* the /v1/precincts/{id} answer, whatever the id */
+	pthread_t thread;
+};
+
+static void mock_answer(int fd, int status, json_t *doc)
+{
+	char *body = json_dumps(doc, JSON_COMPACT), head[160];
+	size_t len = strlen(body);
+	int n = snprintf(head, sizeof(head),
+	                 "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: "
+	                 "%zu\r\nConnection: close\r\n\r\n",
+	                 status, len);
+
+	cr_assert(send(fd, head, (size_t)n, MSG_NOSIGNAL) == n);
+	cr_assert(send(fd, body, len, MSG_NOSIGNAL) == (ssize_t)len);
+	free(body);
+}
+
+static void *mock_serve(void *arg)
+{
+	struct agg_mock *m = arg;
+	int fd;
+
+	while ((fd = accept(m->lfd, NULL, NULL)) >= 0) {
+		char req[2048] = "", path[512] = "";
+		size_t got = 0;
+		unsigned long start = 0;
+
+		while (got < sizeof(req) - 1 && strstr(req, "\r\n\r\n") == NULL) {
+			ssize_t n = recv(fd, req + got, sizeof(req) - 1 - got, 0);
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+			req[got] = '\0';
+		}
+		sscanf(req, "GET %511s", path);
+		if (strcmp(path, "/v1/log/sth") == 0) {
+			mock_answer(fd, 200, json_object_get(m->bundle, "tree_head"));
+		} else if (strcmp(path, "/v1/log/totals") == 0) {
+			mock_answer(fd, 200, json_object_get(m->bundle, "totals"));
+		} else if (strcmp(path, "/v1/log/key") == 0) {
+			mock_answer(fd, 200, json_object_get(m->bundle, "log_key"));
+		} else if (sscanf(path, "/v1/log/entries?start=%lu", &start) == 1) {
+			json_t *all = json_object_get(m->bundle, "entries"), *page = json_array();
+			for (size_t i = start; i < json_array_size(all); i++)
+				json_array_append(page, json_array_get(all, i));
+			json_t *doc = json_pack("{s:o}", "entries", page);
+			mock_answer(fd, 200, doc);
+			json_decref(doc);
+		} else if (strncmp(path, "/v1/precincts/", 14) == 0) {
+			mock_answer(fd, 200, m->precinct);
+		} else {
+			json_t *doc = json_pack("{s:s}", "error", "no such resource");
+			mock_answer(fd, 404, doc);
+			json_decref(doc);
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+static void mock_start(struct agg_mock *m, const char *bundle)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+
+	memset(m, 0, sizeof(*m));
+	cr_assert_not_null(m->bundle = json_load_file(bundle, 0, NULL));
+	m->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(m->lfd >= 0);
+	cr_assert_eq(bind(m->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(listen(m->lfd, 16), 0);
+	cr_assert_eq(getsockname(m->lfd, (struct sockaddr *)&a, &len), 0);
+	m->port = ntohs(a.sin_port);
+	cr_assert_eq(pthread_create(&m->thread, NULL, mock_serve, m), 0);
+}
+
+static void mock_stop(struct agg_mock *m)
+{
+	shutdown(m->lfd, SHUT_RDWR);
+	close(m->lfd);
+	pthread_join(m->thread, NULL);
+	json_decref(m->bundle);
+	json_decref(m->precinct);
+}
+
+/* `tallyctl prove --counted` against m for precinct p (contest, or none); stdout into buf. */
+static int prove_counted(struct fx *f, struct agg_mock *m, const char *p, const char *contest,
+                         char *buf, size_t cap)
+{
+	char url[64], out[160];
+	char *argv[16] = {"prove",          "--url",     url,          "--precinct",
+	                  (char *)p,        "--counted", "--election", f->election,
+	                  "--trusted-keys", f->keys,     "--log-key",  f->log_pub};
+	int argc = 12, rc;
+	FILE *saved = stdout, *o;
+	size_t n;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", m->port);
+	snprintf(out, sizeof(out), "%s/prove.txt", f->dir);
+	if (contest != NULL) {
+		argv[argc++] = "--contest";
+		argv[argc++] = (char *)contest;
+	}
+	fflush(stdout);
+	cr_assert_not_null(stdout = fopen(out, "w"));
+	rc = cmd_prove(argc, argv);
+	fclose(stdout);
+	stdout = saved;
+	cr_assert_not_null(o = fopen(out, "r"));
+	n = fread(buf, 1, cap - 1, o);
+	buf[n] = '\0';
+	fclose(o);
+	return rc;
+}
+
+/* The leaves as in general_election_replay_counts_per_contest. */
+Test(verify, prove_counted_names_the_contests_leaf)
+{
+	struct fx f;
+	struct fx_general_opts o = {0};
+	struct agg_mock m;
+	char buf[8192], want[512], root[65];
+	const char *hex;
+
+	fx_make_general(&f, &o);
+	mock_start(&m, f.bundle);
+	hex =
+	    json_string_value(json_object_get(json_object_get(m.bundle, "tree_head"), "root_hash"));
+	snprintf(root, sizeof(root), "%s", hex);
+
+	/* The aggregator names each contest's leaf: precinct 3's party list is leaf 21. */
+	m.precinct =
+	    json_pack("{s:i, s:[{s:s, s:i}, {s:s, s:i}]}", "leaf_index", 21, "contests", "id",
+	              "party-list", "leaf_index", 21, "id", "smd-1", "leaf_index", 5);
+	cr_assert_eq(prove_counted(&f, &m, "3", "party-list", buf, sizeof(buf)), 0, "%s", buf);
+	cr_assert_not_null(strstr(buf, "COUNTED: leaf 21 (revision 2) is precinct 3's counted "
+	                               "result in contest 'party-list':\n"),
+	                   "%s", buf);
+	cr_assert_not_null(strstr(buf, "  contest              party-list\n"), "%s", buf);
+	cr_assert_eq(prove_counted(&f, &m, "3", "smd-1", buf, sizeof(buf)), 0, "%s", buf);
+	cr_assert_not_null(strstr(buf, "COUNTED: leaf 5 (revision 1) is precinct 3's counted "
+	                               "result in contest 'smd-1':\n"),
+	                   "%s", buf);
+
+	/* A lie: precinct 2's conflicting copy (leaf 22) named for smd-1 (leaf 3). */
+	json_decref(m.precinct);
+	m.precinct = json_pack("{s:i, s:{s:{s:i}, s:{s:i}}}", "leaf_index", 2, "contests",
+	                       "party-list", "leaf_index", 2, "smd-1", "leaf_index", 22);
+	cr_assert_eq(prove_counted(&f, &m, "2", "smd-1", buf, sizeof(buf)), 1, "%s", buf);
+	snprintf(want, sizeof(want),
+	         "NOT PROVEN: the aggregator names leaf 22 (revision 1, a conflicting copy, not "
+	         "counted) as precinct 2's counted result in contest 'smd-1', but replaying the "
+	         "23 leaves under the signed tree head (root %s) counts leaf 3 (revision 1)\n",
+	         root);
+	cr_assert(strncmp(buf, want, strlen(want)) == 0, "%s\nwant\n%s", buf, want);
+
+	/* Only a top-level leaf_index: another contest's leaf is named as such. */
+	json_decref(m.precinct);
+	m.precinct = json_pack("{s:i}", "leaf_index", 2);
+	cr_assert_eq(prove_counted(&f, &m, "2", "smd-1", buf, sizeof(buf)), 1, "%s", buf);
+	snprintf(want, sizeof(want),
+	         "NOT PROVEN: the aggregator names leaf 2, which holds contest 'party-list', as "
+	         "precinct 2's counted result in contest 'smd-1', but replaying the 23 leaves "
+	         "under the signed tree head (root %s) counts leaf 3 (revision 1)\n",
+	         root);
+	cr_assert(strncmp(buf, want, strlen(want)) == 0, "%s\nwant\n%s", buf, want);
+
+	/* Several contests: one must be named, and the precinct must vote in it. */
+	cr_assert_eq(prove_counted(&f, &m, "2", NULL, buf, sizeof(buf)), 2, "%s", buf);
+	cr_assert_eq(prove_counted(&f, &m, "2", "senate", buf, sizeof(buf)), 2, "%s", buf);
+	cr_assert_eq(prove_counted(&f, &m, "8", "smd-1", buf, sizeof(buf)), 1, "%s", buf);
+	cr_assert_str_eq(buf, "NOT PROVEN: precinct 8 does not vote in contest 'smd-1'\n");
+	mock_stop(&m);
 	fx_clean(&f);
 }
