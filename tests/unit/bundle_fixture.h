@@ -438,6 +438,12 @@ static const char FXG_MORE_CONTESTS[] =
     "   \"options\": [{\"id\": \"yes\", \"name\": \"Yes\"}, {\"id\": \"no\", \"name\": \"No\"}],"
     "   \"rules\": {\"min_turnout_pct\": 50}}";
 
+/* One leaf of the general log: contest k's result of precinct p. */
+struct fxg_step {
+	size_t k;
+	uint32_t p, revision, shift;
+};
+
 /* Whether precinct p votes in fixture contest k. */
 static bool fxg_votes_in(size_t k, uint32_t p)
 {
@@ -563,20 +569,17 @@ static void fx_make_general(struct fx *f, const struct fx_general_opts *o)
 	cr_assert_eq(tally_totals_new(f->e, &t), 0);
 
 	/* The log: (contest, precinct, revision, shift), applied as the aggregator would. */
-	struct {
-		size_t k;
-		uint32_t p, revision, shift;
-	} plan[32];
+	struct fxg_step plan[32];
 	size_t n_plan = 0;
 	for (uint32_t p = 1; p <= 10; p++)
 		for (size_t k = 0; k < n_contests; k++)
 			if (fxg_votes_in(k, p) && p != o->skip_precinct)
-				plan[n_plan++] = (typeof(plan[0])){k, p, 1, 0};
-	plan[n_plan++] = (typeof(plan[0])){0, 3, 2, 9};
+				plan[n_plan++] = (struct fxg_step){k, p, 1, 0};
+	plan[n_plan++] = (struct fxg_step){0, 3, 2, 9};
 	if (!o->single_contest)
-		plan[n_plan++] = (typeof(plan[0])){1, 2, 1, 4};
+		plan[n_plan++] = (struct fxg_step){1, 2, 1, 4};
 	if (o->not_in_contest)
-		plan[n_plan++] = (typeof(plan[0])){1, 8, 1, 0};
+		plan[n_plan++] = (struct fxg_step){1, 8, 1, 0};
 	for (size_t i = 0; i < n_plan; i++) {
 		struct tally_signed_result s = {0};
 		uint8_t hash[TALLY_HASH_BYTES], lh[TALLY_HASH_BYTES];
