@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "audit.h"
+#include "bundle.h"
 #include "audit_seats.h"
 #include "tally/decision.h"
 #include "tally/codec.h"
@@ -1312,4 +1313,29 @@ int audit_leaf(const struct audit *a, uint64_t i, const uint8_t **ret, size_t *r
 	*ret = a->arena + a->off[i];
 	*ret_len = a->off[i + 1] - a->off[i];
 	return 0;
+}
+
+static int feed_head(void *arg, json_t *v)
+{
+	return audit_set_head(arg, v);
+}
+
+static int feed_key(void *arg, json_t *v)
+{
+	return audit_set_log_key(arg, v);
+}
+
+static int feed_totals(void *arg, json_t *v)
+{
+	return audit_set_totals(arg, v);
+}
+
+static int feed_entry(void *arg, json_t *v)
+{
+	return audit_add_entry(arg, v);
+}
+
+void audit_bundle_sink(struct audit *a, struct bundle_sink *ret)
+{
+	*ret = (struct bundle_sink){feed_head, feed_key, feed_totals, feed_entry, a};
 }

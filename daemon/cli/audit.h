@@ -69,6 +69,10 @@ int audit_set_totals(struct audit *a, json_t *totals);
 /* One {"leaf_index", "leaf"} entry; entries must come in index order. */
 int audit_add_entry(struct audit *a, json_t *entry);
 
+struct bundle_sink; /* bundle.h */
+/* A sink that hands every part of a bundle (read or fetched) to a. */
+void audit_bundle_sink(struct audit *a, struct bundle_sink *ret);
+
 /*
  * Runs every check, verifying leaf signatures on `threads` threads.
  * Returns 0 when it ran (whatever it found) or -ENOMEM.

@@ -157,26 +157,6 @@ static void print_result(const struct tally_result *r)
 		printf("  votes %-14s %" PRIu32 "\n", r->votes[i].option_id, r->votes[i].count);
 }
 
-static int feed_head(void *arg, json_t *v)
-{
-	return audit_set_head(arg, v);
-}
-
-static int feed_key(void *arg, json_t *v)
-{
-	return audit_set_log_key(arg, v);
-}
-
-static int feed_totals(void *arg, json_t *v)
-{
-	return audit_set_totals(arg, v);
-}
-
-static int feed_entry(void *arg, json_t *v)
-{
-	return audit_add_entry(arg, v);
-}
-
 /*
  * The leaf the aggregator's precinct document names as counted: for a
  * contest, its entry in "contests" (an array of {"id" or "contest",
@@ -341,7 +321,7 @@ static int prove_counted(const char *url, uint32_t pid, const char *contest_arg,
 	}
 	if (pin != NULL)
 		audit_pin_log_key(a, pin);
-	sink = (struct bundle_sink){feed_head, feed_key, feed_totals, feed_entry, a};
+	audit_bundle_sink(a, &sink);
 	r = bundle_fetch(url, &sink, &err);
 	if (r < 0) {
 		fprintf(stderr, "tallyctl prove: %s\n", err.msg[0] ? err.msg : strerror(-r));

@@ -47,26 +47,6 @@ static void usage(FILE *f)
 	           "  --max-report N  print at most N discrepancies (default 1000)\n");
 }
 
-static int feed_head(void *arg, json_t *v)
-{
-	return audit_set_head(arg, v);
-}
-
-static int feed_key(void *arg, json_t *v)
-{
-	return audit_set_log_key(arg, v);
-}
-
-static int feed_totals(void *arg, json_t *v)
-{
-	return audit_set_totals(arg, v);
-}
-
-static int feed_entry(void *arg, json_t *v)
-{
-	return audit_add_entry(arg, v);
-}
-
 /* The default state file: $XDG_CACHE_HOME or ~/.cache, /tally/verify-<id>.json. */
 static char *default_state_path(const char *election_id)
 {
@@ -336,7 +316,7 @@ int cmd_verify(int argc, char **argv)
 	}
 	if (log_key_path != NULL)
 		audit_pin_log_key(a, &pin);
-	sink = (struct bundle_sink){feed_head, feed_key, feed_totals, feed_entry, a};
+	audit_bundle_sink(a, &sink);
 	rc = bundle != NULL ? bundle_read(bundle, &sink, &err) : bundle_fetch(url, &sink, &err);
 	if (rc < 0) {
 		fprintf(stderr, "tallyctl verify: %s\n", err.msg[0] ? err.msg : strerror(-rc));
