@@ -16,6 +16,7 @@
 #include "tally/log.h"
 #include "tally/notify.h"
 #include "tally/sign.h"
+#include "tally/totals_json.h"
 
 uint64_t agg_now_ms(void)
 {
@@ -84,13 +85,13 @@ int aggregator_snapshot_refresh(struct aggregator *a)
 	char *text = NULL;
 	struct agg_snapshot *s = calloc(1, sizeof(*s));
 	int r = -ENOMEM;
-	if (!s || tally_totals_to_json(a->totals, &doc) < 0)
-		goto fail;
 	char as_of[40];
+	if (!s)
+		goto fail;
 	s->as_of_ms = agg_now_ms();
 	s->sequence = a->totals->sequence;
 	format_time(s->as_of_ms, as_of, sizeof(as_of));
-	if (json_object_set_new(doc, "as_of", json_string(as_of)) < 0)
+	if (tally_totals_to_json_at(a->totals, as_of, &doc) < 0)
 		goto fail;
 	text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 	if (!text)
