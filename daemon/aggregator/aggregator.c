@@ -160,17 +160,19 @@ void aggregator_snapshot_free(struct aggregator *a)
 
 void aggregator_status(struct aggregator *a)
 {
-	const struct tally_figures *f = &a->totals->contests[0].national;
+	/* With several contests a precinct is in once every contest it votes
+	 * in is, and conflicts count flagged (precinct, contest) pairs. */
+	uint32_t total, reported, conflicts = tally_totals_conflicts(a->totals, SIZE_MAX);
 	uint32_t sessions = 0;
+	tally_totals_precincts(a->totals, SIZE_MAX, &total, &reported);
 	for (size_t i = 0; i < a->election->n_regions; i++)
 		sessions += a->stats.sessions_by_region[i];
 	if (a->degraded)
 		tally_notifyf("STATUS=NOT ACKNOWLEDGING: %s; %" PRIu32 "/%" PRIu32
 		              " precincts, %" PRIu32 " conflicts, %" PRIu32 " sessions",
-		              a->degraded_reason, f->precincts_reported, f->precincts_total,
-		              f->conflicts, sessions);
+		              a->degraded_reason, reported, total, conflicts, sessions);
 	else
 		tally_notifyf("STATUS=%" PRIu32 "/%" PRIu32 " precincts, %" PRIu32
 		              " conflicts, %" PRIu32 " sessions",
-		              f->precincts_reported, f->precincts_total, f->conflicts, sessions);
+		              reported, total, conflicts, sessions);
 }

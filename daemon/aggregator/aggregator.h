@@ -104,7 +104,8 @@ void agg_histogram_observe(struct agg_histogram *h, double seconds);
 struct agg_rejection {
 	uint64_t time_ms; /* wall clock, ms since the epoch */
 	char region[TALLY_ID_MAX];
-	uint32_t precinct; /* 0 if the payload could not be decoded */
+	uint32_t precinct;          /* 0 if the payload could not be decoded */
+	char contest[TALLY_ID_MAX]; /* as the payload named it ("" likewise) */
 	enum tally_reject_code code;
 	char reason[TALLY_REASON_MAX];
 };
