@@ -69,8 +69,7 @@ static void snapshot_free(struct agg_snapshot *s)
 	free(s);
 }
 
-/* RFC 3339 UTC with milliseconds: "2024-10-06T18:04:05.123Z". */
-static void format_time(uint64_t ms, char *buf, size_t cap)
+void agg_format_time(uint64_t ms, char *buf, size_t cap)
 {
 	time_t secs = (time_t)(ms / 1000);
 	struct tm tm;
@@ -90,7 +89,7 @@ int aggregator_snapshot_refresh(struct aggregator *a)
 		goto fail;
 	s->as_of_ms = agg_now_ms();
 	s->sequence = a->totals->sequence;
-	format_time(s->as_of_ms, as_of, sizeof(as_of));
+	agg_format_time(s->as_of_ms, as_of, sizeof(as_of));
 	if (tally_totals_to_json_at(a->totals, as_of, &doc) < 0)
 		goto fail;
 	text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
