@@ -75,7 +75,7 @@ static int check_and_apply(struct replay_ctx *c, const struct agg_leaf_rec *l)
 		                     "log leaf %" PRIu64 " is missing from the store (the next "
 		                     "stored leaf is %" PRIu64 ")",
 		                     c->next, l->leaf_index);
-	size_t slot;
+	size_t slot = 0;
 	int r = leaf_slot(t->election, l, &slot, c->err);
 	if (r < 0)
 		return r;

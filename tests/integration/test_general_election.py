@@ -368,6 +368,10 @@ def main():
         eq(st, 404, "the trend of an unknown contest is a 404")
         st, _, _ = agg.get("/v1/contests/party-list/other")
         eq(st, 404, "an unknown path under a contest is a 404")
+        eq(agg.get_json("/v1/contests/otk%2d1")["contest"]["id"], "otk-1",
+           "a contest id percent-encoded (as a browser's encodeURIComponent may) is found")
+        st, _, body = agg.get("/v1/contests/otk%2")
+        eq(st, 404, "a broken percent-encoding is a 404")
 
         night = Night(w, agg)
         sse = pubkit.SSE(agg.http_port)
