@@ -437,7 +437,7 @@ Test(ingest, each_contest_of_a_precinct_is_reconciled_apart, .init = setup_gener
 			continue;
 		}
 		cr_assert_eq(sink.got[i].m.type, TALLY_MSG_ACK, "seq %zu", i + 1);
-		cr_assert_eq(sink.got[i].m.outcome, want[i], "seq %zu", i + 1);
+		cr_assert_eq((int)sink.got[i].m.outcome, want[i], "seq %zu", i + 1);
 	}
 	const struct tally_election *e = fx.a.election;
 	const struct tally_totals *t = fx.a.totals;
