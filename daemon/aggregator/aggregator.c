@@ -16,6 +16,7 @@
 #include "tally/log.h"
 #include "tally/notify.h"
 #include "tally/sign.h"
+#include "tally/totals_json.h"
 
 uint64_t agg_now_ms(void)
 {
@@ -68,8 +69,7 @@ static void snapshot_free(struct agg_snapshot *s)
 	free(s);
 }
 
-/* RFC 3339 UTC with milliseconds: "2024-10-06T18:04:05.123Z". */
-static void format_time(uint64_t ms, char *buf, size_t cap)
+void agg_format_time(uint64_t ms, char *buf, size_t cap)
 {
 	time_t secs = (time_t)(ms / 1000);
 	struct tm tm;
@@ -84,13 +84,13 @@ int aggregator_snapshot_refresh(struct aggregator *a)
 	char *text = NULL;
 	struct agg_snapshot *s = calloc(1, sizeof(*s));
 	int r = -ENOMEM;
-	if (!s || tally_totals_to_json(a->totals, &doc) < 0)
-		goto fail;
 	char as_of[40];
+	if (!s)
+		goto fail;
 	s->as_of_ms = agg_now_ms();
 	s->sequence = a->totals->sequence;
-	format_time(s->as_of_ms, as_of, sizeof(as_of));
-	if (json_object_set_new(doc, "as_of", json_string(as_of)) < 0)
+	agg_format_time(s->as_of_ms, as_of, sizeof(as_of));
+	if (tally_totals_to_json_at(a->totals, as_of, &doc) < 0)
 		goto fail;
 	text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 	if (!text)
@@ -159,17 +159,19 @@ void aggregator_snapshot_free(struct aggregator *a)
 
 void aggregator_status(struct aggregator *a)
 {
-	const struct tally_figures *f = &a->totals->contests[0].national;
+	/* With several contests a precinct is in once every contest it votes
+	 * in is, and conflicts count flagged (precinct, contest) pairs. */
+	uint32_t total, reported, conflicts = tally_totals_conflicts(a->totals, SIZE_MAX);
 	uint32_t sessions = 0;
+	tally_totals_precincts(a->totals, SIZE_MAX, &total, &reported);
 	for (size_t i = 0; i < a->election->n_regions; i++)
 		sessions += a->stats.sessions_by_region[i];
 	if (a->degraded)
 		tally_notifyf("STATUS=NOT ACKNOWLEDGING: %s; %" PRIu32 "/%" PRIu32
 		              " precincts, %" PRIu32 " conflicts, %" PRIu32 " sessions",
-		              a->degraded_reason, f->precincts_reported, f->precincts_total,
-		              f->conflicts, sessions);
+		              a->degraded_reason, reported, total, conflicts, sessions);
 	else
 		tally_notifyf("STATUS=%" PRIu32 "/%" PRIu32 " precincts, %" PRIu32
 		              " conflicts, %" PRIu32 " sessions",
-		              f->precincts_reported, f->precincts_total, f->conflicts, sessions);
+		              reported, total, conflicts, sessions);
 }

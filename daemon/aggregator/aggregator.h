@@ -34,15 +34,17 @@
 #include "tally/totals.h"
 
 struct aggregator;
-struct agg_store;   /* store.h */
-struct http_server; /* http.h */
-struct http_body;   /* http.h: a shared, reference-counted response body */
-struct listener;    /* listener.c */
-struct ingest;      /* ingest.c */
-struct agg_events;  /* events.c (publication) */
-struct agg_metrics; /* metrics.c (publication) */
-struct agg_export;  /* export_http.c (publication) */
-struct agg_log;     /* sth.c / logapi.c (public log) */
+struct agg_store;    /* store.h */
+struct http_server;  /* http.h */
+struct http_body;    /* http.h: a shared, reference-counted response body */
+struct listener;     /* listener.c */
+struct ingest;       /* ingest.c */
+struct agg_events;   /* events.c (publication) */
+struct agg_metrics;  /* metrics.c (publication) */
+struct agg_export;   /* export_http.c (publication) */
+struct agg_log;      /* sth.c / logapi.c (public log) */
+struct agg_contests; /* contests.c (the contests API) */
+struct agg_trend;    /* trend.c (each contest's time series) */
 
 struct session_table; /* session.c: open sessions by id */
 
@@ -104,7 +106,8 @@ void agg_histogram_observe(struct agg_histogram *h, double seconds);
 struct agg_rejection {
 	uint64_t time_ms; /* wall clock, ms since the epoch */
 	char region[TALLY_ID_MAX];
-	uint32_t precinct; /* 0 if the payload could not be decoded */
+	uint32_t precinct;          /* 0 if the payload could not be decoded */
+	char contest[TALLY_ID_MAX]; /* as the payload named it ("" likewise) */
 	enum tally_reject_code code;
 	char reason[TALLY_REASON_MAX];
 };
@@ -246,10 +249,14 @@ struct aggregator {
 	struct agg_metrics *metrics;
 	struct agg_log *log;
 	struct agg_export *export;
+	struct agg_contests *contests;
+	struct agg_trend *trend;
 };
 
 /* Wall clock in ms since the epoch. */
 uint64_t agg_now_ms(void);
+/* ms as RFC 3339 UTC with milliseconds ("2024-10-06T18:04:05.123Z"), as every "as_of". */
+void agg_format_time(uint64_t ms, char *buf, size_t cap);
 
 /* Replaces a->snapshot from a->totals (after a commit or recovery). 0 or -ENOMEM. */
 int aggregator_snapshot_refresh(struct aggregator *a);

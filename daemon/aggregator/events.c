@@ -71,12 +71,22 @@ static void maybe_free(struct agg_events *ev)
 	free(ev);
 }
 
-/* ,"title":"...","options":[{"id","name"},...] — built once, the election does not change. */
+/*
+ * ,"title":"...","options":[{"id","name"},...] — built once, the election
+ * does not change. An election of several contests has its title (and
+ * titles) in the totals document already, and its options per contest
+ * there and in /v1/election: nothing to add.
+ */
 static char *static_part(const struct tally_election *e)
 {
 	json_t *o = json_object(), *opts = json_array();
 	char *s = NULL, *out = NULL;
 
+	if (!tally_election_is_legacy(e)) {
+		json_decref(o);
+		json_decref(opts);
+		return strdup("");
+	}
 	if (!o || !opts ||
 	    json_object_set_new(o, "title", json_string(e->title ? e->title : "")) < 0)
 		goto out;
@@ -177,13 +187,51 @@ static void on_commit(struct aggregator *a, const struct agg_commit *c, void *da
 	ev->dirty = true;
 }
 
-/* Flagged precincts, in precinct id order, up to EVENTS_MAX_CONFLICTS. */
-static json_t *conflict_list(const struct aggregator *a)
+/*
+ * Several contests: flagged (precinct, contest) pairs, contest after
+ * contest in definition order, each in precinct id order, each entry with
+ * its "contest_id"; up to EVENTS_MAX_CONFLICTS in all. Only the contests
+ * that have any are looked through.
+ */
+static json_t *contest_conflict_list(const struct aggregator *a)
 {
 	const struct tally_totals *t = a->totals;
 	const struct tally_election *e = a->election;
 	json_t *list = json_array();
 
+	for (size_t ci = 0; list && ci < e->n_contests; ci++) {
+		const struct tally_contest *c = &e->contests[ci];
+		if (t->contests[ci].national.conflicts == 0)
+			continue;
+		for (size_t k = 0;
+		     k < c->n_precincts && json_array_size(list) < EVENTS_MAX_CONFLICTS; k++) {
+			const struct tally_slot_state *st = &t->slots[c->slot_base + k];
+			const struct tally_precinct *p = &e->precincts[c->precincts[k]];
+			if (st->n_conflicts == 0)
+				continue;
+			json_t *o = json_pack(
+			    "{s:I, s:s, s:s, s:I, s:I}", "precinct_id", (json_int_t)p->id,
+			    "region_id", e->regions[p->region].id, "contest_id", c->id, "revision",
+			    (json_int_t)st->revision, "copies", (json_int_t)st->n_conflicts);
+			if (json_array_append_new(list, o) < 0) {
+				json_decref(list);
+				return NULL;
+			}
+		}
+	}
+	return list;
+}
+
+/* Flagged precincts, in precinct id order, up to EVENTS_MAX_CONFLICTS. */
+static json_t *conflict_list(const struct aggregator *a)
+{
+	const struct tally_totals *t = a->totals;
+	const struct tally_election *e = a->election;
+	json_t *list;
+
+	if (e->n_contests > 1)
+		return contest_conflict_list(a);
+	list = json_array();
 	if (list == NULL || t->contests[0].national.conflicts == 0)
 		return list;
 	for (size_t i = 0; i < e->n_precincts && json_array_size(list) < EVENTS_MAX_CONFLICTS;
@@ -224,6 +272,12 @@ static json_t *rejection_list(const struct aggregator *a)
 		json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s}", "at", at, "region_id",
 		                      r[i].region, "precinct_id", (json_int_t)r[i].precinct, "code",
 		                      tally_reject_code_str(r[i].code), "reason", r[i].reason);
+		/* Several contests: the contest the Submit named ("" if unreadable). */
+		if (o && a->election->n_contests > 1 &&
+		    json_object_set_new(o, "contest_id", json_string(r[i].contest)) < 0) {
+			json_decref(o);
+			o = NULL;
+		}
 		if (json_array_append_new(list, o) < 0) {
 			json_decref(list);
 			list = NULL;

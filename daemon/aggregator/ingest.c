@@ -23,6 +23,10 @@
  * commit observers run) when /v1/totals is asked for or INGEST_PUBLISH_MS
  * later, whichever comes first.
  *
+ * Items are reconciled per slot (their contest in their precinct, as
+ * verify.c resolved it), so a duplicate, correction or conflict in one
+ * contest never touches another contest of the same precinct.
+ *
  * It owns the item queue and the batch; the answers leave through the
  * sink (ingest.h), which knows the connections by id; the store owns its
  * SQL, replay.c the rebuilding of the totals from it.
@@ -48,8 +52,8 @@ struct ingest_batch {
 	struct agg_item *head; /* arrival order, NULL-terminated */
 	size_t n, n_rejected;
 	struct agg_store *store;
-	size_t stride; /* figures per leaf */
-	bool begun;    /* the loop began the transaction (shared store) */
+	const struct tally_election *election; /* each leaf's stride is its contest's */
+	bool begun;                            /* the loop began the transaction (shared store) */
 	uint64_t t0;
 	uint64_t prev_seq; /* totals->sequence before the batch (and any catch-up) */
 };
@@ -153,19 +157,39 @@ size_t ingest_pending(const struct ingest *g)
 }
 
 /*
+ * " contest=ID" for log lines and reasons in an election of several
+ * contests (quoted when it came from outside and was refused), else "":
+ * an election of one contest keeps the lines it always had.
+ */
+static const char *contest_label(const struct aggregator *a, const struct agg_item *it,
+                                 char buf[TALLY_ID_MAX + 16])
+{
+	if (a->election->n_contests < 2)
+		return "";
+	if (it->code != TALLY_REJECT_NONE)
+		snprintf(buf, TALLY_ID_MAX + 16, " contest='%s'", it->contest_id);
+	else
+		snprintf(buf, TALLY_ID_MAX + 16, " contest=%s",
+		         a->election->contests[it->contest].id);
+	return buf;
+}
+
+/*
  * A distinct conflicting copy past max_conflict_copies: refused with a
  * Nack and stored as a rejected submission, never a log leaf, so a region
  * that signs endless variants of one revision cannot grow the log, the
- * per-precinct state or the batches that touch it.
+ * per-slot state or the batches that touch it. The cap is per slot: one
+ * contest's copies never count against another's.
  */
 static void refuse_copy(struct ingest *g, struct agg_item *it)
 {
-	char why[TALLY_REASON_MAX];
+	char why[TALLY_REASON_MAX], label[TALLY_ID_MAX + 16];
 	snprintf(why, sizeof(why),
-	         "precinct %" PRIu32 " revision %" PRIu32 " already has %" PRIu32
+	         "precinct %" PRIu32 "%s revision %" PRIu32 " already has %" PRIu32
 	         " conflicting copies (max_conflict_copies); this one is stored but not logged "
 	         "or counted: send a higher revision to settle the conflict",
-	         it->precinct, it->revision, g->a->conf.max_conflict_copies);
+	         it->precinct, contest_label(g->a, it, label), it->revision,
+	         g->a->conf.max_conflict_copies);
 	it->code = TALLY_REJECT_CONFLICT_LIMIT;
 	free(it->reason);
 	it->reason = strdup(why); /* NULL on ENOMEM: the Nack then carries only the code */
@@ -193,9 +217,8 @@ static int decide_batch(struct ingest *g)
 			it->reason = NULL;
 		}
 		if (it->code == TALLY_REJECT_NONE) {
-			r = tally_pending_decide(g->pending, a->totals, it->precinct_index,
-			                         it->revision, it->payload_hash, next,
-			                         &it->outcome);
+			r = tally_pending_decide(g->pending, a->totals, it->slot, it->revision,
+			                         it->payload_hash, next, &it->outcome);
 			if (r == -EDQUOT)
 				refuse_copy(g, it);
 			else if (r < 0)
@@ -209,8 +232,13 @@ static int decide_batch(struct ingest *g)
 	return 0;
 }
 
-/* Stores one decided item inside the open transaction. */
-static int store_item(struct agg_store *st, const struct agg_item *it, size_t stride)
+/*
+ * Stores one decided item inside the open transaction: a submission with
+ * the contest its payload names, a leaf with the contest it was counted
+ * in (the same, "" resolved to the only contest).
+ */
+static int store_item(struct agg_store *st, const struct tally_election *e,
+                      const struct agg_item *it)
 {
 	struct agg_submission_rec rec = {
 	    .received_ms = it->received_ms,
@@ -218,7 +246,7 @@ static int store_item(struct agg_store *st, const struct agg_item *it, size_t st
 	    .peer_node = it->peer_node,
 	    .seq = it->seq,
 	    .precinct = it->precinct,
-	    .contest = "", /* the election's only contest until ingest resolves contests */
+	    .contest = it->contest_id,
 	    .revision = it->revision,
 	    .outcome = it->outcome,
 	    .code = it->code,
@@ -232,13 +260,13 @@ static int store_item(struct agg_store *st, const struct agg_item *it, size_t st
 		struct agg_leaf_rec leaf = {
 		    .leaf_index = (uint64_t)it->leaf_index,
 		    .precinct = it->precinct,
-		    .contest = "",
+		    .contest = e->contests[it->contest].id,
 		    .revision = it->revision,
 		    .outcome = it->outcome,
 		    .payload_hash = it->payload_hash,
 		    .leaf_hash = it->leaf_hash,
 		    .figures = it->figures,
-		    .n_figures = stride,
+		    .n_figures = TALLY_TOTALS_FIXED_FIGURES + e->contests[it->contest].n_options,
 		    .leaf = it->leaf,
 		    .leaf_len = it->leaf_len,
 		};
@@ -262,7 +290,7 @@ static int write_batch(struct ingest_batch *b)
 	if (!b->begun && (r = agg_store_begin(b->store)) < 0)
 		return r;
 	for (const struct agg_item *it = b->head; it; it = it->next)
-		if ((r = store_item(b->store, it, b->stride)) < 0)
+		if ((r = store_item(b->store, b->election, it)) < 0)
 			goto fail;
 	if ((r = agg_store_commit(b->store)) < 0)
 		goto fail;
@@ -302,6 +330,7 @@ static void answer(struct ingest *g, struct agg_item *it, uint64_t now_ns)
 {
 	struct aggregator *a = g->a;
 	struct tally_msg m;
+	char label[TALLY_ID_MAX + 16];
 	memset(&m, 0, sizeof(m));
 	m.seq = it->seq;
 	if (it->code != TALLY_REJECT_NONE) {
@@ -311,6 +340,7 @@ static void answer(struct ingest *g, struct agg_item *it, uint64_t now_ns)
 		m.code = it->code;
 		snprintf(m.reason, sizeof(m.reason), "%s", it->reason ? it->reason : "");
 		snprintf(rej.region, sizeof(rej.region), "%s", it->peer_region);
+		snprintf(rej.contest, sizeof(rej.contest), "%s", it->contest_id);
 		snprintf(rej.reason, sizeof(rej.reason), "%s", m.reason);
 		agg_stats_add_rejection(&a->stats, &rej);
 		a->stats.rejects[it->code]++;
@@ -320,9 +350,10 @@ static void answer(struct ingest *g, struct agg_item *it, uint64_t now_ns)
 			    .rejects_by_region[(size_t)ri * TALLY_REJECT_CODE_COUNT + it->code]++;
 		if (notice_passes(g))
 			log_notice("rejected region=%s node='%s' seq=%" PRIu64 " precinct=%" PRIu32
-			           " code=%s: %s",
+			           "%s code=%s: %s",
 			           it->peer_region, it->peer_node, it->seq, it->precinct,
-			           tally_reject_code_str(it->code), m.reason);
+			           contest_label(a, it, label), tally_reject_code_str(it->code),
+			           m.reason);
 	} else {
 		m.type = TALLY_MSG_ACK;
 		m.outcome = it->outcome;
@@ -330,14 +361,15 @@ static void answer(struct ingest *g, struct agg_item *it, uint64_t now_ns)
 		if (it->outcome == TALLY_OUTCOME_CONFLICT || it->outcome == TALLY_OUTCOME_STALE) {
 			if (notice_passes(g))
 				log_notice("%s region=%s node='%s' seq=%" PRIu64
-				           " precinct=%" PRIu32 " revision=%" PRIu32,
+				           " precinct=%" PRIu32 "%s revision=%" PRIu32,
 				           tally_outcome_str(it->outcome), it->peer_region,
-				           it->peer_node, it->seq, it->precinct, it->revision);
+				           it->peer_node, it->seq, it->precinct,
+				           contest_label(a, it, label), it->revision);
 		} else {
 			log_debug("%s region=%s seq=%" PRIu64 " precinct=%" PRIu32
-			          " revision=%" PRIu32,
+			          "%s revision=%" PRIu32,
 			          tally_outcome_str(it->outcome), it->peer_region, it->seq,
-			          it->precinct, it->revision);
+			          it->precinct, contest_label(a, it, label), it->revision);
 		}
 	}
 	/* Gone (closed, or closing): the node resends on its next connection. */
@@ -373,14 +405,15 @@ static void apply_batch(struct ingest *g)
 		if (it->code != TALLY_REJECT_NONE)
 			continue;
 		enum tally_outcome o;
+		char label[TALLY_ID_MAX + 16];
 		int r =
-		    tally_totals_apply_figures(a->totals, it->precinct_index, it->revision,
-		                               it->payload_hash, it->leaf_index, it->figures, &o);
+		    tally_totals_apply_figures(a->totals, it->slot, it->revision, it->payload_hash,
+		                               it->leaf_index, it->figures, &o);
 		if (r == 0 && o != it->outcome) {
-			log_err("precinct %" PRIu32 " revision %" PRIu32 " was stored as %s but "
+			log_err("precinct %" PRIu32 "%s revision %" PRIu32 " was stored as %s but "
 			        "applies as %s; rebuilding the totals from the store",
-			        it->precinct, it->revision, tally_outcome_str(it->outcome),
-			        tally_outcome_str(o));
+			        it->precinct, contest_label(a, it, label), it->revision,
+			        tally_outcome_str(it->outcome), tally_outcome_str(o));
 			r = -EPROTO;
 		}
 		if (r == 0 && it->leaf_index >= 0)
@@ -515,7 +548,7 @@ static void run_batch(struct ingest *g)
 	if (!end)
 		g->tail = NULL;
 	b->store = a->store;
-	b->stride = tally_totals_contest_stride(a->totals, 0);
+	b->election = a->election;
 	b->t0 = uv_hrtime();
 	b->prev_seq = a->totals->sequence;
 

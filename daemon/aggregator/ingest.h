@@ -43,8 +43,11 @@ struct agg_item {
 	char *reason; /* malloc'd, set when rejected */
 	uint32_t precinct;
 	uint32_t revision;
+	char contest_id[TALLY_ID_MAX]; /* as the payload names it ("" if not decoded) */
 	uint32_t precinct_index;
-	uint32_t figures[TALLY_TOTALS_FIXED_FIGURES + TALLY_MAX_OPTIONS];
+	uint32_t contest; /* index into election->contests, once it passed */
+	uint64_t slot;    /* (contest, precinct): what it is reconciled in */
+	uint32_t figures[TALLY_TOTALS_FIXED_FIGURES + TALLY_MAX_OPTIONS]; /* its contest's stride */
 	uint8_t payload_hash[TALLY_HASH_BYTES];
 	uint8_t leaf_hash[TALLY_HASH_BYTES];
 	uint8_t *leaf; /* tally_codec_encode_signed() bytes */

@@ -275,7 +275,7 @@ int main(int argc, char **argv)
 		tally_fatal("out of memory");
 	if (agg_store_open(a->conf.store_backend, a->conf.store_dsn, a->conf.state_dir,
 	                   a->election->election_id, a->conf.id, &a->store, &err) < 0)
-		tally_fatal("store: %s", err.msg);
+		tally_fatal("store: %s", err.msg); /* the backends' messages say what, not where */
 	if (replay_rebuild(a, &err) < 0)
 		tally_fatal("not starting: %s", err.msg);
 	if (aggregator_snapshot_refresh(a) < 0)
@@ -328,13 +328,16 @@ int main(int argc, char **argv)
 	uv_timer_start(&housekeeping, on_housekeeping, period, period);
 
 	a->ready = true;
-	log_notice("tally-aggregator '%s' ready: election '%s', %" PRIu32 "/%" PRIu32
+	uint32_t precincts, reported;
+	char contests[48] = "";
+	tally_totals_precincts(a->totals, SIZE_MAX, &precincts, &reported);
+	if (a->election->n_contests > 1)
+		snprintf(contests, sizeof(contests), " (%zu contests)", a->election->n_contests);
+	log_notice("tally-aggregator '%s' ready: election '%s'%s, %" PRIu32 "/%" PRIu32
 	           " precincts, sequence %" PRIu64 "; nodes on %s port %d, HTTP on %s port %d",
-	           a->conf.id, a->election->election_id,
-	           a->totals->contests[0].national.precincts_reported,
-	           a->totals->contests[0].national.precincts_total, a->totals->sequence,
-	           a->conf.listen.host, listener_port(a->listener), a->conf.http_listen.host,
-	           http_server_port(a->http));
+	           a->conf.id, a->election->election_id, contests, reported, precincts,
+	           a->totals->sequence, a->conf.listen.host, listener_port(a->listener),
+	           a->conf.http_listen.host, http_server_port(a->http));
 	tally_notify("READY=1");
 	aggregator_status(a);
 

@@ -107,38 +107,96 @@ static void sessions(struct aggregator *a, FILE *f)
 		         s->sessions_by_region ? s->sessions_by_region[i] : 0);
 }
 
+/* One sample with two labels, e.g. tally_contest_votes{contest="x",option="y"} 42. */
+static void labelled2(FILE *f, const char *name, const char *l1, const char *v1, const char *l2,
+                      const char *v2, uint64_t v)
+{
+	fprintf(f, "%s{%s=", name, l1);
+	tally_prom_label(f, v1);
+	fprintf(f, ",%s=", l2);
+	tally_prom_label(f, v2);
+	fprintf(f, "} %" PRIu64 "\n", v);
+}
+
+/*
+ * The election's precincts, nationally and by region. With one contest,
+ * that contest's, as these metrics always were. With several, a precinct
+ * is reported once every contest it votes in is (as /healthz says), and
+ * "conflicted" counts flagged (precinct, contest) pairs; the figures of
+ * each contest are under tally_contest_* below.
+ */
 static void precincts(struct aggregator *a, FILE *f)
 {
 	const struct tally_totals *t = a->totals;
 	const struct tally_election *e = a->election;
+	uint32_t total, reported;
 
-	metric_u64(f, "tally_precincts_total", "gauge", "Precincts in the election.",
-	           t->contests[0].national.precincts_total);
-	metric_u64(f, "tally_precincts_reported", "gauge", "Precincts with a counted result.",
-	           t->contests[0].national.precincts_reported);
+	tally_totals_precincts(t, SIZE_MAX, &total, &reported);
+	metric_u64(f, "tally_precincts_total", "gauge", "Precincts in the election.", total);
+	metric_u64(f, "tally_precincts_reported", "gauge",
+	           "Precincts with a counted result (in every contest they vote in).", reported);
 	metric_u64(f, "tally_precincts_conflicted", "gauge",
-	           "Precincts flagged with conflicting results.",
-	           t->contests[0].national.conflicts);
+	           "Precincts flagged with conflicting results (per contest).",
+	           tally_totals_conflicts(t, SIZE_MAX));
 	header(f, "tally_region_precincts_total", "gauge", "Precincts in the election, by region.");
-	for (size_t i = 0; i < e->n_regions; i++)
-		labelled(f, "tally_region_precincts_total", "region", e->regions[i].id,
-		         tally_totals_region(t, 0, i)->precincts_total);
+	for (size_t i = 0; i < e->n_regions; i++) {
+		tally_totals_precincts(t, i, &total, &reported);
+		labelled(f, "tally_region_precincts_total", "region", e->regions[i].id, total);
+	}
 	header(f, "tally_region_precincts_reported", "gauge",
-	       "Precincts with a counted result, by region.");
-	for (size_t i = 0; i < e->n_regions; i++)
+	       "Precincts with a counted result (in every contest they vote in), by region.");
+	for (size_t i = 0; i < e->n_regions; i++) {
+		tally_totals_precincts(t, i, &total, &reported);
 		labelled(f, "tally_region_precincts_reported", "region", e->regions[i].id,
-		         tally_totals_region(t, 0, i)->precincts_reported);
+		         reported);
+	}
 	header(f, "tally_region_precincts_conflicted", "gauge",
-	       "Precincts flagged with conflicting results, by region.");
+	       "Precincts flagged with conflicting results (per contest), by region.");
 	for (size_t i = 0; i < e->n_regions; i++)
 		labelled(f, "tally_region_precincts_conflicted", "region", e->regions[i].id,
-		         tally_totals_region(t, 0, i)->conflicts);
+		         tally_totals_conflicts(t, i));
+	if (e->n_contests > 1)
+		return; /* ballots and votes are per contest: tally_contest_* */
 	metric_u64(f, "tally_ballots_cast", "gauge", "Ballots cast in reported precincts.",
 	           t->contests[0].national.ballots_cast);
 	header(f, "tally_votes", "gauge", "Votes counted nationally, by option.");
 	for (size_t i = 0; i < e->n_options; i++)
 		labelled(f, "tally_votes", "option", e->options[i].id,
 		         t->contests[0].national.votes[i]);
+}
+
+/* Each contest over its scope (an election of one contest has one, "referendum"). */
+static void contests(struct aggregator *a, FILE *f)
+{
+	const struct tally_totals *t = a->totals;
+	const struct tally_election *e = a->election;
+
+	header(f, "tally_contest_precincts", "gauge", "Precincts voting in the contest.");
+	for (size_t ci = 0; ci < e->n_contests; ci++)
+		labelled(f, "tally_contest_precincts", "contest", e->contests[ci].id,
+		         t->contests[ci].national.precincts_total);
+	header(f, "tally_contest_precincts_reported", "gauge",
+	       "Precincts with a counted result in the contest.");
+	for (size_t ci = 0; ci < e->n_contests; ci++)
+		labelled(f, "tally_contest_precincts_reported", "contest", e->contests[ci].id,
+		         t->contests[ci].national.precincts_reported);
+	header(f, "tally_contest_precincts_conflicted", "gauge",
+	       "Precincts flagged with conflicting results in the contest.");
+	for (size_t ci = 0; ci < e->n_contests; ci++)
+		labelled(f, "tally_contest_precincts_conflicted", "contest", e->contests[ci].id,
+		         t->contests[ci].national.conflicts);
+	header(f, "tally_contest_ballots_cast", "gauge",
+	       "Ballots cast in the contest's reported precincts.");
+	for (size_t ci = 0; ci < e->n_contests; ci++)
+		labelled(f, "tally_contest_ballots_cast", "contest", e->contests[ci].id,
+		         t->contests[ci].national.ballots_cast);
+	header(f, "tally_contest_votes", "gauge", "Votes counted in the contest, by option.");
+	for (size_t ci = 0; ci < e->n_contests; ci++) {
+		const struct tally_contest *c = &e->contests[ci];
+		for (size_t i = 0; i < c->n_options; i++)
+			labelled2(f, "tally_contest_votes", "contest", c->id, "option",
+			          c->options[i].id, t->contests[ci].national.votes[i]);
+	}
 }
 
 static void store(struct aggregator *a, FILE *f)
@@ -183,6 +241,7 @@ int metrics_write(struct aggregator *a, FILE *f)
 	results(a, f);
 	sessions(a, f);
 	precincts(a, f);
+	contests(a, f);
 	store(a, f);
 	publication(a, f);
 	tally_prom_tls_expiry(f, a->tls);

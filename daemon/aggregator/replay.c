@@ -3,7 +3,8 @@
  * leaves to the totals and the Merkle tree without decoding or hashing
  * anything (the store keeps each leaf's counted figures and hashes), and
  * refuses any leaf it cannot explain: a gap in the leaf indexes, a leaf of
- * another election, an outcome the rules do not give. Accepting such a log
+ * another election (or of no contest where the election has several), an
+ * outcome the rules do not give. Accepting such a log
  * would publish totals that no observer replaying the same log could
  * reproduce. The rules are reconcile.c's and totals.c's; the rows are the
  * store's.
@@ -26,11 +27,43 @@ struct replay_ctx {
 	bool refused; /* on_leaf() set err */
 };
 
-/* The unit a leaf is reconciled in: its precinct's slot in the first contest, or < 0. */
-static int64_t leaf_slot(const struct tally_election *e, const struct agg_leaf_rec *l)
+/*
+ * The slot a leaf is reconciled in: its precinct in its contest. A leaf
+ * stored before contests were kept names none (""), which means the
+ * election's only contest; in an election of several it cannot be placed.
+ * 0 with *ret_slot, or -EINVAL with err naming the leaf.
+ */
+static int leaf_slot(const struct tally_election *e, const struct agg_leaf_rec *l, size_t *ret_slot,
+                     struct tally_err *err)
 {
+	const char *cid = l->contest ? l->contest : "";
 	int64_t pi = tally_election_precinct_index(e, l->precinct);
-	return pi < 0 ? pi : tally_election_slot(e, 0, (size_t)pi);
+	if (pi < 0)
+		return tally_err_set(err, -EINVAL,
+		                     "log leaf %" PRIu64 " names precinct %" PRIu32
+		                     ", which is not in this election",
+		                     l->leaf_index, l->precinct);
+	int ci = tally_election_contest_index(e, cid);
+	if (ci < 0 && cid[0] == '\0')
+		return tally_err_set(
+		    err, -EINVAL,
+		    "log leaf %" PRIu64 " (precinct %" PRIu32
+		    ") names no contest, as leaves stored before contests were kept "
+		    "do, but this election has %zu contests",
+		    l->leaf_index, l->precinct, e->n_contests);
+	if (ci < 0)
+		return tally_err_set(err, -EINVAL,
+		                     "log leaf %" PRIu64 " (precinct %" PRIu32
+		                     ") names contest '%s', which is not in this election",
+		                     l->leaf_index, l->precinct, cid);
+	int64_t slot = tally_election_slot(e, (size_t)ci, (size_t)pi);
+	if (slot < 0)
+		return tally_err_set(err, -EINVAL,
+		                     "log leaf %" PRIu64 " names precinct %" PRIu32
+		                     " in contest '%s', which it does not vote in",
+		                     l->leaf_index, l->precinct, cid);
+	*ret_slot = (size_t)slot;
+	return 0;
 }
 
 static int check_and_apply(struct replay_ctx *c, const struct agg_leaf_rec *l)
@@ -42,28 +75,29 @@ static int check_and_apply(struct replay_ctx *c, const struct agg_leaf_rec *l)
 		                     "log leaf %" PRIu64 " is missing from the store (the next "
 		                     "stored leaf is %" PRIu64 ")",
 		                     c->next, l->leaf_index);
-	int64_t slot = leaf_slot(t->election, l);
-	if (slot < 0)
-		return tally_err_set(c->err, -EINVAL,
-		                     "log leaf %" PRIu64 " names precinct %" PRIu32
-		                     ", which is not in this election",
-		                     l->leaf_index, l->precinct);
-	size_t stride = tally_totals_slot_stride(t, (size_t)slot);
+	size_t slot = 0;
+	int r = leaf_slot(t->election, l, &slot, c->err);
+	if (r < 0)
+		return r;
+	size_t stride = tally_totals_slot_stride(t, slot);
 	if (l->n_figures != stride)
 		return tally_err_set(c->err, -EINVAL,
 		                     "log leaf %" PRIu64 " (precinct %" PRIu32 ") has %zu figures; "
 		                     "this election's results have %zu",
 		                     l->leaf_index, l->precinct, l->n_figures, stride);
 	/* Decided before anything is applied, so a refused leaf changes nothing. */
-	o = tally_totals_decide(t, (size_t)slot, l->revision, l->payload_hash);
+	o = tally_totals_decide(t, slot, l->revision, l->payload_hash);
 	if (o != l->outcome)
-		return tally_err_set(c->err, -EUCLEAN,
-		                     "log leaf %" PRIu64 " (precinct %" PRIu32 " revision %" PRIu32
-		                     ") is stored as %s, but the rules make it %s",
-		                     l->leaf_index, l->precinct, l->revision,
-		                     tally_outcome_str(l->outcome), tally_outcome_str(o));
-	int r = tally_totals_apply_figures(t, (size_t)slot, l->revision, l->payload_hash,
-	                                   (int64_t)l->leaf_index, l->figures, &o);
+		return tally_err_set(
+		    c->err, -EUCLEAN,
+		    "log leaf %" PRIu64 " (precinct %" PRIu32 "%s%s%s revision %" PRIu32
+		    ") is stored as %s, but the rules make it %s",
+		    l->leaf_index, l->precinct, t->election->n_contests > 1 ? " contest '" : "",
+		    t->election->n_contests > 1 ? l->contest : "",
+		    t->election->n_contests > 1 ? "'" : "", l->revision,
+		    tally_outcome_str(l->outcome), tally_outcome_str(o));
+	r = tally_totals_apply_figures(t, slot, l->revision, l->payload_hash,
+	                               (int64_t)l->leaf_index, l->figures, &o);
 	if (r == 0)
 		r = tally_merkle_append(c->merkle, l->leaf_hash);
 	if (r < 0)
@@ -132,10 +166,13 @@ int replay_rebuild(struct aggregator *a, struct tally_err *err)
 	tally_merkle_free(a->merkle);
 	a->totals = totals;
 	a->merkle = merkle;
+	uint32_t total, reported;
+	tally_totals_precincts(a->totals, SIZE_MAX, &total, &reported);
 	log_info("recovered %" PRIu64 " log leaves, %" PRIu32 "/%" PRIu32
-	         " precincts reported, in %.3f s",
-	         tally_merkle_size(a->merkle), a->totals->contests[0].national.precincts_reported,
-	         a->totals->contests[0].national.precincts_total, (double)(uv_hrtime() - t0) / 1e9);
+	         " precincts reported%s, in %.3f s",
+	         tally_merkle_size(a->merkle), reported, total,
+	         a->election->n_contests > 1 ? " (every contest in)" : "",
+	         (double)(uv_hrtime() - t0) / 1e9);
 	return 0;
 fail:
 	if (r == -EUCLEAN)

@@ -25,8 +25,10 @@ struct agg_store;
  * in leaf order. Each leaf is checked before anything of it is applied:
  *  - it is the next leaf: no index is skipped (a missing row), and with a
  *    finite end every leaf below end is there;
- *  - its precinct and its number of figures are this election's
- *    (totals->election);
+ *  - its precinct, its contest and its number of figures are this
+ *    election's (totals->election); a leaf naming no contest (stored
+ *    before contests were kept) is the only contest's, and is refused in
+ *    an election of several;
  *  - the reconciliation rules, applied to what came before it, give it the
  *    outcome stored with it.
  * The first leaf that fails stops the replay; the leaves before it stay

@@ -7,12 +7,16 @@
 
 #include "follow.h"
 #include "routes.h"
+#include "trend.h"
 
 const struct agg_route agg_routes[] = {
     {"/v1/totals", false, api_totals},
     {"/v1/regions/", true, api_region},
     {"/v1/precincts/", true, api_precinct},
     {"/healthz", false, api_healthz},
+    {"/v1/election", false, contests_election},
+    {"/v1/contests", false, contests_list},
+    {"/v1/contests/", true, contests_get},
     {"/", false, page_get},
     {"/index.html", false, page_get},
     {"/app.js", false, page_get},
@@ -40,6 +44,8 @@ const struct agg_module agg_modules[] = {
     {"export", export_start, export_stop},
     {"log", sth_start, sth_stop},
     {"follow", follow_start, follow_stop},
+    {"contests", contests_start, contests_stop},
+    {"trend", trend_start, trend_stop},
 };
 const size_t agg_n_modules = sizeof(agg_modules) / sizeof(agg_modules[0]);
 

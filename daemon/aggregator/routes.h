@@ -31,6 +31,13 @@ void api_region(struct aggregator *a, struct http_request *req);   /* /v1/region
 void api_precinct(struct aggregator *a, struct http_request *req); /* /v1/precincts/{id} */
 void api_healthz(struct aggregator *a, struct http_request *req);
 
+/* contests.c (the contests API; trend.c answers .../trend) */
+void contests_election(struct aggregator *a, struct http_request *req); /* /v1/election */
+void contests_list(struct aggregator *a, struct http_request *req);     /* /v1/contests */
+void contests_get(struct aggregator *a, struct http_request *req);      /* /v1/contests/{id}... */
+int contests_start(struct aggregator *a);
+void contests_stop(struct aggregator *a);
+
 /* Publication: page.c, events.c, metrics.c, export_http.c */
 void page_get(struct aggregator *a, struct http_request *req); /* /, /app.js, /app.css */
 void events_get(struct aggregator *a, struct http_request *req);

@@ -1081,12 +1081,11 @@ static int migrate(struct pg_store *s, struct tally_err *err)
 	/* Two instances starting together must not both run a migration. */
 	if ((r = exec_ok(s, c, "SELECT pg_advisory_lock(" MIGRATION_LOCK ")",
 	                 "taking the migration lock")) < 0)
-		return tally_err_set(err, r, "store: %s", s->base.last_error);
+		return tally_err_set(err, r, "%s", s->base.last_error);
 	if ((r = exec_ok(s, c,
 	                 "CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)",
 	                 "creating schema_version")) < 0) {
-		tally_err_set(err, r,
-		              "store: %s (does the role may create tables in the database?)",
+		tally_err_set(err, r, "%s (may the role create tables in the database?)",
 		              s->base.last_error);
 		goto out;
 	}
@@ -1094,14 +1093,14 @@ static int migrate(struct pg_store *s, struct tally_err *err)
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		set_error(s, "reading schema_version", PQresultErrorMessage(res));
 		PQclear(res);
-		r = tally_err_set(err, -EIO, "store: %s", s->base.last_error);
+		r = tally_err_set(err, -EIO, "%s", s->base.last_error);
 		goto out;
 	}
 	long v = strtol(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 	if (v > SCHEMA_VERSION) {
 		r = tally_err_set(err, -EINVAL,
-		                  "store: the database's schema version %ld is newer than this "
+		                  "the database's schema version %ld is newer than this "
 		                  "tally-aggregator knows (%d); run the newer version",
 		                  v, SCHEMA_VERSION);
 		goto out;
@@ -1118,7 +1117,7 @@ static int migrate(struct pg_store *s, struct tally_err *err)
 		    (r = exec_ok(s, c, ins, "migrating the schema")) < 0 ||
 		    (r = exec_ok(s, c, "COMMIT", "migrating the schema")) < 0) {
 			PQclear(PQexec(c, "ROLLBACK"));
-			tally_err_set(err, r, "store: schema version %ld to %ld: %s", i, i + 1,
+			tally_err_set(err, r, "schema version %ld to %ld: %s", i, i + 1,
 			              s->base.last_error);
 			goto out;
 		}
@@ -1143,19 +1142,19 @@ static int bind_election(struct pg_store *s, struct tally_err *err)
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		set_error(s, "recording the election id", PQresultErrorMessage(res));
 		PQclear(res);
-		return tally_err_set(err, -EIO, "store: %s", s->base.last_error);
+		return tally_err_set(err, -EIO, "%s", s->base.last_error);
 	}
 	PQclear(res);
 	res = PQexec(s->conn, "SELECT value FROM meta WHERE key = 'election_id'");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		set_error(s, "reading the election id", PQresultErrorMessage(res));
 		PQclear(res);
-		return tally_err_set(err, -EIO, "store: %s", s->base.last_error);
+		return tally_err_set(err, -EIO, "%s", s->base.last_error);
 	}
 	int r = 0;
 	if (strcmp(PQgetvalue(res, 0, 0), s->election_id) != 0)
 		r = tally_err_set(err, -EINVAL,
-		                  "store: the database belongs to election '%s', not '%s': give "
+		                  "the database belongs to election '%s', not '%s': give "
 		                  "this election a database of its own ([store] dsn)",
 		                  PQgetvalue(res, 0, 0), s->election_id);
 	PQclear(res);
@@ -1169,11 +1168,10 @@ static int check_head(struct pg_store *s, struct tally_err *err)
 	int r;
 	if ((r = single_int(s, ST_READ_HEAD, "reading the log head", &head)) < 0 ||
 	    (r = single_int(s, ST_LEAF_COUNT, "counting log leaves", &rows)) < 0)
-		return tally_err_set(err, r, "store: %s", s->base.last_error);
+		return tally_err_set(err, r, "%s", s->base.last_error);
 	if (head != rows)
 		return tally_err_set(err, -EIO,
-		                     "store: log_head says %" PRIu64
-		                     " leaves but the log holds %" PRIu64
+		                     "log_head says %" PRIu64 " leaves but the log holds %" PRIu64
 		                     " rows: the database was changed outside tally-aggregator; "
 		                     "restore it from a backup",
 		                     head, rows);
@@ -1198,7 +1196,7 @@ int agg_store_pg_open(const char *dsn, const char *election_id, const char *inst
 	PGconn *c = NULL;
 	if ((r = open_conn(s, &c)) < 0) {
 		tally_err_set(err, r,
-		              "store: %s (check [store] dsn, that PostgreSQL runs and that "
+		              "%s (check [store] dsn, that PostgreSQL runs and that "
 		              "pg_hba.conf lets this host and role in)",
 		              s->base.last_error);
 		goto fail;
@@ -1207,7 +1205,7 @@ int agg_store_pg_open(const char *dsn, const char *election_id, const char *inst
 	if ((r = migrate(s, err)) < 0 || (r = bind_election(s, err)) < 0)
 		goto fail;
 	if ((r = prepare_all(s, s->conn)) < 0) {
-		tally_err_set(err, r, "store: %s", s->base.last_error);
+		tally_err_set(err, r, "%s", s->base.last_error);
 		goto fail;
 	}
 	if ((r = check_head(s, err)) < 0)

@@ -9,8 +9,10 @@
  * the connection's region (WRONG_REGION), the signature must hold over the
  * payload bytes as carried (BAD_SIGNATURE), the payload must decode
  * (MALFORMED), name the connection's region (WRONG_REGION) and pass the
- * election's checks (WRONG_ELECTION, UNKNOWN_PRECINCT, WRONG_REGION,
- * FAILED_CONTROL). Nothing unauthenticated is parsed.
+ * election's checks (WRONG_ELECTION, UNKNOWN_CONTEST, UNKNOWN_PRECINCT,
+ * WRONG_REGION, NOT_IN_CONTEST, FAILED_CONTROL). Nothing unauthenticated is
+ * parsed. A result that passes leaves with its slot (its contest in its
+ * precinct), which ingest reconciles it in.
  *
  * The pool's threads verify at a lower CPU priority (nice +VERIFY_NICE)
  * than the event loop: verification is bulk work that can wait a moment,
@@ -123,6 +125,7 @@ void verify_item(const struct tally_election *e, const struct tally_keyring *key
 	}
 	it->precinct = r.precinct_id;
 	it->revision = r.revision;
+	memcpy(it->contest_id, r.contest_id, sizeof(it->contest_id));
 	if (strcmp(r.region_id, it->peer_region) != 0) {
 		reject(it, TALLY_REJECT_WRONG_REGION,
 		       "region_id '%s' of precinct %u is not the certificate's region '%s'",
@@ -133,16 +136,23 @@ void verify_item(const struct tally_election *e, const struct tally_keyring *key
 		reject(it, v.code, "%s", v.reason);
 		return;
 	}
+	/* validate found both; these lookups are O(1) for a national
+	 * contest and O(log n) otherwise, never a scan. */
+	int ci = tally_election_contest_index(e, r.contest_id);
 	int64_t idx = tally_election_precinct_index(e, r.precinct_id);
-	struct tally_totals layout = {.election = e};
-	if (idx < 0 || tally_totals_result_figures(&layout, &r, it->figures) < 0) {
+	int64_t slot =
+	    ci < 0 || idx < 0 ? -ENOENT : tally_election_slot(e, (size_t)ci, (size_t)idx);
+	if (slot < 0 || tally_totals_contest_figures(&e->contests[ci], &r, it->figures) < 0) {
 		/* validate accepted it, so this is a disagreement between modules. */
 		reject(it, TALLY_REJECT_FAILED_CONTROL,
-		       "precinct %u or its options not in the election", r.precinct_id);
+		       "precinct %u, its contest or its options not in the election",
+		       r.precinct_id);
 		return;
 	}
 	(void)n_options;
 	it->precinct_index = (uint32_t)idx;
+	it->contest = (uint32_t)ci;
+	it->slot = (uint64_t)slot;
 	tally_sha256(sr->payload, sr->payload_len, it->payload_hash);
 	tally_merkle_leaf_hash(it->leaf, it->leaf_len, it->leaf_hash);
 	it->code = TALLY_REJECT_NONE;

@@ -1385,6 +1385,14 @@ static int parse_contest(const json_t *o, size_t i, struct tally_election *e,
 		rc = parse_options(o, path, false, e, c, err);
 	if (rc == 0)
 		rc = parse_rules(o, path, false, c, NULL, err);
+	/* A majority of more than half elects one: decision.c decides no other. */
+	if (rc == 0 && c->kind == TALLY_CONTEST_CANDIDATE &&
+	    c->rules.win == TALLY_WIN_ABSOLUTE_MAJORITY && c->seats != 1)
+		rc =
+		    tally_err_set(err, -EINVAL,
+		                  "%s.rules.win: absolute_majority elects one candidate, but seats "
+		                  "is %" PRIu32 " (use plurality for several seats)",
+		                  path, c->seats);
 	return rc;
 }
 

@@ -1,8 +1,6 @@
 /*
  * totals.c: running totals per contest, moved incrementally as reconciled
- * results land, the legacy referendum's rule-based decision with bounds
- * over the precincts not yet reported, the totals JSON document and its
- * digest.
+ * results land, and their digest.
  *
  * It owns the per-slot reconciliation state, the conflicting copies'
  * hashes (a side table keyed by slot, since few slots ever have any) and
@@ -10,15 +8,13 @@
  * numbers per slot), so a correction subtracts exactly what it replaces
  * from the contest's national figures, its region's and its districts'.
  * It leaves reconciliation rules to reconcile.c, validation to validate.c,
- * the decisions of contests to decision.c and bytes to the store. Pure: no
- * I/O.
+ * the decisions of contests to decision.c, the JSON documents to
+ * totals_json.c and bytes to the store. Pure: no I/O.
  */
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,22 +155,56 @@ static int contest_new(struct tally_totals *t, size_t ci, int32_t *pos)
 	ct->regions = calloc(c->n_regions ? c->n_regions : 1, sizeof(*ct->regions));
 	ct->region_reported_definition_registered =
 	    calloc(c->n_regions ? c->n_regions : 1, sizeof(uint64_t));
+	ct->region_unreported_registered =
+	    calloc(c->n_regions ? c->n_regions : 1, sizeof(uint64_t));
 	ct->districts = calloc(c->n_districts ? c->n_districts : 1, sizeof(*ct->districts));
 	ct->counted = calloc(c->n_precincts ? c->n_precincts * stride : 1, sizeof(uint32_t));
-	if (!ct->regions || !ct->region_reported_definition_registered || !ct->districts ||
-	    !ct->counted)
+	if (!ct->regions || !ct->region_reported_definition_registered ||
+	    !ct->region_unreported_registered || !ct->districts || !ct->counted)
 		return -ENOMEM;
 	ct->national.precincts_total = (uint32_t)c->n_precincts;
 	for (size_t r = 0; r < e->n_regions; r++)
 		pos[r] = -1;
 	for (size_t k = 0; k < c->n_regions; k++)
 		pos[c->regions[k]] = (int32_t)k;
-	for (size_t k = 0; k < c->n_precincts; k++)
-		ct->regions[pos[e->precincts[c->precincts[k]].region]].precincts_total++;
+	for (size_t k = 0; k < c->n_precincts; k++) {
+		const struct tally_precinct *p = &e->precincts[c->precincts[k]];
+		ct->regions[pos[p->region]].precincts_total++;
+		ct->region_unreported_registered[pos[p->region]] += p->registered;
+	}
 	/* A district it keeps lies wholly inside its scope. */
 	for (size_t k = 0; k < c->n_districts; k++)
 		ct->districts[k].precincts_total =
 		    (uint32_t)e->districts[c->districts[k]].n_precincts;
+	return 0;
+}
+
+/*
+ * An election of several contests: how many contests each precinct votes
+ * in, the precincts that vote in any, overall and per region.
+ */
+static int completeness_new(struct tally_totals *t)
+{
+	const struct tally_election *e = t->election;
+
+	t->precinct_unreported_contests =
+	    calloc(e->n_precincts ? e->n_precincts : 1, sizeof(uint32_t));
+	t->region_precincts_total = calloc(e->n_regions ? e->n_regions : 1, sizeof(uint32_t));
+	t->region_precincts_reported = calloc(e->n_regions ? e->n_regions : 1, sizeof(uint32_t));
+	if (!t->precinct_unreported_contests || !t->region_precincts_total ||
+	    !t->region_precincts_reported)
+		return -ENOMEM;
+	for (size_t ci = 0; ci < e->n_contests; ci++) {
+		const struct tally_contest *c = &e->contests[ci];
+		for (size_t k = 0; k < c->n_precincts; k++)
+			t->precinct_unreported_contests[c->precincts[k]]++;
+	}
+	for (size_t i = 0; i < e->n_precincts; i++) {
+		if (t->precinct_unreported_contests[i] == 0)
+			continue;
+		t->precincts_total++;
+		t->region_precincts_total[e->precincts[i].region]++;
+	}
 	return 0;
 }
 
@@ -198,6 +228,8 @@ int tally_totals_new(const struct tally_election *e, struct tally_totals **ret)
 	for (size_t ci = 0; ci < e->n_contests; ci++)
 		if ((rc = contest_new(t, ci, pos)) < 0)
 			goto fail;
+	if (e->n_contests > 1 && (rc = completeness_new(t)) < 0)
+		goto fail;
 	free(pos);
 	*ret = t;
 	return 0;
@@ -216,12 +248,16 @@ struct tally_totals *tally_totals_free(struct tally_totals *t)
 			struct tally_contest_totals *ct = &t->contests[ci];
 			free(ct->regions);
 			free(ct->region_reported_definition_registered);
+			free(ct->region_unreported_registered);
 			free(ct->districts);
 			free(ct->counted);
 		}
 	free(t->contests);
 	free(t->slots);
 	table_free(t->conflicts);
+	free(t->precinct_unreported_contests);
+	free(t->region_precincts_total);
+	free(t->region_precincts_reported);
 	free(t);
 	return NULL;
 }
@@ -391,6 +427,12 @@ int tally_totals_apply_figures(struct tally_totals *t, size_t slot, uint32_t rev
 	if (d_reported) {
 		ct->reported_definition_registered += p->registered;
 		ct->region_reported_definition_registered[k] += p->registered;
+		ct->region_unreported_registered[k] -= p->registered;
+		/* The precinct's last contest in: it is in across contests. */
+		if (t->precinct_unreported_contests && --t->precinct_unreported_contests[pi] == 0) {
+			t->precincts_reported++;
+			t->region_precincts_reported[p->region]++;
+		}
 	}
 	if (new)
 		memcpy(held, new, stride * sizeof(uint32_t));
@@ -418,294 +460,31 @@ int tally_totals_apply(struct tally_totals *t, const struct tally_result *r,
 	                                  ret_outcome);
 }
 
-const char *tally_decision_str(enum tally_decision d)
+void tally_totals_precincts(const struct tally_totals *t, size_t region, uint32_t *ret_total,
+                            uint32_t *ret_reported)
 {
-	switch (d) {
-	case TALLY_DECISION_NONE:
-		return "none";
-	case TALLY_DECISION_UNDETERMINED:
-		return "undetermined";
-	case TALLY_DECISION_PASSING:
-		return "passing";
-	case TALLY_DECISION_FAILING:
-		return "failing";
-	}
-	return "unknown";
-}
+	const struct tally_figures *f;
 
-/*
- * The legacy referendum is the election's only contest, national: its
- * regions are the election's (those with precincts), and a region
- * without precincts has nothing registered and nothing reported.
- */
-
-/* Registered voters (from the definition) of region ri's unreported precincts. */
-static uint64_t unreported_registered(const struct tally_totals *t, size_t ri)
-{
-	int k = tally_contest_region_position(&t->election->contests[0], ri);
-	uint64_t reported = k < 0 ? 0 : t->contests[0].region_reported_definition_registered[k];
-	return t->election->regions[ri].registered - reported;
-}
-
-static double pct(uint64_t num, uint64_t den)
-{
-	return den ? 100.0 * (double)num / (double)den : 0.0;
-}
-
-static void add_reason(char (*reasons)[TALLY_REASON_MAX], size_t n_max, size_t *n, const char *fmt,
-                       ...) __attribute__((format(printf, 4, 5)));
-static void add_reason(char (*reasons)[TALLY_REASON_MAX], size_t n_max, size_t *n, const char *fmt,
-                       ...)
-{
-	if (*n >= n_max)
+	if (t->precinct_unreported_contests) {
+		*ret_total =
+		    region == SIZE_MAX ? t->precincts_total : t->region_precincts_total[region];
+		*ret_reported = region == SIZE_MAX ? t->precincts_reported
+		                                   : t->region_precincts_reported[region];
 		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(reasons[*n], TALLY_REASON_MAX, fmt, ap);
-	va_end(ap);
-	(*n)++;
+	}
+	f = region == SIZE_MAX ? &t->contests[0].national : tally_totals_region(t, 0, region);
+	*ret_total = f->precincts_total;
+	*ret_reported = f->precincts_reported;
 }
 
-/*
- * Turnout rule: turnout must exceed min_turnout_pct ("more than half" in
- * the referendum law when it is 50). The final turnout lies between every
- * unreported voter staying home and every one voting.
- */
-static enum tally_decision decide_turnout(const struct tally_totals *t, uint64_t unreported,
-                                          char (*reasons)[TALLY_REASON_MAX], size_t n_max,
-                                          size_t *n)
+uint32_t tally_totals_conflicts(const struct tally_totals *t, size_t region)
 {
-	const struct tally_figures *f = &t->contests[0].national;
-	double min = t->election->rules.min_turnout_pct;
-	uint64_t reg = f->voters_registered + unreported;
-	double low = pct(f->ballots_cast, reg);
-	double high = pct(f->ballots_cast + unreported, reg);
-	char voters[TALLY_GROUPED_MAX];
+	uint32_t n = 0;
 
-	tally_figures_group(unreported, voters);
-	if (low > min) {
-		add_reason(reasons, n_max, n,
-		           "turnout %.2f%% exceeds the required %.2f%% whatever the %s registered "
-		           "voters of unreported precincts do",
-		           low, min, voters);
-		return TALLY_DECISION_PASSING;
-	}
-	if (!(high > min)) {
-		add_reason(reasons, n_max, n,
-		           "turnout cannot exceed the required %.2f%%: at most %.2f%% even if "
-		           "every voter of unreported precincts votes",
-		           min, high);
-		return TALLY_DECISION_FAILING;
-	}
-	add_reason(reasons, n_max, n,
-	           "turnout undetermined: between %.2f%% and %.2f%% with %s registered voters "
-	           "in unreported precincts; required more than %.2f%%",
-	           low, high, voters, min);
-	return TALLY_DECISION_UNDETERMINED;
-}
-
-/*
- * Region rule: the first option must hold more than half of a region's
- * ballots cast in at least region_majority_fraction of the regions. A
- * region surely has the majority if it keeps it when every unreported voter
- * votes against; it surely lacks it if it lacks it when every one votes for.
- */
-static enum tally_decision decide_regions(const struct tally_totals *t,
-                                          char (*reasons)[TALLY_REASON_MAX], size_t n_max,
-                                          size_t *n)
-{
-	const struct tally_election *e = t->election;
-	size_t sure = 0, possible = 0;
-	for (size_t ri = 0; ri < e->n_regions; ri++) {
-		const struct tally_figures *f = tally_totals_region(t, 0, ri);
-		uint64_t u = unreported_registered(t, ri);
-		uint64_t yes = e->n_options ? f->votes[0] : 0;
-		if (yes * 2 > f->ballots_cast + u)
-			sure++;
-		if ((yes + u) * 2 > f->ballots_cast + u)
-			possible++;
-	}
-	double frac = e->rules.region_majority_fraction;
-	double need_d = ceil(frac * (double)e->n_regions - 1e-9);
-	size_t need = need_d < 0 ? 0 : (size_t)need_d;
-	const char *opt = e->n_options ? e->options[0].id : "?";
-	if (sure >= need) {
-		add_reason(
-		    reasons, n_max, n,
-		    "'%s' has more than half of ballots cast in %zu of %zu regions (at least "
-		    "%zu needed), whatever unreported precincts bring",
-		    opt, sure, e->n_regions, need);
-		return TALLY_DECISION_PASSING;
-	}
-	if (possible < need) {
-		add_reason(reasons, n_max, n,
-		           "'%s' can have more than half of ballots cast in at most %zu of %zu "
-		           "regions; %zu needed",
-		           opt, possible, e->n_regions, need);
-		return TALLY_DECISION_FAILING;
-	}
-	add_reason(reasons, n_max, n,
-	           "regional majorities undetermined: '%s' surely leads in %zu and possibly in "
-	           "%zu of %zu regions; %zu needed",
-	           opt, sure, possible, e->n_regions, need);
-	return TALLY_DECISION_UNDETERMINED;
-}
-
-enum tally_decision tally_totals_decision(const struct tally_totals *t,
-                                          char (*ret_reasons)[TALLY_REASON_MAX], size_t n_max,
-                                          size_t *ret_n)
-{
-	const struct tally_rules *rules = &t->election->rules;
-	*ret_n = 0;
-	if (!tally_election_is_legacy(t->election) ||
-	    (!rules->has_min_turnout && !rules->has_region_majority))
-		return TALLY_DECISION_NONE;
-	enum tally_decision d[2];
-	size_t nd = 0;
-	if (rules->has_min_turnout) {
-		uint64_t u = 0;
-		for (size_t ri = 0; ri < t->election->n_regions; ri++)
-			u += unreported_registered(t, ri);
-		d[nd++] = decide_turnout(t, u, ret_reasons, n_max, ret_n);
-	}
-	if (rules->has_region_majority)
-		d[nd++] = decide_regions(t, ret_reasons, n_max, ret_n);
-	/* One failing rule decides; all must pass to pass. */
-	bool all_pass = true;
-	for (size_t i = 0; i < nd; i++) {
-		if (d[i] == TALLY_DECISION_FAILING)
-			return TALLY_DECISION_FAILING;
-		if (d[i] != TALLY_DECISION_PASSING)
-			all_pass = false;
-	}
-	return all_pass ? TALLY_DECISION_PASSING : TALLY_DECISION_UNDETERMINED;
-}
-
-/* Percentages are published rounded to two decimals. */
-static json_t *json_pct(double v)
-{
-	return json_real(round(v * 100.0) / 100.0);
-}
-
-static int set_new(json_t *obj, const char *key, json_t *v)
-{
-	if (!v || json_object_set_new(obj, key, v) < 0)
-		return -ENOMEM;
-	return 0;
-}
-
-int tally_totals_figures_to_json(const struct tally_totals *t, const struct tally_figures *f,
-                                 json_t **ret)
-{
-	/* The legacy referendum's options are contest 0's, in the same order. */
-	const struct tally_contest *c = &t->election->contests[0];
-	json_t *o = json_object(), *votes = json_object(), *vpct = json_object();
-	/* set_new() hands each value to its parent, even when it fails, so
-	 * only `o` needs releasing below once votes and vpct are placed. */
-	if (!o || set_new(o, "precincts_total", json_integer(f->precincts_total)) < 0 ||
-	    set_new(o, "precincts_reported", json_integer(f->precincts_reported)) < 0 ||
-	    set_new(o, "voters_registered", json_integer((json_int_t)f->voters_registered)) < 0 ||
-	    set_new(o, "ballots_cast", json_integer((json_int_t)f->ballots_cast)) < 0 ||
-	    set_new(o, "ballots_invalid", json_integer((json_int_t)f->ballots_invalid)) < 0 ||
-	    set_new(o, "ballots_not_counted", json_integer((json_int_t)f->ballots_not_counted)) <
-	        0) {
-		json_decref(votes);
-		json_decref(vpct);
-		goto fail;
-	}
-	if (set_new(o, "votes", votes) < 0) {
-		json_decref(vpct);
-		goto fail;
-	}
-	if (set_new(o, "votes_pct", vpct) < 0)
-		goto fail;
-	for (size_t i = 0; i < c->n_options; i++) {
-		if (set_new(votes, c->options[i].id, json_integer((json_int_t)f->votes[i])) < 0 ||
-		    set_new(vpct, c->options[i].id, json_pct(tally_figures_option_pct(f, i))) < 0)
-			goto fail;
-	}
-	if (set_new(o, "turnout_pct", json_pct(tally_figures_turnout_pct(f))) < 0 ||
-	    set_new(o, "conflicts", json_integer(f->conflicts)) < 0)
-		goto fail;
-	*ret = o;
-	return 0;
-fail:
-	json_decref(o);
-	return -ENOMEM;
-}
-
-int tally_totals_decision_to_json(const struct tally_totals *t, json_t **ret)
-{
-	char reasons[4][TALLY_REASON_MAX];
-	size_t n = 0;
-	enum tally_decision d = tally_totals_decision(t, reasons, 4, &n);
-	const struct tally_rules *rules = &t->election->rules;
-	json_t *o = json_object(), *arr = json_array(), *rj = json_object();
-	if (!o || set_new(o, "status", json_string(tally_decision_str(d))) < 0) {
-		json_decref(arr);
-		json_decref(rj);
-		goto fail;
-	}
-	if (set_new(o, "reasons", arr) < 0) {
-		json_decref(rj);
-		goto fail;
-	}
-	if (set_new(o, "rules", rj) < 0)
-		goto fail;
-	for (size_t i = 0; i < n; i++)
-		if (json_array_append_new(arr, json_string(reasons[i])) < 0)
-			goto fail;
-	if (rules->has_min_turnout &&
-	    set_new(rj, "min_turnout_pct", json_real(rules->min_turnout_pct)) < 0)
-		goto fail;
-	if (rules->has_region_majority &&
-	    set_new(rj, "region_majority_fraction", json_real(rules->region_majority_fraction)) < 0)
-		goto fail;
-	*ret = o;
-	return 0;
-fail:
-	json_decref(o);
-	return -ENOMEM;
-}
-
-int tally_totals_to_json(const struct tally_totals *t, json_t **ret)
-{
-	const struct tally_election *e = t->election;
-	json_t *doc = json_object(), *regions = json_array(), *f = NULL, *dec = NULL;
-	if (!doc || set_new(doc, "election_id", json_string(e->election_id)) < 0 ||
-	    set_new(doc, "sequence", json_integer((json_int_t)t->sequence)) < 0) {
-		json_decref(regions);
-		goto fail;
-	}
-	if (tally_totals_figures_to_json(t, &t->contests[0].national, &f) < 0 ||
-	    set_new(doc, "national", f) < 0) {
-		json_decref(regions);
-		goto fail;
-	}
-	if (set_new(doc, "regions", regions) < 0)
-		goto fail;
-	for (size_t i = 0; i < e->n_regions; i++) {
-		json_t *r = json_object();
-		if (json_array_append_new(regions, r) < 0 ||
-		    set_new(r, "id", json_string(e->regions[i].id)) < 0 ||
-		    set_new(r, "name", json_string(e->regions[i].name ? e->regions[i].name : "")) <
-		        0)
-			goto fail;
-		/* id and name first, for people reading the document. */
-		if (tally_totals_figures_to_json(t, tally_totals_region(t, 0, i), &f) < 0)
-			goto fail;
-		int rc = json_object_update(r, f);
-		json_decref(f);
-		if (rc < 0)
-			goto fail;
-	}
-	if (tally_totals_decision_to_json(t, &dec) < 0 || set_new(doc, "decision", dec) < 0)
-		goto fail;
-	*ret = doc;
-	return 0;
-fail:
-	json_decref(doc);
-	return -ENOMEM;
+	for (size_t ci = 0; ci < t->election->n_contests; ci++)
+		n += region == SIZE_MAX ? t->contests[ci].national.conflicts
+		                        : tally_totals_region(t, ci, region)->conflicts;
+	return n;
 }
 
 /* One FIGURES line of the canonical text (totals.h). */

@@ -2,8 +2,8 @@
  * totals.h: running totals of every contest over the counted results,
  * with reconciliation applied per slot (one contest in one precinct,
  * election.h; reconcile.h). Incremental: each applied result moves its
- * contest's totals by the difference from what it replaces. Pure (jansson
- * for the JSON document, no I/O).
+ * contest's totals by the difference from what it replaces. Pure, no I/O;
+ * the JSON documents over them are totals_json.c's.
  *
  * `sequence` counts the results that changed what is held (ACCEPTED and
  * CONFLICT outcomes, in any contest): it equals the size of the public
@@ -13,8 +13,9 @@
  * Memory: per slot a 48-byte struct tally_slot_state and the counted
  * figures, 4 bytes each of the contest's stride (4 + its options); per
  * conflicting copy held, its 32-byte hash in a side table keyed by slot
- * (a slot without copies costs nothing there). A million precincts in one
- * contest of two options: 72 MB.
+ * (a slot without copies costs nothing there); for an election of several
+ * contests 4 bytes per precinct more (its contests still unreported). A
+ * million precincts in one contest of two options: 72 MB.
  */
 #ifndef TALLY_TOTALS_H
 #define TALLY_TOTALS_H
@@ -27,13 +28,6 @@
 #include "tally/figures.h"
 #include "tally/reconcile.h"
 #include "tally/result.h"
-
-enum tally_decision {
-	TALLY_DECISION_NONE = 0, /* the election has no rules */
-	TALLY_DECISION_UNDETERMINED,
-	TALLY_DECISION_PASSING,
-	TALLY_DECISION_FAILING,
-};
 
 /*
  * One contest's totals (contest c = election->contests[i] for
@@ -49,6 +43,9 @@ struct tally_contest_totals {
 	 * ones need no pass over precincts. */
 	uint64_t reported_definition_registered;
 	uint64_t *region_reported_definition_registered; /* like c->regions */
+	/* The same, of its unreported precincts per region (what the
+	 * decisions' bounds read, tally/decision.h). */
+	uint64_t *region_unreported_registered; /* like c->regions */
 	/* Per slot of the contest, in slot order (slot - c->slot_base): the
 	 * counted result's figures, tally_totals_contest_stride() numbers. */
 	uint32_t *counted;
@@ -65,6 +62,17 @@ struct tally_totals {
 	/* The conflicting copies' hashes of flagged slots; read them with
 	 * tally_totals_conflict_copies(). */
 	struct tally_conflict_table *conflicts;
+	/*
+	 * Precincts across contests, for an election of several: a precinct
+	 * counts as reported once every contest it votes in has a counted
+	 * result; one that votes in no contest is not counted at all. Per
+	 * precinct the contests it votes in that have none yet (NULL for an
+	 * election of one contest, whose precincts are its contest's). Read
+	 * through tally_totals_precincts().
+	 */
+	uint32_t *precinct_unreported_contests;
+	uint32_t precincts_total, precincts_reported;
+	uint32_t *region_precincts_total, *region_precincts_reported; /* like election->regions */
 };
 
 /* Zero totals with no precinct reported, borrowing e (it must outlive them). 0 or -ENOMEM. */
@@ -153,35 +161,40 @@ const struct tally_figures *tally_totals_region(const struct tally_totals *t, si
                                                 size_t region);
 
 /*
- * The legacy referendum's decision under election->rules, with one reason
- * per rule into ret_reasons (array of n_max strings of TALLY_REASON_MAX;
- * *ret_n set). Undetermined while unreported precincts could still change
- * a rule's result (bounds over their registered voters); the first option
- * is the one a measure passes with; a region's majority is of its ballots
- * cast. A definition with contests has no legacy rules: NONE.
+ * Precincts of the whole election (region SIZE_MAX) or of one region
+ * (an index into election->regions), across contests: *ret_total those
+ * that vote in at least one contest, *ret_reported those whose every
+ * contest has a counted result. For an election of one contest, exactly
+ * that contest's precincts_total and precincts_reported. O(1).
  */
-enum tally_decision tally_totals_decision(const struct tally_totals *t,
-                                          char (*ret_reasons)[TALLY_REASON_MAX], size_t n_max,
-                                          size_t *ret_n);
-const char *tally_decision_str(enum tally_decision d); /* "undetermined", ... */
+void tally_totals_precincts(const struct tally_totals *t, size_t region, uint32_t *ret_total,
+                            uint32_t *ret_reported);
+/* Flagged slots (every contest), of the whole election or of one region as above. */
+uint32_t tally_totals_conflicts(const struct tally_totals *t, size_t region);
 
 /*
- * The totals document of a definition without contests: {"election_id",
+ * The /v1/totals document (totals_json.c; tally/totals_json.h has the
+ * other documents). A definition without contests: {"election_id",
  * "sequence", "national": {...}, "regions": [{"id", "name", ...}],
- * "decision": {...}}. Each figures object has precincts_total,
- * precincts_reported, voters_registered, ballots_cast, ballots_invalid,
- * ballots_not_counted, votes {option: n}, votes_pct {option: pct},
- * turnout_pct, conflicts. Callers add "as_of". For a definition with
- * contests it is the same document over the first contest (its options;
- * every region, zero where the contest is not voted; decision "none"):
- * a stand-in until documents per contest exist. Returns 0 or -ENOMEM.
+ * "decision": {...}}, byte for byte as ever: each figures object has
+ * precincts_total, precincts_reported, voters_registered, ballots_cast,
+ * ballots_invalid, ballots_not_counted, votes {option: n}, votes_pct
+ * {option: pct of valid ballots}, turnout_pct, conflicts; every region of
+ * the definition; the decision by tally/decision.h. A definition with
+ * contests: {"election_id", "title", "titles"?, "sequence", "contests":
+ * [{"id", "name", "names"?, "kind", "scope", "seats", "national": FIGURES,
+ * "decision": DECISION}]} (totals_json.h). Callers add "as_of" (at the
+ * end of the first, after "sequence" in the second:
+ * tally_totals_to_json_at(), tally/totals_json.h).
+ * Returns 0 or -ENOMEM.
  */
 int tally_totals_to_json(const struct tally_totals *t, json_t **ret);
-/* One figures object as in the document (the first contest's options). Returns 0 or -ENOMEM. */
+/*
+ * One figures object of the legacy document (the first contest's
+ * options, percentages of valid ballots). Returns 0 or -ENOMEM.
+ */
 int tally_totals_figures_to_json(const struct tally_totals *t, const struct tally_figures *f,
                                  json_t **ret);
-/* {"status", "reasons": [...], "rules": {...}}. Returns 0 or -ENOMEM. */
-int tally_totals_decision_to_json(const struct tally_totals *t, json_t **ret);
 
 /*
  * SHA-256 over a canonical text of every integer figure and the sequence.

@@ -24,6 +24,7 @@
 #include "tally/election.h"
 #include "tally/sign.h"
 #include "tally/totals.h"
+#include "tally/totals_json.h"
 #include "tally/validate.h"
 
 static const char election_json[] =
@@ -154,8 +155,7 @@ static void check_figures(const struct tally_figures *want, const struct tally_f
 static void check_totals(const struct model *m, const struct tally_totals *t)
 {
 	struct tally_figures national, *regions;
-	char reasons[4][TALLY_REASON_MAX];
-	size_t n_reasons = 99;
+	struct tally_contest_decision cd;
 	json_t *doc = NULL;
 
 	memset(&national, 0, sizeof(national));
@@ -172,10 +172,10 @@ static void check_totals(const struct model *m, const struct tally_totals *t)
 	free(regions);
 
 	CHECK(tally_figures_turnout_pct(&t->contests[0].national) >= 0.0);
-	tally_totals_decision(t, reasons, 4, &n_reasons);
-	CHECK(n_reasons <= 4);
-	for (size_t i = 0; i < n_reasons; i++)
-		CHECK_STR(reasons[i], TALLY_REASON_MAX);
+	CHECK(tally_totals_contest_decision(t, 0, &cd) == 0);
+	CHECK(cd.d.n_reasons <= TALLY_DECISION_MAX_REASONS);
+	for (size_t i = 0; i < cd.d.n_reasons; i++)
+		CHECK_STR(cd.d.reasons[i], TALLY_REASON_MAX);
 	CHECK(tally_totals_to_json(t, &doc) == 0);
 	CHECK(json_integer_value(json_object_get(doc, "sequence")) == (json_int_t)m->sequence);
 	json_decref(doc);

@@ -8,10 +8,13 @@ are streamed (chunked) on a kept-alive connection, pipelined requests
 behind one are answered in order, HEAD gets the headers only, an
 HTTP/1.0 client gets the answer ended by the close, and an
 answer is the committed state of the moment it was asked, whatever
-commits while a slow client reads it."""
+commits while a slow client reads it. A general election (40,000
+precincts, five contests) streams its regions the same way, each precinct
+with the status and revision of every contest it votes in."""
 import json
 import os
 import socket
+import subprocess
 import sys
 import time
 
@@ -116,6 +119,88 @@ class Node:
                            cast, invalid=2, not_counted=1, yes=yes)
         self.client.submit_many([(self.seq, tc.signed(self.signer, r))])
         return self.client.read_answers(1)[self.seq]
+
+
+def contest_result(el, contest, region, precinct, registered, revision=1, tag=0):
+    """A valid PrecinctResult of one contest, its votes over the contest's options."""
+    p = tc.pb().PrecinctResult()
+    cast = registered * 7 // 10
+    p.election_id, p.region_id, p.contest_id = el["election_id"], region, contest["id"]
+    p.precinct_id, p.revision, p.voters_registered = precinct, revision, registered
+    p.ballots_issued = p.ballots_received = p.ballots_cast = cast
+    p.ballots_invalid = 2
+    left = cast - 2
+    for i, o in enumerate(contest["options"]):
+        v = p.votes.add()
+        v.option_id = o["id"]
+        v.count = left if i == len(contest["options"]) - 1 else left // 2
+        left -= v.count
+    p.recorded_at_ms = 1 + tag
+    return p
+
+
+def general():
+    """A region of a general election, streamed: every precinct with its contests."""
+    with harness.Workspace() as w:
+        # election.py generate --contests: a party list, a national
+        # candidate contest and three districts.
+        w.election_path = os.path.join(w.dir, "election.json")
+        subprocess.run([harness.PY, os.path.join(harness.SOURCE, "deploy", "election.py"),
+                        "generate", "--regions", "4", "--precincts", "40000", "--seed", "3",
+                        "--contests", "5", "--out", w.election_path], check=True, timeout=120)
+        with open(w.election_path) as f:
+            el = json.load(f)
+        w.pki()
+        agg = w.aggregator(log_level="info")
+        region = el["regions"][1]
+        pairs = precinct_pairs(region)
+        national = [c for c in el["contests"] if c.get("scope", "national") == "national"]
+        district_of = {}
+        for d in el.get("districts", []):
+            for p in d["precincts"]:
+                district_of[p] = d["id"]
+        by_district = {c["scope"]["district"]: c for c in el["contests"]
+                       if isinstance(c.get("scope"), dict)}
+        d = w.region_dir(region["id"])
+        signer = tc.Signer(os.path.join(d, "sign.key"))
+        client = tc.Client(agg.port, d)
+        client.hello("node-" + region["id"], region["id"])
+        first = pairs[0]
+        last = next(p for p in reversed(pairs) if p[0] in district_of)
+        sent = [(national[0], first, 1, 0), (national[1], first, 1, 0), (national[1], first, 1, 1),
+                (by_district[district_of[last[0]]], last, 1, 0),
+                (by_district[district_of[last[0]]], last, 2, 0)]
+        for seq, (c, (pid, reg), rev, tag) in enumerate(sent, 1):
+            r = contest_result(el, c, region["id"], pid, reg, rev, tag)
+            client.submit_many([(seq, tc.signed(signer, r))])
+        answers = client.read_answers(len(sent))
+        eq([answers[i][:2] for i in range(1, len(sent) + 1)],
+           [("ack", "OUTCOME_ACCEPTED")] * 2 + [("ack", "OUTCOME_CONFLICT")] +
+           [("ack", "OUTCOME_ACCEPTED")] * 2, "general election: results of three contests in")
+        want = {(first[0], national[0]["id"]): {"status": "counted", "revision": 1},
+                (first[0], national[1]["id"]): {"status": "conflict", "revision": 1},
+                (last[0], by_district[district_of[last[0]]]["id"]): {"status": "counted", "revision": 2}}
+        st, hdr, body = agg.get("/v1/regions/" + region["id"])
+        eq((st, hdr.get("transfer-encoding")), (200, "chunked"),
+           "general election: %s (%d precincts) is streamed" % (region["id"], len(pairs)))
+        doc = json.loads(body)
+        check([(p["id"], p["registered"]) for p in doc["precincts"]] == pairs,
+              "general election: exactly the region's %d precincts, in order" % len(pairs))
+        bad, complete = [], 0
+        for p in doc["precincts"]:
+            ids = [c["id"] for c in national] + ([by_district[district_of[p["id"]]]["id"]]
+                                                 if p["id"] in district_of else [])
+            exp = {cid: want.get((p["id"], cid), {"status": "not_reported", "revision": 0})
+                   for cid in ids}
+            complete += all((p["id"], cid) in want for cid in ids)
+            if p["contests"] != exp:
+                bad.append((p["id"], p["contests"], exp))
+        eq(bad[:3], [], "general election: every precinct's contests, status and revision")
+        eq((doc["precincts_total"], doc["precincts_reported"], doc["conflicts"]),
+           (len(pairs), complete, 1), "general election: the region's precincts across contests")
+        client.close()
+        eq(agg.stop(), 0, "general election: the aggregator exits 0 on SIGTERM")
+        agg.check_sanitizers()
 
 
 def check_region(region, doc, want_status, sequence, what):
@@ -238,6 +323,7 @@ def main():
         node.client.close()
         eq(agg.stop(), 0, "aggregator exits 0 on SIGTERM")
         agg.check_sanitizers()
+    general()
     print("wall time: %.1f s" % (time.monotonic() - t_start))
     if failures:
         print("%d check(s) failed" % len(failures))

@@ -47,13 +47,47 @@ static inline void agg_fx_on_tick(uv_timer_t *t)
 	(void)t;
 }
 
+/*
+ * A general election for the same aggregator: one region KZ-10 of
+ * AGG_FX_PRECINCTS precincts (ids 1..8), a national party list "list"
+ * (options a, b) and a candidate race "dist" in district D (precincts
+ * 1..4; options x, y).
+ */
+static inline struct tally_election *agg_fx_general_election(void)
+{
+	static const char json[] =
+	    "{\"election_id\": \"gen-fx\", \"title\": \"G\", \"regions\": [{\"id\": \"KZ-10\","
+	    " \"name\": \"R\", \"precincts\": [[1, 1000], [2, 1000], [3, 1000], [4, 1000],"
+	    " [5, 1000], [6, 1000], [7, 1000], [8, 1000]]}],"
+	    " \"districts\": [{\"id\": \"D\", \"precincts\": [1, 2, 3, 4]}],"
+	    " \"contests\": [{\"id\": \"list\", \"kind\": \"party_list\", \"seats\": 3,"
+	    "  \"rules\": {\"method\": \"hare\"}, \"options\": [{\"id\": \"a\"}, {\"id\": \"b\"}]},"
+	    " {\"id\": \"dist\", \"kind\": \"candidate\", \"scope\": {\"district\": \"D\"},"
+	    "  \"options\": [{\"id\": \"x\"}, {\"id\": \"y\"}]}]}";
+	struct tally_election *e = NULL;
+	struct tally_err err = {{0}};
+	cr_assert_eq(tally_election_parse(json, sizeof(json) - 1, &e, &err), 0, "%s", err.msg);
+	return e;
+}
+
+static inline void agg_fx_init_election(struct agg_fx *f, struct tally_election *e);
+
 /* An aggregator whose one region is region_id, its store recovered. */
 static inline void agg_fx_init(struct agg_fx *f, const char *region_id)
+{
+	struct tally_election *e = mk_election(1, AGG_FX_PRECINCTS, 1000, 0);
+	snprintf(e->regions[0].id, sizeof(e->regions[0].id), "%s", region_id);
+	agg_fx_init_election(f, e);
+}
+
+/* The same for election e (taken over), signed for by its first region. */
+static inline void agg_fx_init_election(struct agg_fx *f, struct tally_election *e)
 {
 	struct aggregator *a = &f->a;
 	struct tally_err err = {{0}};
 	char path[160];
 	char *pem = NULL;
+	const char *region_id = e->regions[0].id;
 
 	memset(f, 0, sizeof(*f));
 	cr_assert_eq(tally_sign_init(), 0);
@@ -62,8 +96,7 @@ static inline void agg_fx_init(struct agg_fx *f, const char *region_id)
 	snprintf(f->keys, sizeof(f->keys), "%s/keys", f->dir);
 	cr_assert_eq(mkdir(f->keys, 0700), 0);
 
-	a->election = mk_election(1, AGG_FX_PRECINCTS, 1000, 0);
-	snprintf(a->election->regions[0].id, sizeof(a->election->regions[0].id), "%s", region_id);
+	a->election = e;
 	cr_assert_eq(tally_sign_generate(&f->key), 0);
 	cr_assert_eq(tally_sign_public_to_pem(&f->key.pub, &pem), 0);
 	snprintf(path, sizeof(path), "%s/%s.pem", f->keys, region_id);
@@ -134,6 +167,26 @@ static inline void agg_fx_result(const struct agg_fx *f, size_t pi, uint32_t rev
 	r->votes[0].count = 300 + (uint32_t)pi;
 	r->votes[1].count = 280 - (uint32_t)pi;
 	r->recorded_at_ms = recorded;
+}
+
+/*
+ * A valid result of contest contest_id (an election of contests) for the
+ * precinct at index pi: the contest's first option 300 + pi votes, its
+ * second 280 - pi, told apart by recorded_at_ms.
+ */
+static inline void agg_fx_contest_result(const struct agg_fx *f, size_t pi, const char *contest_id,
+                                         uint32_t revision, uint64_t recorded,
+                                         struct tally_result *r)
+{
+	const struct tally_election *e = f->a.election;
+	int ci = tally_election_contest_index(e, contest_id);
+	agg_fx_result(f, pi, revision, recorded, r);
+	snprintf(r->contest_id, sizeof(r->contest_id), "%s", contest_id);
+	if (ci < 0)
+		return; /* a contest the election does not have: the votes stay yes/no */
+	for (size_t i = 0; i < 2; i++)
+		snprintf(r->votes[i].option_id, sizeof(r->votes[i].option_id), "%s",
+		         e->contests[ci].options[i].id);
 }
 
 /* r signed with the region's key, as a node sends it. */

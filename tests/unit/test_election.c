@@ -1377,6 +1377,10 @@ Test(election, rule_errors)
 	     "'majority'}}",
 	     "contests[0].rules.win: unknown win rule 'majority' (known: plurality, "
 	     "absolute_majority)"},
+	    {"{'id': 'c', 'kind': 'candidate', 'seats': 2, 'options': [{'id': 'a'}], 'rules': "
+	     "{'win': 'absolute_majority'}}",
+	     "contests[0].rules.win: absolute_majority elects one candidate, but seats is 2 (use "
+	     "plurality for several seats)"},
 	    {"{'id': 'c', 'kind': 'candidate', 'options': [{'id': 'a'}], 'rules': {'majority_of': "
 	     "'registered'}}",
 	     "contests[0].rules.majority_of: unknown denominator 'registered' (known: "

@@ -341,3 +341,161 @@ Test(ingest, conflicting_copies_past_the_cap_are_nacked_stored_and_not_logged, .
 	cr_assert_eq(sink.got[8].m.outcome, TALLY_OUTCOME_CONFLICT);
 	cr_assert_eq(fx.a.totals->sequence, 5);
 }
+
+/* ---- an election of several contests ---- */
+
+static void setup_general(void)
+{
+	memset(&sink, 0, sizeof(sink));
+	agg_fx_init_election(&fx, agg_fx_general_election());
+	fx.a.conf.max_conflict_copies = 1;
+	struct ingest_sink s = {.answer = fake_answer, .flush = fake_flush, .data = &sink};
+	cr_assert_eq(ingest_new(&fx.a, &s, &fx.a.ingest), 0);
+}
+
+static struct agg_item *submit_contest(uint64_t seq, size_t pi, const char *contest,
+                                       uint32_t revision, uint64_t recorded)
+{
+	struct tally_result r;
+	struct tally_signed_result sr;
+	agg_fx_contest_result(&fx, pi, contest, revision, recorded, &r);
+	agg_fx_sign(&fx, &r, &sr);
+	struct agg_item *it = agg_item_new(11, seq, &sr);
+	cr_assert_not_null(it);
+	snprintf(it->peer_region, sizeof(it->peer_region), "KZ-10");
+	snprintf(it->peer_node, sizeof(it->peer_node), "node-11");
+	ingest_enqueue(fx.a.ingest, it);
+	return it;
+}
+
+/* Runs the items through verification and one or more batches. */
+static void run(struct agg_item **items, size_t n)
+{
+	verify_all(items, n);
+	AGG_FX_RUN_UNTIL(&fx, drained());
+}
+
+/* The store's rows of one table as "contest:outcome-or-code" lines, in id order. */
+static void rows(const char *sql, char *ret, size_t cap)
+{
+	char path[96];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t o = 0;
+	snprintf(path, sizeof(path), "%s/tally.db", fx.dir);
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s",
+	             sqlite3_errmsg(db));
+	ret[0] = '\0';
+	while (sqlite3_step(st) == SQLITE_ROW)
+		o += (size_t)snprintf(ret + o, cap - o, "%s%s:%lld", o ? " " : "",
+		                      (const char *)sqlite3_column_text(st, 0),
+		                      (long long)sqlite3_column_int64(st, 1));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+Test(ingest, each_contest_of_a_precinct_is_reconciled_apart, .init = setup_general,
+     .fini = teardown)
+{
+	struct agg_item *items[8];
+	/* Precinct 1 (index 0) votes in both contests: one of each. */
+	items[0] = submit_contest(1, 0, "list", 1, 1);
+	items[1] = submit_contest(2, 0, "dist", 1, 1);
+	run(items, 2);
+	/* The list's duplicate, the district's correction, a conflicting
+	 * copy of the list, and a conflicting copy of the district's new
+	 * revision: each touches its own contest only. */
+	items[0] = submit_contest(3, 0, "list", 1, 1);
+	items[1] = submit_contest(4, 0, "dist", 2, 1);
+	items[2] = submit_contest(5, 0, "list", 1, 2);
+	items[3] = submit_contest(6, 0, "dist", 2, 2);
+	/* The cap (1 copy) is per slot: a second copy of the list is refused,
+	 * while the district still took its first. */
+	items[4] = submit_contest(7, 0, "list", 1, 3);
+	run(items, 5);
+
+	cr_assert_eq(sink.n_got, 7);
+	static const int want[7] = {TALLY_OUTCOME_ACCEPTED,
+	                            TALLY_OUTCOME_ACCEPTED,
+	                            TALLY_OUTCOME_DUPLICATE,
+	                            TALLY_OUTCOME_ACCEPTED,
+	                            TALLY_OUTCOME_CONFLICT,
+	                            TALLY_OUTCOME_CONFLICT,
+	                            -1};
+	for (size_t i = 0; i < 7; i++) {
+		cr_assert_eq(sink.got[i].m.seq, i + 1);
+		if (want[i] < 0) {
+			cr_assert_eq(sink.got[i].m.type, TALLY_MSG_NACK);
+			cr_assert_eq(sink.got[i].m.code, TALLY_REJECT_CONFLICT_LIMIT);
+			cr_assert_str_eq(
+			    sink.got[i].m.reason,
+			    "precinct 1 contest=list revision 1 already has 1 conflicting "
+			    "copies (max_conflict_copies); this one is stored but not "
+			    "logged or counted: send a higher revision to settle the "
+			    "conflict");
+			continue;
+		}
+		cr_assert_eq(sink.got[i].m.type, TALLY_MSG_ACK, "seq %zu", i + 1);
+		cr_assert_eq((int)sink.got[i].m.outcome, want[i], "seq %zu", i + 1);
+	}
+	const struct tally_election *e = fx.a.election;
+	const struct tally_totals *t = fx.a.totals;
+	const struct tally_slot_state *list = tally_totals_state(t, 0, 0);
+	const struct tally_slot_state *dist = tally_totals_state(t, 1, 0);
+	cr_assert_eq(list->revision, 1);
+	cr_assert_eq(list->n_conflicts, 1);
+	cr_assert_eq(list->leaf_index, 0);
+	cr_assert_eq(dist->revision, 2);
+	cr_assert_eq(dist->n_conflicts, 1);
+	cr_assert_eq(dist->leaf_index, 2);
+	cr_assert_eq(t->sequence, 5);
+	/* Figures: each contest counts its own options. */
+	cr_assert_eq(t->contests[0].national.precincts_reported, 1);
+	cr_assert_eq(t->contests[0].national.votes[0], 300);
+	cr_assert_eq(t->contests[0].national.conflicts, 1);
+	cr_assert_eq(t->contests[1].national.precincts_reported, 1);
+	cr_assert_eq(t->contests[1].national.votes[1], 280);
+	cr_assert_eq(t->contests[1].national.conflicts, 1);
+	cr_assert_eq(t->contests[1].districts[0].precincts_reported, 1);
+	cr_assert_str_eq(e->contests[1].id, "dist");
+
+	/* Leaves carry the contest they were counted in; submissions the one
+	 * their payload names. */
+	char got[512];
+	rows("SELECT contest, outcome FROM log ORDER BY leaf_index", got, sizeof(got));
+	cr_assert_str_eq(got, "list:1 dist:1 dist:1 list:4 dist:4");
+	rows("SELECT contest, reject_code FROM submissions ORDER BY id", got, sizeof(got));
+	cr_assert_str_eq(got, "list:0 dist:0 list:0 dist:0 list:0 dist:0 list:8");
+	/* The store replays to the same state. */
+	struct tally_err err = {{0}};
+	uint8_t before[TALLY_HASH_BYTES], after[TALLY_HASH_BYTES];
+	tally_totals_digest(fx.a.totals, before);
+	cr_assert_eq(replay_rebuild(&fx.a, &err), 0, "%s", err.msg);
+	tally_totals_digest(fx.a.totals, after);
+	cr_assert_eq(memcmp(before, after, sizeof(before)), 0);
+	cr_assert_eq(tally_totals_state(fx.a.totals, 1, 0)->n_conflicts, 1);
+}
+
+Test(ingest, unknown_contest_and_not_in_contest_are_nacked, .init = setup_general, .fini = teardown)
+{
+	struct agg_item *items[3];
+	items[0] = submit_contest(1, 0, "mayor", 1, 1); /* no such contest */
+	items[1] = submit_contest(2, 5, "dist", 1, 1);  /* precinct 6 is not in district D */
+	items[2] = submit_contest(3, 0, "", 1, 1);      /* empty in an election of two */
+	run(items, 3);
+	cr_assert_eq(sink.n_got, 3);
+	cr_assert_eq(sink.got[0].m.type, TALLY_MSG_NACK);
+	cr_assert_eq(sink.got[0].m.code, TALLY_REJECT_UNKNOWN_CONTEST);
+	cr_assert_eq(sink.got[1].m.code, TALLY_REJECT_NOT_IN_CONTEST);
+	cr_assert_eq(sink.got[2].m.code, TALLY_REJECT_UNKNOWN_CONTEST);
+	cr_assert_eq(fx.a.totals->sequence, 0);
+	char got[256];
+	rows("SELECT contest, reject_code FROM submissions ORDER BY id", got, sizeof(got));
+	cr_assert_str_eq(got, "mayor:9 dist:10 :9");
+	struct agg_rejection rej[3];
+	cr_assert_eq(aggregator_recent_rejections(&fx.a, rej, 3), 3);
+	cr_assert_str_eq(rej[0].contest, "");
+	cr_assert_str_eq(rej[1].contest, "dist");
+	cr_assert_str_eq(rej[2].contest, "mayor");
+}

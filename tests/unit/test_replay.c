@@ -158,3 +158,76 @@ Test(replay, a_refused_leaf_changes_nothing_of_the_state, .init = setup, .fini =
 	cr_assert_eq(fx.a.totals->contests[0].national.conflicts, 0);
 	cr_assert_eq(fx.a.totals->slots[1].n_conflicts, 0);
 }
+
+/* ---- an election of several contests ---- */
+
+static void setup_general(void)
+{
+	agg_fx_init_election(&fx, agg_fx_general_election());
+}
+
+static void put_contest_leaf(uint64_t i, size_t pi, const char *contest, uint8_t h)
+{
+	struct agg_store *s = fx.a.store;
+	uint8_t ph[TALLY_HASH_BYTES], lh[TALLY_HASH_BYTES], leaf[16];
+	uint32_t fig[6] = {1000, 500, 7, 3, 290, 200};
+	memset(ph, h, sizeof(ph));
+	memset(lh, (int)(0x80 + i), sizeof(lh));
+	memset(leaf, h, sizeof(leaf));
+	struct agg_leaf_rec l = {.leaf_index = i,
+	                         .precinct = fx.a.election->precincts[pi].id,
+	                         .contest = contest,
+	                         .revision = 1,
+	                         .outcome = TALLY_OUTCOME_ACCEPTED,
+	                         .payload_hash = ph,
+	                         .leaf_hash = lh,
+	                         .figures = fig,
+	                         .n_figures = 6,
+	                         .leaf = leaf,
+	                         .leaf_len = sizeof(leaf)};
+	cr_assert_eq(agg_store_put_leaf(s, &l), 0, "%s", s->last_error);
+}
+
+Test(replay, places_each_leaf_in_its_contest, .init = setup_general, .fini = teardown)
+{
+	struct tally_err err = {{0}};
+	cr_assert_eq(agg_store_begin(fx.a.store), 0);
+	put_contest_leaf(0, 0, "list", 0x10);
+	put_contest_leaf(1, 0, "dist", 0x11);
+	put_contest_leaf(2, 7, "list", 0x12);
+	cr_assert_eq(agg_store_commit(fx.a.store), 0);
+	cr_assert_eq(replay_rebuild(&fx.a, &err), 0, "%s", err.msg);
+	cr_assert_eq(fx.a.totals->contests[0].national.precincts_reported, 2);
+	cr_assert_eq(fx.a.totals->contests[1].national.precincts_reported, 1);
+	cr_assert_eq(tally_totals_state(fx.a.totals, 1, 0)->leaf_index, 1);
+	cr_assert_eq(tally_merkle_size(fx.a.merkle), 3);
+}
+
+Test(replay, refuses_a_leaf_of_no_contest_in_an_election_of_several, .init = setup_general,
+     .fini = teardown)
+{
+	struct tally_err err = {{0}};
+	cr_assert_eq(agg_store_begin(fx.a.store), 0);
+	put_contest_leaf(0, 0, "list", 0x10);
+	put_contest_leaf(1, 1, "", 0x11);
+	cr_assert_eq(agg_store_commit(fx.a.store), 0);
+	cr_assert_eq(replay_rebuild(&fx.a, &err), -EINVAL);
+	cr_assert_str_eq(err.msg,
+	                 "replaying the store's log: log leaf 1 (precinct 2) names no contest, as "
+	                 "leaves stored before contests were kept do, but this election has 2 "
+	                 "contests. Is `election` the definition this store was made for?");
+	cr_assert_eq(tally_merkle_size(fx.a.merkle), 0, "the daemon's state is left as it was");
+}
+
+Test(replay, refuses_a_leaf_of_a_contest_its_precinct_does_not_vote_in, .init = setup_general,
+     .fini = teardown)
+{
+	struct tally_err err = {{0}};
+	cr_assert_eq(agg_store_begin(fx.a.store), 0);
+	put_contest_leaf(0, 6, "dist", 0x10);
+	cr_assert_eq(agg_store_commit(fx.a.store), 0);
+	cr_assert_eq(replay_rebuild(&fx.a, &err), -EINVAL);
+	cr_assert(strstr(err.msg, "log leaf 0 names precinct 7 in contest 'dist', which it does "
+	                          "not vote in"),
+	          "%s", err.msg);
+}

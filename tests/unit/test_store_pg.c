@@ -251,6 +251,8 @@ Test(store_pg, refuses_a_database_of_another_election, .init = setup, .fini = te
 	cr_assert_eq(agg_store_pg_open(dsn, "e2", "a", &t, &err), -EINVAL);
 	cr_assert_null(t);
 	cr_assert(strstr(err.msg, "belongs to election 'e1', not 'e2'"), "%s", err.msg);
+	/* The daemon says "store: " before it, once (as for SQLite). */
+	cr_assert(strncmp(err.msg, "the database belongs", 20) == 0, "%s", err.msg);
 }
 
 struct hist {

@@ -16,6 +16,7 @@
 #include "election_fixture.h"
 #include "tally/sign.h"
 #include "tally/totals.h"
+#include "tally/totals_json.h"
 
 static struct tally_result mk_result(const struct tally_election *e, size_t pi, uint32_t revision,
                                      uint32_t registered, uint32_t cast, uint32_t invalid,
@@ -297,10 +298,16 @@ Test(totals, percentages)
 	cr_assert_float_eq(tally_figures_option_pct(&f, 1), 75.0, 1e-9);
 }
 
-static enum tally_decision decide(const struct tally_totals *t, size_t *n,
-                                  char (*reasons)[TALLY_REASON_MAX])
+/* The legacy referendum's decision, as /v1/totals publishes it (decision.c). */
+static enum tally_decision_status decide(const struct tally_totals *t, size_t *n,
+                                         char (*reasons)[TALLY_REASON_MAX])
 {
-	return tally_totals_decision(t, reasons, 4, n);
+	struct tally_contest_decision cd;
+	cr_assert_eq(tally_totals_contest_decision(t, 0, &cd), 0);
+	*n = cd.d.n_reasons;
+	for (size_t i = 0; i < cd.d.n_reasons && i < 4; i++)
+		memcpy(reasons[i], cd.d.reasons[i], TALLY_REASON_MAX);
+	return cd.d.status;
 }
 
 Test(totals, decision_without_rules_is_none)
@@ -310,9 +317,9 @@ Test(totals, decision_without_rules_is_none)
 	char reasons[4][TALLY_REASON_MAX];
 	size_t n = 9;
 	cr_assert_eq(tally_totals_new(e, &t), 0);
-	cr_assert_eq(decide(t, &n, reasons), TALLY_DECISION_NONE);
+	cr_assert_eq(decide(t, &n, reasons), TALLY_STATUS_NONE);
 	cr_assert_eq(n, 0);
-	cr_assert_str_eq(tally_decision_str(TALLY_DECISION_NONE), "none");
+	cr_assert_str_eq(tally_decision_status_str(TALLY_STATUS_NONE), "none");
 	tally_totals_free(t);
 	free_election(e);
 }
@@ -326,7 +333,7 @@ Test(totals, decision_undetermined_then_passing)
 	char reasons[4][TALLY_REASON_MAX];
 	size_t n = 0;
 	cr_assert_eq(tally_totals_new(e, &t), 0);
-	cr_assert_eq(decide(t, &n, reasons), TALLY_DECISION_UNDETERMINED);
+	cr_assert_eq(decide(t, &n, reasons), TALLY_STATUS_UNDETERMINED);
 	cr_assert_eq(n, 2);
 	cr_assert(strstr(reasons[0], "turnout undetermined: between 0.00% and 100.00%"), "%s",
 	          reasons[0]);
@@ -340,18 +347,18 @@ Test(totals, decision_undetermined_then_passing)
 		struct tally_result r = mk_result(e, pi, 1, 100, 90, 0, 0, 80);
 		cr_assert_eq(apply(t, &r, 0), TALLY_OUTCOME_ACCEPTED);
 	}
-	cr_assert_eq(decide(t, &n, reasons), TALLY_DECISION_UNDETERMINED);
+	cr_assert_eq(decide(t, &n, reasons), TALLY_STATUS_UNDETERMINED);
 	cr_assert(strstr(reasons[0], "turnout 75.00% exceeds the required 50.00%"), "%s",
 	          reasons[0]);
 	cr_assert(strstr(reasons[1], "surely leads in 2 and possibly in 3 of 3"), "%s", reasons[1]);
 
 	struct tally_result last = mk_result(e, 5, 1, 100, 90, 0, 0, 80);
 	cr_assert_eq(apply(t, &last, 0), TALLY_OUTCOME_ACCEPTED);
-	cr_assert_eq(decide(t, &n, reasons), TALLY_DECISION_PASSING);
+	cr_assert_eq(decide(t, &n, reasons), TALLY_STATUS_PASSING);
 	cr_assert_eq(n, 2);
 	cr_assert(strstr(reasons[1], "in 3 of 3 regions (at least 3 needed)"), "%s", reasons[1]);
-	cr_assert_str_eq(tally_decision_str(TALLY_DECISION_PASSING), "passing");
-	cr_assert_str_eq(tally_decision_str(TALLY_DECISION_UNDETERMINED), "undetermined");
+	cr_assert_str_eq(tally_decision_status_str(TALLY_STATUS_PASSING), "passing");
+	cr_assert_str_eq(tally_decision_status_str(TALLY_STATUS_UNDETERMINED), "undetermined");
 	tally_totals_free(t);
 	free_election(e);
 }
@@ -386,7 +393,7 @@ Test(totals, decision_reasons_group_voter_counts)
 	char reasons[4][TALLY_REASON_MAX];
 	size_t n = 0;
 	cr_assert_eq(tally_totals_new(e, &t), 0);
-	cr_assert_eq(decide(t, &n, reasons), TALLY_DECISION_UNDETERMINED);
+	cr_assert_eq(decide(t, &n, reasons), TALLY_STATUS_UNDETERMINED);
 	cr_assert_str_eq(reasons[0], "turnout undetermined: between 0.00% and 100.00% with "
 	                             "6,000,000 registered voters in unreported precincts; "
 	                             "required more than 50.00%");
@@ -396,7 +403,7 @@ Test(totals, decision_reasons_group_voter_counts)
 		struct tally_result r = mk_result(e, pi, 1, 1000000, 900000, 0, 0, 800000);
 		cr_assert_eq(apply(t, &r, 0), TALLY_OUTCOME_ACCEPTED);
 	}
-	cr_assert_eq(decide(t, &n, reasons), TALLY_DECISION_UNDETERMINED);
+	cr_assert_eq(decide(t, &n, reasons), TALLY_STATUS_UNDETERMINED);
 	cr_assert_str_eq(reasons[0], "turnout 75.00% exceeds the required 50.00% whatever the "
 	                             "1,000,000 registered voters of unreported precincts do");
 	tally_totals_free(t);
@@ -416,9 +423,9 @@ Test(totals, decision_failing_on_turnout)
 		struct tally_result r = mk_result(e, pi, 1, 100, 20, 0, 0, 15);
 		cr_assert_eq(apply(t, &r, 0), TALLY_OUTCOME_ACCEPTED);
 	}
-	cr_assert_eq(decide(t, &n, reasons), TALLY_DECISION_FAILING);
+	cr_assert_eq(decide(t, &n, reasons), TALLY_STATUS_FAILING);
 	cr_assert(strstr(reasons[0], "at most 33.33%"), "%s", reasons[0]);
-	cr_assert_str_eq(tally_decision_str(TALLY_DECISION_FAILING), "failing");
+	cr_assert_str_eq(tally_decision_status_str(TALLY_STATUS_FAILING), "failing");
 	tally_totals_free(t);
 	free_election(e);
 }
@@ -437,7 +444,7 @@ Test(totals, decision_failing_on_regions)
 		struct tally_result r = mk_result(e, pi, 1, 100, 100, 0, 0, yes);
 		cr_assert_eq(apply(t, &r, 0), TALLY_OUTCOME_ACCEPTED);
 	}
-	cr_assert_eq(decide(t, &n, reasons), TALLY_DECISION_FAILING);
+	cr_assert_eq(decide(t, &n, reasons), TALLY_STATUS_FAILING);
 	cr_assert_eq(n, 2);
 	cr_assert(strstr(reasons[0], "turnout 100.00% exceeds"), "%s", reasons[0]);
 	cr_assert(strstr(reasons[1], "at most 1 of 3 regions; 3 needed"), "%s", reasons[1]);
@@ -796,6 +803,42 @@ static void g_region_members(size_t r, char ret[G_PRECINCTS + 1])
 	ret[G_PRECINCTS] = '\0';
 }
 
+/*
+ * Precincts across contests: every one votes in the party list, so all 7
+ * count; one is in once each contest it votes in has a counted result.
+ * Conflicts: flagged (contest, precinct) pairs.
+ */
+static void g_check_precincts(const struct tally_totals *t, const struct g_model *m,
+                              const char *when)
+{
+	uint32_t total[G_REGIONS + 1] = {0}, in[G_REGIONS + 1] = {0}, flagged[G_REGIONS + 1] = {0};
+	for (size_t p = 0; p < G_PRECINCTS; p++) {
+		bool all = true;
+		for (size_t c = 0; c < G_CONTESTS; c++) {
+			if (g_in_contest[c][p] != '1')
+				continue;
+			all &= m->s[c][p].revision != 0;
+			if (m->s[c][p].n_held > 1) {
+				flagged[g_region_of[p]]++;
+				flagged[G_REGIONS]++;
+			}
+		}
+		total[g_region_of[p]]++;
+		total[G_REGIONS]++;
+		in[g_region_of[p]] += all;
+		in[G_REGIONS] += all;
+	}
+	for (size_t r = 0; r <= G_REGIONS; r++) {
+		uint32_t got_total = 99, got_in = 99;
+		size_t which = r == G_REGIONS ? SIZE_MAX : r;
+		tally_totals_precincts(t, which, &got_total, &got_in);
+		cr_assert_eq(got_total, total[r], "%s: precincts of %zu", when, r);
+		cr_assert_eq(got_in, in[r], "%s: precincts in of %zu", when, r);
+		cr_assert_eq(tally_totals_conflicts(t, which), flagged[r], "%s: flagged in %zu",
+		             when, r);
+	}
+}
+
 /* Every figure, counter and slot of t against the reference. */
 static void g_check(const struct tally_totals *t, const struct g_model *m, const char *when)
 {
@@ -804,6 +847,7 @@ static void g_check(const struct tally_totals *t, const struct g_model *m, const
 	char members[G_PRECINCTS + 1];
 
 	cr_assert_eq(t->sequence, m->sequence, "%s: sequence", when);
+	g_check_precincts(t, m, when);
 	for (size_t c = 0; c < G_CONTESTS; c++) {
 		const struct tally_contest_totals *ct = &t->contests[c];
 		g_sum(m, c, "1111111", &want, &reg);
@@ -820,6 +864,13 @@ static void g_check(const struct tally_totals *t, const struct g_model *m, const
 			assert_figures_eq(&ct->regions[k], &want, when);
 			cr_assert_eq(ct->region_reported_definition_registered[k], reg,
 			             "%s: contest %zu region %zu", when, c, k);
+			uint64_t out = 0;
+			for (size_t p = 0; p < G_PRECINCTS; p++)
+				if (members[p] == '1' && g_in_contest[c][p] == '1' &&
+				    m->s[c][p].revision == 0)
+					out += g_registered[p];
+			cr_assert_eq(ct->region_unreported_registered[k], out,
+			             "%s: contest %zu region %zu unreported", when, c, k);
 		}
 		for (size_t k = 0; k < g_n_contest_districts[c]; k++) {
 			g_sum(m, c, g_in_district[g_contest_districts[c][k]], &want, &reg);
@@ -1173,34 +1224,6 @@ Test(totals, general_election_random_sequences_equal_the_reference)
 		tally_totals_free(t);
 		free_election(e);
 	}
-}
-
-Test(totals, general_election_document_is_the_first_contest_meanwhile)
-{
-	struct tally_election *e = mk_general_election();
-	struct tally_totals *t = NULL;
-	struct g_model m;
-	memset(&m, 0, sizeof(m));
-	cr_assert_eq(tally_totals_new(e, &t), 0);
-	g_apply(t, &m, 0, 3, 1, 1, false);
-	g_apply(t, &m, 1, 3, 1, 1, false);
-	json_t *doc = NULL;
-	cr_assert_eq(tally_totals_to_json(t, &doc), 0);
-	json_t *nat = json_object_get(doc, "national");
-	cr_assert_eq(json_integer_value(json_object_get(nat, "ballots_cast")),
-	             (json_int_t)t->contests[0].national.ballots_cast);
-	cr_assert_eq(json_object_size(json_object_get(nat, "votes")), 3);
-	cr_assert_not_null(json_object_get(json_object_get(nat, "votes"), "p3"));
-	cr_assert_eq(json_array_size(json_object_get(doc, "regions")), 3);
-	json_t *dec = json_object_get(doc, "decision");
-	cr_assert_str_eq(json_string_value(json_object_get(dec, "status")), "none");
-	json_decref(doc);
-	char reasons[4][TALLY_REASON_MAX];
-	size_t n = 9;
-	cr_assert_eq(tally_totals_decision(t, reasons, 4, &n), TALLY_DECISION_NONE);
-	cr_assert_eq(n, 0);
-	tally_totals_free(t);
-	free_election(e);
 }
 
 /*
