@@ -846,7 +846,8 @@ static const char *json_tie_text(json_t *tie, char *buf, size_t cap)
 	else if (!json_is_object(tie) || !json_is_integer(seats))
 		snprintf(buf, cap, "(missing)");
 	else
-		snprintf(buf, cap, "%" JSON_INTEGER_FORMAT " seat%s among %s",
+		/* The list is cut to what fits beside the count: a line to read. */
+		snprintf(buf, cap, "%" JSON_INTEGER_FORMAT " seat%s among %.3000s",
 		         json_integer_value(seats), json_integer_value(seats) == 1 ? "" : "s",
 		         json_ids_text(json_object_get(tie, "options"), list, sizeof(list)));
 	return buf;

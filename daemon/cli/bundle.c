@@ -81,7 +81,7 @@ static int read_entries(struct reader *r, const struct bundle_sink *sink)
 	if (eat(r, ']'))
 		return 0;
 	for (;;) {
-		json_t *e;
+		json_t *e = NULL;
 
 		skip_ws(r);
 		if (r->p < r->end && *r->p == ']')
@@ -117,7 +117,7 @@ static int read_members(struct reader *r, const struct bundle_sink *sink)
 	if (eat(r, '}'))
 		goto end;
 	for (;;) {
-		json_t *key, *v;
+		json_t *key, *v = NULL;
 		char name[32];
 
 		skip_ws(r);
