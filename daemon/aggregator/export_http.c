@@ -119,8 +119,7 @@ struct job {
 	uv_work_t work;
 	struct agg_export *ex;
 	int slot;
-	struct tally_totals t; /* a copy: slots, and the first contest's figures */
-	struct tally_contest_totals contest;
+	struct tally_totals t; /* a copy: slots, and every contest's figures */
 	struct export_nist_opts opts;
 	/* Output. */
 	char *data;
@@ -214,10 +213,26 @@ static int on_chunk(const char *s, size_t n, void *arg)
 static void job_free(struct job *j)
 {
 	free(j->t.slots);
-	free(j->contest.counted);
-	free(j->contest.regions);
+	for (size_t ci = 0; j->t.contests != NULL && ci < j->t.election->n_contests; ci++) {
+		struct tally_contest_totals *ct = &j->t.contests[ci];
+		free(ct->regions);
+		free(ct->districts);
+		free(ct->counted);
+	}
+	free(j->t.contests);
 	free(j->data);
 	free(j);
+}
+
+/* A copy of n items of size each at src into *ret (at least one item allocated). */
+static bool dup_array(void **ret, const void *src, size_t n, size_t size)
+{
+	*ret = malloc((n ? n : 1) * size);
+	if (*ret == NULL)
+		return false;
+	if (n > 0) /* src may be NULL when there is nothing */
+		memcpy(*ret, src, n * size);
+	return true;
 }
 
 /* Worker thread: touches only the job. */
@@ -366,8 +381,6 @@ static struct job *job_new(struct agg_export *ex, int s)
 {
 	const struct tally_totals *t = ex->a->totals;
 	const struct tally_election *e = t->election;
-	const struct tally_contest *c = &e->contests[0];
-	size_t k = tally_totals_contest_stride(t, 0);
 	struct job *j = calloc(1, sizeof(*j));
 
 	if (j == NULL)
@@ -377,21 +390,30 @@ static struct job *job_new(struct agg_export *ex, int s)
 	j->work.data = j;
 	j->t.election = e; /* immutable while the daemon runs */
 	j->t.sequence = t->sequence;
-	j->t.contests = &j->contest;
-	j->contest.national = t->contests[0].national;
+	j->t.contests = calloc(e->n_contests ? e->n_contests : 1, sizeof(*j->t.contests));
 	/* Only what the writer reads: conflict hashes stay with their owner. */
-	j->t.slots = malloc((e->n_slots ? e->n_slots : 1) * sizeof(*j->t.slots));
-	j->contest.counted = malloc((c->n_precincts ? c->n_precincts : 1) * k * sizeof(uint32_t));
-	j->contest.regions =
-	    malloc((c->n_regions ? c->n_regions : 1) * sizeof(*j->contest.regions));
-	if (!j->t.slots || !j->contest.counted || !j->contest.regions) {
+	if (j->t.contests == NULL ||
+	    !dup_array((void **)&j->t.slots, t->slots, e->n_slots, sizeof(*t->slots))) {
 		job_free(j);
 		return NULL;
 	}
-	memcpy(j->t.slots, t->slots, e->n_slots * sizeof(*j->t.slots));
-	memcpy(j->contest.counted, t->contests[0].counted, c->n_precincts * k * sizeof(uint32_t));
-	memcpy(j->contest.regions, t->contests[0].regions,
-	       c->n_regions * sizeof(*j->contest.regions));
+	for (size_t ci = 0; ci < e->n_contests; ci++) {
+		const struct tally_contest *c = &e->contests[ci];
+		const struct tally_contest_totals *from = &t->contests[ci];
+		struct tally_contest_totals *to = &j->t.contests[ci];
+		to->national = from->national;
+		to->reported_definition_registered = from->reported_definition_registered;
+		if (!dup_array((void **)&to->regions, from->regions, c->n_regions,
+		               sizeof(*from->regions)) ||
+		    !dup_array((void **)&to->districts, from->districts, c->n_districts,
+		               sizeof(*from->districts)) ||
+		    !dup_array((void **)&to->counted, from->counted,
+		               c->n_precincts * tally_totals_contest_stride(t, ci),
+		               sizeof(uint32_t))) {
+			job_free(j);
+			return NULL;
+		}
+	}
 	j->opts = (struct export_nist_opts){
 	    .issuer = ex->issuer,
 	    .issuer_abbreviation = ex->a->conf.id ? ex->a->conf.id : "tally",

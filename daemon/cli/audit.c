@@ -21,6 +21,8 @@
 #include <sodium.h>
 
 #include "audit.h"
+#include "audit_seats.h"
+#include "tally/decision.h"
 #include "tally/codec.h"
 #include "tally/merkle.h"
 #include "tally/totals.h"
@@ -419,6 +421,46 @@ static int check_root(struct audit *a)
 
 /* ---- the leaves ---- */
 
+/* s with control bytes shown as '?': ids come from signed payloads, and
+ * one discrepancy is one line. */
+static const char *printable(const char *s, char *buf, size_t cap)
+{
+	size_t i = 0;
+
+	for (; s[i] != '\0' && i + 1 < cap; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
+/*
+ * How a discrepancy names leaf i: "leaf 7 (precinct 12, region 'R1',
+ * revision 2)", and in an election with contests also the contest the
+ * result is for, as its payload names it ("" is the only contest's).
+ */
+static void leaf_who(const struct tally_election *e, uint64_t i, const struct tally_result *r,
+                     char *buf, size_t cap)
+{
+	char region[TALLY_ID_MAX], contest[TALLY_ID_MAX];
+	const char *cid = r->contest_id;
+
+	printable(r->region_id, region, sizeof(region));
+	if (tally_election_is_legacy(e)) {
+		snprintf(buf, cap,
+		         "leaf %" PRIu64 " (precinct %" PRIu32 ", region '%s', revision %" PRIu32
+		         ")",
+		         i, r->precinct_id, region, r->revision);
+		return;
+	}
+	if (cid[0] == '\0' && e->n_contests == 1)
+		cid = e->contests[0].id;
+	printable(cid, contest, sizeof(contest));
+	snprintf(buf, cap,
+	         "leaf %" PRIu64 " (precinct %" PRIu32
+	         ", region '%s', contest '%s', revision %" PRIu32 ")",
+	         i, r->precinct_id, region, contest, r->revision);
+}
+
 /*
  * Checks leaf i. With msg, also writes the sentence for a failure. With
  * ret_r/ret_hash (and a passing leaf), returns the decoded result and its
@@ -433,7 +475,7 @@ static enum leaf_status check_leaf(const struct audit *a, uint64_t i, bool verif
 	struct tally_verdict v;
 	struct tally_result r;
 	enum leaf_status st = LEAF_OK;
-	char who[160];
+	char who[256];
 
 	if (tally_codec_decode_signed(a->arena + a->off[i], a->off[i + 1] - a->off[i], &s) < 0) {
 		if (msg)
@@ -450,10 +492,7 @@ static enum leaf_status check_leaf(const struct audit *a, uint64_t i, bool verif
 		goto out;
 	}
 	if (msg)
-		snprintf(who, sizeof(who),
-		         "leaf %" PRIu64 " (precinct %" PRIu32 ", region '%s', revision %" PRIu32
-		         ")",
-		         i, r.precinct_id, r.region_id, r.revision);
+		leaf_who(a->election, i, &r, who, sizeof(who));
 	tk = tally_keyring_find(a->keyring, s.key_id);
 	if (tk == NULL) {
 		if (msg)
@@ -558,18 +597,60 @@ static int replay(struct audit *a, uint64_t n, struct tally_totals *t)
 		r = tally_totals_apply(t, &res, hash, (int64_t)i, &o);
 		if (r < 0)
 			return r;
-		if (o != TALLY_OUTCOME_ACCEPTED && o != TALLY_OUTCOME_CONFLICT)
-			r = audit_addf(
-			    a,
-			    "leaf %" PRIu64 " (precinct %" PRIu32 ", region '%s', revision %" PRIu32
-			    "): replayed in log order it is %s; only accepted and conflicting "
-			    "results belong in the log",
-			    i, res.precinct_id, res.region_id, res.revision, tally_outcome_str(o));
+		if (o != TALLY_OUTCOME_ACCEPTED && o != TALLY_OUTCOME_CONFLICT) {
+			leaf_who(a->election, i, &res, msg, sizeof(msg));
+			r = audit_addf(a,
+			               "%s: replayed in log order it is %s; only accepted and "
+			               "conflicting results belong in the log",
+			               msg, tally_outcome_str(o));
+		}
 	}
 	return r;
 }
 
 /* ---- the totals ---- */
+
+/*
+ * How a discrepancy names a place in the totals document. A path inside
+ * a contest's entry ("contests[party-list].national.votes.amanat") says
+ * "contest party-list: totals national.votes.amanat"; in an election with
+ * contests, a document without "contests" is about its first contest (an
+ * election of one contest publishes today's document); the legacy
+ * referendum's lines are as they always were ("totals national...").
+ */
+static void path_label(const struct audit *a, const char *path, char *buf, size_t cap)
+{
+	const struct tally_election *e = a->election;
+	static const char *const figures[] = {"national", "regions", "districts", "decision"};
+
+	if (strncmp(path, "contests[", 9) == 0) {
+		const char *end = strchr(path + 9, ']');
+
+		if (end != NULL) {
+			const char *rest = end[1] == '.' ? end + 2 : end + 1;
+			int n = (int)(end - (path + 9));
+
+			if (*rest != '\0')
+				snprintf(buf, cap, "contest %.*s: totals %s", n, path + 9, rest);
+			else
+				snprintf(buf, cap, "contest %.*s", n, path + 9);
+			return;
+		}
+	}
+	if (!tally_election_is_legacy(e)) {
+		for (size_t i = 0; i < sizeof(figures) / sizeof(figures[0]); i++) {
+			size_t len = strlen(figures[i]);
+
+			if (strncmp(path, figures[i], len) == 0 &&
+			    (path[len] == '\0' || path[len] == '.' || path[len] == '[')) {
+				snprintf(buf, cap, "contest %s: totals %s", e->contests[0].id,
+				         path);
+				return;
+			}
+		}
+	}
+	snprintf(buf, cap, "totals %s", path);
+}
 
 static int compare(struct audit *a, const char *path, json_t *want, json_t *got);
 
@@ -581,7 +662,7 @@ static int compare_object(struct audit *a, const char *path, json_t *want, json_
 
 	json_object_foreach(want, k, v)
 	{
-		char sub[256];
+		char sub[512];
 
 		snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", k);
 		r = compare(a, sub, v, json_object_get(got, k));
@@ -591,14 +672,32 @@ static int compare_object(struct audit *a, const char *path, json_t *want, json_
 	return r;
 }
 
+/* The element of array arr whose "id" is id, or NULL. */
+static json_t *find_by_id(json_t *arr, const char *id)
+{
+	size_t j;
+	json_t *g;
+
+	json_array_foreach(arr, j, g)
+	{
+		const char *gid = str_of(g, "id");
+
+		if (gid != NULL && strcmp(gid, id) == 0)
+			return g;
+	}
+	return NULL;
+}
+
 static int compare_array(struct audit *a, const char *path, json_t *want, json_t *got)
 {
+	char label[640];
 	size_t i;
 	json_t *v;
 	int r = 0;
 
 	if (json_array_size(want) != json_array_size(got)) {
-		r = audit_addf(a, "totals %s: published %zu elements, recomputed %zu", path,
+		path_label(a, path, label, sizeof(label));
+		r = audit_addf(a, "%s: published %zu elements, recomputed %zu", label,
 		               json_array_size(got), json_array_size(want));
 		if (r < 0)
 			return r;
@@ -607,16 +706,12 @@ static int compare_array(struct audit *a, const char *path, json_t *want, json_t
 	{
 		const char *id = str_of(v, "id");
 		json_t *match = NULL;
-		char sub[256];
+		char sub[512];
 
-		/* Regions are matched by id, whatever order they were published in. */
+		/* Contests, regions and districts are matched by id, in whatever
+		 * order they were published. */
 		if (id != NULL) {
-			size_t j;
-			json_t *g;
-
-			json_array_foreach(got, j, g) if (str_of(g, "id") &&
-			                                  strcmp(str_of(g, "id"), id) == 0) match =
-			    g;
+			match = find_by_id(got, id);
 			snprintf(sub, sizeof(sub), "%s[%s]", path, id);
 		} else {
 			match = json_array_get(got, i);
@@ -631,11 +726,13 @@ static int compare_array(struct audit *a, const char *path, json_t *want, json_t
 
 static int compare(struct audit *a, const char *path, json_t *want, json_t *got)
 {
-	char *ws, *gs;
+	char label[640], *ws, *gs;
 	int r;
 
-	if (got == NULL)
-		return audit_addf(a, "totals %s: missing from the published totals", path);
+	if (got == NULL) {
+		path_label(a, path, label, sizeof(label));
+		return audit_addf(a, "%s: missing from the published totals", label);
+	}
 	if (json_is_object(want) && json_is_object(got))
 		return compare_object(a, path, want, got);
 	if (json_is_array(want) && json_is_array(got))
@@ -654,13 +751,424 @@ static int compare(struct audit *a, const char *path, json_t *want, json_t *got)
 		return 0;
 	if (json_is_null(want) && json_is_null(got))
 		return 0;
+	path_label(a, path, label, sizeof(label));
 	ws = json_dumps(want, JSON_ENCODE_ANY | JSON_COMPACT);
 	gs = json_dumps(got, JSON_ENCODE_ANY | JSON_COMPACT);
-	r = audit_addf(a, "totals %s: published %s, recomputed from the log %s", path,
-	               gs ? gs : "?", ws ? ws : "?");
+	r = audit_addf(a, "%s: published %s, recomputed from the log %s", label, gs ? gs : "?",
+	               ws ? ws : "?");
 	free(ws);
 	free(gs);
 	return r;
+}
+
+/* ---- the decisions ---- */
+
+/*
+ * Members of a published decision that check_decision() holds against the
+ * recomputation one by one, in words; the rest (reasons, rules) are
+ * compared as JSON.
+ */
+static const char *const DECIDED[] = {"status", "final",  "ranking", "elected", "runoff",
+                                      "tie",    "passed", "seats",   "vacant"};
+
+/* The verifier's expectations of a party list, from audit_seats.c. */
+struct own_seats {
+	bool passed[TALLY_MAX_OPTIONS];
+	uint32_t seats[TALLY_MAX_OPTIONS];
+	uint32_t vacant;
+	uint32_t tie_seats;
+	size_t n_tied;
+	uint32_t tied[TALLY_MAX_OPTIONS];
+};
+
+/* "'a', 'b'" for option indexes, "none" for none. */
+static const char *ids_text(const struct tally_contest *c, const uint32_t *idx, size_t n, char *buf,
+                            size_t cap)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && len < cap; i++)
+		len += (size_t)snprintf(buf + len, cap - len, "%s'%s'", i ? ", " : "",
+		                        c->options[idx[i]].id);
+	if (n == 0)
+		snprintf(buf, cap, "none");
+	return buf;
+}
+
+/* The same for a published array of ids; "(missing)" if it is not one. */
+static const char *json_ids_text(json_t *arr, char *buf, size_t cap)
+{
+	size_t len = 0, i;
+	json_t *v;
+
+	if (!json_is_array(arr)) {
+		snprintf(buf, cap, json_is_null(arr) ? "none" : "(missing)");
+		return buf;
+	}
+	buf[0] = '\0';
+	json_array_foreach(arr, i, v)
+	{
+		char id[TALLY_ID_MAX];
+
+		if (len >= cap)
+			break;
+		printable(json_is_string(v) ? json_string_value(v) : "?", id, sizeof(id));
+		len += (size_t)snprintf(buf + len, cap - len, "%s'%s'", i ? ", " : "", id);
+	}
+	if (json_array_size(arr) == 0)
+		snprintf(buf, cap, "none");
+	return buf;
+}
+
+/* "1 seat among 'a', 'b'" or "none". */
+static const char *tie_text(const struct tally_contest *c, uint32_t seats, const uint32_t *tied,
+                            size_t n, char *buf, size_t cap)
+{
+	char list[4096];
+
+	if (seats == 0)
+		snprintf(buf, cap, "none");
+	else
+		snprintf(buf, cap, "%" PRIu32 " seat%s among %s", seats, seats == 1 ? "" : "s",
+		         ids_text(c, tied, n, list, sizeof(list)));
+	return buf;
+}
+
+static const char *json_tie_text(json_t *tie, char *buf, size_t cap)
+{
+	json_t *seats = json_object_get(tie, "seats");
+	char list[4096];
+
+	if (json_is_null(tie))
+		snprintf(buf, cap, "none");
+	else if (!json_is_object(tie) || !json_is_integer(seats))
+		snprintf(buf, cap, "(missing)");
+	else
+		snprintf(buf, cap, "%" JSON_INTEGER_FORMAT " seat%s among %s",
+		         json_integer_value(seats), json_integer_value(seats) == 1 ? "" : "s",
+		         json_ids_text(json_object_get(tie, "options"), list, sizeof(list)));
+	return buf;
+}
+
+static const char *json_int_text(json_t *v, char *buf, size_t cap)
+{
+	if (json_is_integer(v))
+		snprintf(buf, cap, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	else
+		snprintf(buf, cap, "(missing)");
+	return buf;
+}
+
+/* One line when the published text differs from the recomputed one. */
+static int differ(struct audit *a, const char *contest, const char *what, const char *published,
+                  const char *recomputed)
+{
+	if (strcmp(published, recomputed) == 0)
+		return 0;
+	return audit_addf(a, "contest %s: %s: published %s, recomputed %s", contest, what,
+	                  published, recomputed);
+}
+
+/* One line when decision.c's allocation differs from the verifier's own. */
+static int disagree(struct audit *a, const char *contest, const char *what, const char *shared,
+                    const char *own)
+{
+	if (strcmp(shared, own) == 0)
+		return 0;
+	return audit_addf(a,
+	                  "contest %s: %s: the shared seat allocation (seats.c) gives %s, the "
+	                  "verifier's own %s",
+	                  contest, what, shared, own);
+}
+
+/*
+ * What decision.c is given for contest ci: the replayed figures and the
+ * definition's registered voters of the precincts not yet reported, over
+ * the scope and per region. *ret_regions is the caller's to free.
+ */
+static int decision_input(const struct tally_totals *t, size_t ci, struct tally_decision_input *ret,
+                          uint64_t **ret_regions)
+{
+	const struct tally_election *e = t->election;
+	const struct tally_contest *c = &e->contests[ci];
+	const struct tally_contest_totals *ct = &t->contests[ci];
+	uint64_t *regions = calloc(c->n_regions ? c->n_regions : 1, sizeof(*regions));
+
+	if (regions == NULL)
+		return -ENOMEM;
+	for (size_t k = 0; k < c->n_precincts; k++) {
+		const struct tally_precinct *p = &e->precincts[c->precincts[k]];
+		int pos = tally_contest_region_position(c, p->region);
+
+		if (pos >= 0)
+			regions[pos] += p->registered;
+	}
+	for (size_t k = 0; k < c->n_regions; k++)
+		regions[k] = regions[k] > ct->region_reported_definition_registered[k]
+		                 ? regions[k] - ct->region_reported_definition_registered[k]
+		                 : 0;
+	*ret = (struct tally_decision_input){
+	    .e = e,
+	    .c = c,
+	    .national = &ct->national,
+	    .regions = ct->regions,
+	    .unreported_registered = c->registered > ct->reported_definition_registered
+	                                 ? c->registered - ct->reported_definition_registered
+	                                 : 0,
+	    .region_unreported_registered = regions,
+	};
+	*ret_regions = regions;
+	return 0;
+}
+
+/*
+ * A party list's seats by the verifier's own count (audit_seats.c) over
+ * the replayed votes, the threshold's base being the rules' threshold_of.
+ * A list whose turnout rule surely failed seats nobody, as decision.c
+ * says once it is final.
+ */
+static int own_seats(const struct tally_contest *c, const struct tally_figures *f, bool failed,
+                     struct own_seats *ret)
+{
+	struct audit_seats_contest in;
+	struct audit_seats_outcome out;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	if (failed) {
+		ret->vacant = c->seats;
+		return 0;
+	}
+	memset(&in, 0, sizeof(in));
+	in.n_lists = c->n_options;
+	for (size_t i = 0; i < c->n_options; i++)
+		in.lists[i] = (struct audit_seats_list){f->votes[i], c->options[i].list_length,
+		                                        c->options[i].against_all};
+	in.seats = c->seats;
+	in.threshold_ppm = c->rules.threshold_ppm;
+	in.threshold_base = tally_figures_denominator(f, c->rules.threshold_of);
+	in.method = c->rules.method;
+	in.tie = c->rules.tie;
+	in.overflow = c->rules.overflow;
+	r = audit_seats_compute(&in, &out);
+	if (r < 0)
+		return r;
+	memcpy(ret->passed, out.passed, sizeof(ret->passed));
+	memcpy(ret->seats, out.won, sizeof(ret->seats));
+	ret->vacant = out.vacant;
+	ret->tie_seats = out.lot_seats;
+	ret->n_tied = out.n_lot;
+	memcpy(ret->tied, out.lot, sizeof(ret->tied));
+	return 0;
+}
+
+/* The passed lists' indexes, ballot order. */
+static size_t passed_of(const struct tally_contest *c, const bool *passed, uint32_t *ret)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n_options; i++)
+		if (passed[i])
+			ret[n++] = (uint32_t)i;
+	return n;
+}
+
+/*
+ * A party list's seats: the verifier's own allocation against the
+ * published one and against decision.c's (which the aggregator publishes),
+ * so a wrong seat is named once and a fault of either count shows.
+ */
+static int check_seats(struct audit *a, const struct tally_contest *c, json_t *pub,
+                       const struct tally_decision_result *d, const struct own_seats *own)
+{
+	char p[4096], q[4096], what[TALLY_ID_MAX + 16];
+	json_t *seats = json_object_get(pub, "seats");
+	uint32_t idx[TALLY_MAX_OPTIONS];
+	int r = 0;
+
+	for (size_t i = 0; i < c->n_options && r == 0; i++) {
+		snprintf(what, sizeof(what), "seats of '%s'", c->options[i].id);
+		snprintf(q, sizeof(q), "%" PRIu32, own->seats[i]);
+		r = differ(a, c->id, what,
+		           json_int_text(json_object_get(seats, c->options[i].id), p, sizeof(p)),
+		           q);
+		snprintf(p, sizeof(p), "%" PRIu32, d->seats.seats[i]);
+		if (r == 0)
+			r = disagree(a, c->id, what, p, q);
+	}
+	if (r == 0) {
+		snprintf(q, sizeof(q), "%" PRIu32, own->vacant);
+		r = differ(a, c->id, "vacant seats",
+		           json_int_text(json_object_get(pub, "vacant"), p, sizeof(p)), q);
+		snprintf(p, sizeof(p), "%" PRIu32, d->seats.vacant);
+		if (r == 0)
+			r = disagree(a, c->id, "vacant seats", p, q);
+	}
+	if (r == 0) {
+		ids_text(c, idx, passed_of(c, own->passed, idx), q, sizeof(q));
+		r = differ(a, c->id, "passed the threshold",
+		           json_ids_text(json_object_get(pub, "passed"), p, sizeof(p)), q);
+		ids_text(c, idx, passed_of(c, d->seats.passed, idx), p, sizeof(p));
+		if (r == 0)
+			r = disagree(a, c->id, "passed the threshold", p, q);
+	}
+	if (r == 0) {
+		tie_text(c, own->tie_seats, own->tied, own->n_tied, q, sizeof(q));
+		r = differ(a, c->id, "tie",
+		           json_tie_text(json_object_get(pub, "tie"), p, sizeof(p)), q);
+		tie_text(c, d->tie_seats, d->tied, d->n_tied, p, sizeof(p));
+		if (r == 0)
+			r = disagree(a, c->id, "tie", p, q);
+	}
+	return r;
+}
+
+/* A candidate contest's ranking, elected, runoff and tie. */
+static int check_candidates(struct audit *a, const struct tally_contest *c, json_t *pub,
+                            const struct tally_decision_result *d)
+{
+	char p[4096], q[4096];
+	int r;
+
+	r = differ(a, c->id, "ranking",
+	           json_ids_text(json_object_get(pub, "ranking"), p, sizeof(p)),
+	           ids_text(c, d->ranking, d->n_ranking, q, sizeof(q)));
+	if (r == 0)
+		r = differ(a, c->id, "elected",
+		           json_ids_text(json_object_get(pub, "elected"), p, sizeof(p)),
+		           ids_text(c, d->elected, d->n_elected, q, sizeof(q)));
+	if (r == 0)
+		r = differ(a, c->id, "runoff",
+		           json_ids_text(json_object_get(pub, "runoff"), p, sizeof(p)),
+		           ids_text(c, d->runoff, d->has_runoff ? 2 : 0, q, sizeof(q)));
+	if (r == 0)
+		r = differ(a, c->id, "tie",
+		           json_tie_text(json_object_get(pub, "tie"), p, sizeof(p)),
+		           tie_text(c, d->tie_seats, d->tied, d->n_tied, q, sizeof(q)));
+	return r;
+}
+
+/* Contest ci's published decision against decision.c over the replay. */
+static int check_decision(struct audit *a, struct tally_totals *t, size_t ci, json_t *pub)
+{
+	const struct tally_contest *c = &a->election->contests[ci];
+	struct tally_decision_input in;
+	struct tally_decision_result *d = NULL;
+	struct own_seats own;
+	uint64_t *regions = NULL;
+	json_t *doc = NULL, *final = json_object_get(pub, "final");
+	json_t *status = json_object_get(pub, "status");
+	char p[80], q[80], path[TALLY_ID_MAX + 32];
+	int r;
+
+	r = decision_input(t, ci, &in, &regions);
+	if (r < 0)
+		return r;
+	d = malloc(sizeof(*d));
+	if (d == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (tally_decide(&in, d) < 0 || tally_decision_to_json(&in, d, &doc) < 0) {
+		r = audit_addf(a, "contest %s: its rules cannot be applied to the replayed figures",
+		               c->id);
+		goto out;
+	}
+	if (json_is_string(status)) {
+		char s[40];
+
+		snprintf(p, sizeof(p), "'%s'", printable(json_string_value(status), s, sizeof(s)));
+	} else {
+		snprintf(p, sizeof(p), "(missing)");
+	}
+	snprintf(q, sizeof(q), "'%s'", tally_decision_status_str(d->status));
+	r = differ(a, c->id, "decision status", p, q);
+	if (r == 0)
+		r = differ(a, c->id, "decision final",
+		           json_is_boolean(final) ? (json_is_true(final) ? "true" : "false")
+		                                  : "(missing)",
+		           d->final ? "true" : "false");
+	if (r == 0 && c->kind == TALLY_CONTEST_CANDIDATE)
+		r = check_candidates(a, c, pub, d);
+	if (r == 0 && c->kind == TALLY_CONTEST_PARTY_LIST) {
+		r = own_seats(c, &in.national[0], d->final && d->status == TALLY_STATUS_FAILED,
+		              &own);
+		if (r < 0)
+			r = audit_addf(
+			    a, "contest %s: the verifier's own allocation refuses its rules",
+			    c->id);
+		else
+			r = check_seats(a, c, pub, d, &own);
+	}
+	if (r < 0)
+		goto out;
+	/* The rest (reasons, rules) as JSON. */
+	for (size_t i = 0; i < sizeof(DECIDED) / sizeof(DECIDED[0]); i++)
+		json_object_del(doc, DECIDED[i]);
+	if (json_is_array(json_object_get(a->totals, "contests")))
+		snprintf(path, sizeof(path), "contests[%s].decision", c->id);
+	else
+		snprintf(path, sizeof(path), "decision");
+	r = compare(a, path, doc, pub);
+out:
+	json_decref(doc);
+	free(d);
+	free(regions);
+	return r;
+}
+
+/*
+ * Every contest's decision (an election with contests; the legacy
+ * referendum's decision is part of its document's comparison, as ever).
+ * The decision of a contest is in its entry of "contests", or in the
+ * document itself for an election of one contest; a document without
+ * "contests" in an election of several describes only its first contest's
+ * figures and holds no decisions to check.
+ */
+static int check_decisions(struct audit *a, struct tally_totals *t)
+{
+	const struct tally_election *e = a->election;
+	json_t *list = json_object_get(a->totals, "contests");
+	int r = 0;
+
+	if (tally_election_is_legacy(e))
+		return 0;
+	for (size_t ci = 0; ci < e->n_contests && r == 0; ci++) {
+		const struct tally_contest *c = &e->contests[ci];
+		json_t *pub;
+
+		if (json_is_array(list)) {
+			json_t *entry = find_by_id(list, c->id);
+
+			/* A missing entry is named by the figures' comparison. */
+			if (entry == NULL)
+				continue;
+			pub = json_object_get(entry, "decision");
+		} else if (e->n_contests == 1) {
+			pub = json_object_get(a->totals, "decision");
+		} else {
+			continue;
+		}
+		if (!json_is_object(pub))
+			r = audit_addf(a, "contest %s: the published totals carry no decision",
+			               c->id);
+		else
+			r = check_decision(a, t, ci, pub);
+	}
+	return r;
+}
+
+/* Removes the decisions from a recomputed document: check_decisions() has them. */
+static void drop_decisions(const struct audit *a, json_t *doc)
+{
+	json_t *list = json_object_get(doc, "contests"), *v;
+	size_t i;
+
+	if (tally_election_is_legacy(a->election))
+		return;
+	json_object_del(doc, "decision");
+	json_array_foreach(list, i, v) json_object_del(v, "decision");
 }
 
 static int check_totals(struct audit *a, struct tally_totals *t)
@@ -703,8 +1211,11 @@ static int check_totals(struct audit *a, struct tally_totals *t)
 		return r;
 	/* The replay's own sequence is what the log holds; compared above against the head. */
 	json_object_del(doc, "sequence");
+	drop_decisions(a, doc);
 	r = compare(a, "", doc, a->totals);
 	json_decref(doc);
+	if (r == 0)
+		r = check_decisions(a, t);
 	return r;
 }
 
@@ -769,17 +1280,25 @@ int audit_root_at(const struct audit *a, uint64_t size, uint8_t ret[TALLY_HASH_B
 	return tally_merkle_root(a->tree, size, ret);
 }
 
-int audit_counted(const struct audit *a, uint32_t precinct_id, struct audit_counted *ret)
+int audit_counted(const struct audit *a, uint32_t precinct_id, const char *contest_id,
+                  struct audit_counted *ret)
 {
+	const struct tally_election *e = a->election;
 	const struct tally_slot_state *st;
 	int64_t i;
+	int k;
 
 	if (a->replayed == NULL)
 		return -EAGAIN;
-	i = tally_election_precinct_index(a->election, precinct_id);
+	k = tally_election_contest_index(e, contest_id ? contest_id : "");
+	if (k < 0)
+		return -EINVAL;
+	i = tally_election_precinct_index(e, precinct_id);
 	if (i < 0)
 		return -ENOENT;
-	st = tally_totals_state(a->replayed, 0, (size_t)i);
+	if (tally_election_slot(e, (size_t)k, (size_t)i) < 0)
+		return -ENXIO;
+	st = tally_totals_state(a->replayed, (size_t)k, (size_t)i);
 	ret->leaf_index = st->revision > 0 ? st->leaf_index : -1;
 	ret->revision = st->revision;
 	ret->conflicts = st->n_conflicts;

@@ -16,7 +16,18 @@
  *   5. the replay: reconciliation over the leaves in log order, each of
  *      which must have been ACCEPTED or CONFLICT (nothing else is logged);
  *   6. the totals: every figure of the published document against the
- *      replay, and the head's totals_hash against the replay's digest.
+ *      replay (named by contest, region or district and field), and the
+ *      head's totals_hash against the replay's digest (v1 for a definition
+ *      without contests, v2 with);
+ *   7. the decisions (a definition with contests): each contest's
+ *      published status, final, ranking, elected, runoff and tie against
+ *      decision.c over the replayed figures, its reasons and rules as
+ *      JSON, and a party list's seats, passed lists, vacant seats and tie
+ *      against the verifier's own allocation (audit_seats.h), which is
+ *      also held against decision.c's.
+ *
+ * A leaf for a contest the election lacks, or for one its precinct does
+ * not vote in, fails the control relations of step 4 and is named.
  *
  * Each failed check adds one discrepancy line naming the leaf, precinct or
  * figure, and the published against the recomputed value. The replay's
@@ -91,11 +102,15 @@ struct audit_counted {
 
 /*
  * After audit_run: the leaf the reconciliation rules count for precinct_id
- * after replaying the leaves under the head (all entries if no head). Only
- * meaningful when audit_count() is 0. Returns 0; -ENOENT if the precinct is
- * not in the election; -EAGAIN before audit_run.
+ * in contest contest_id (NULL or "" for the only contest of an election of
+ * one) after replaying the leaves under the head (all entries if no head).
+ * Only meaningful when audit_count() is 0. Returns 0; -EINVAL if the
+ * contest is not one of the election's (or is "" in an election of
+ * several); -ENOENT if the precinct is not in the election; -ENXIO if it
+ * does not vote in that contest; -EAGAIN before audit_run.
  */
-int audit_counted(const struct audit *a, uint32_t precinct_id, struct audit_counted *ret);
+int audit_counted(const struct audit *a, uint32_t precinct_id, const char *contest_id,
+                  struct audit_counted *ret);
 
 /* Leaf i's bytes as received (a SignedResult, if it is sound). 0 or -ERANGE. */
 int audit_leaf(const struct audit *a, uint64_t i, const uint8_t **ret, size_t *ret_len);

@@ -1,16 +1,20 @@
 /*
  * cli.c: what several subcommands share and nothing else: the options of a
  * command aimed at one place (a node's socket or an aggregator's URL) with
- * an optional --json, and the time format of --since. Each cmd_<name>.c
- * keeps its own usage text, requests and layout.
+ * an optional --json, the time format of --since, the language of names
+ * and fetching one JSON document. Each cmd_<name>.c keeps its own usage
+ * text, requests and layout.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
+#include "http_client.h"
 
 int cli_target_options(int argc, char **argv, const char *target, char letter,
                        void (*usage)(FILE *f), const char **ret_target, int *ret_json)
@@ -91,4 +95,93 @@ int cli_parse_time_ms(const char *s, int64_t *ret)
 		return -1;
 	*ret = (int64_t)secs * 1000;
 	return 0;
+}
+
+int cli_lang(const char *arg, const char **ret)
+{
+	static const char *const langs[] = {"kk", "ru", "en"};
+	static const char *const vars[] = {"LC_ALL", "LC_MESSAGES", "LANG"};
+	const char *loc = NULL;
+
+	if (arg != NULL) {
+		for (size_t i = 0; i < sizeof(langs) / sizeof(langs[0]); i++)
+			if (strcmp(arg, langs[i]) == 0) {
+				*ret = langs[i];
+				return 0;
+			}
+		return -EINVAL;
+	}
+	/* POSIX precedence: LC_ALL over LC_MESSAGES over LANG. */
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]) && loc == NULL; i++) {
+		const char *v = getenv(vars[i]);
+
+		if (v != NULL && v[0] != '\0')
+			loc = v;
+	}
+	*ret = "en";
+	if (loc == NULL)
+		return 0;
+	/* language[_territory][.codeset][@modifier] */
+	for (size_t i = 0; i < 2; i++) {
+		size_t n = strlen(langs[i]);
+
+		if (strncmp(loc, langs[i], n) == 0 &&
+		    (loc[n] == '\0' || loc[n] == '_' || loc[n] == '.' || loc[n] == '@'))
+			*ret = langs[i];
+	}
+	return 0;
+}
+
+int cli_get_json(const char *base_url, const char *path, int timeout_ms, json_t **ret,
+                 int *ret_status, struct tally_err *err)
+{
+	json_error_t je;
+	char *body = NULL;
+	size_t len = 0;
+	json_t *v;
+	int rc;
+
+	*ret = NULL;
+	rc = http_get(base_url, path, timeout_ms, &body, &len, ret_status, err);
+	if (rc < 0)
+		return rc;
+	if (*ret_status != 200) {
+		free(body);
+		return 1;
+	}
+	v = json_loadb(body, len, 0, &je);
+	free(body);
+	if (v == NULL)
+		return tally_err_set(err, -EPROTO, "%s%s is not JSON: %s (line %d)", base_url, path,
+		                     je.text, je.line);
+	if (!json_is_object(v)) {
+		json_decref(v);
+		return tally_err_set(err, -EPROTO, "%s%s is not a JSON object", base_url, path);
+	}
+	*ret = v;
+	return 0;
+}
+
+void cli_path_escape(const char *s, char *buf, size_t cap)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		             (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+
+		if (n + (plain ? 1 : 3) >= cap)
+			break;
+		if (plain) {
+			buf[n++] = (char)c;
+		} else {
+			buf[n++] = '%';
+			buf[n++] = hex[c >> 4];
+			buf[n++] = hex[c & 15];
+		}
+	}
+	if (cap > 0)
+		buf[n] = '\0';
 }

@@ -8,8 +8,12 @@
 #ifndef TALLY_CLI_H
 #define TALLY_CLI_H
 
+#include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "tally/err.h"
 
 int cmd_submit(int argc, char **argv); /* node control socket: send protocol files */
 int cmd_status(int argc, char **argv); /* node control socket: state of the node */
@@ -35,5 +39,30 @@ int cli_parse_time_ms(const char *s, int64_t *ret);
 
 int cli_target_options(int argc, char **argv, const char *target, char letter,
                        void (*usage)(FILE *f), const char **ret_target, int *ret_json);
+
+/*
+ * The language names are printed in: `arg` (--lang) when given, which must
+ * be "kk", "ru" or "en"; else the environment's locale, the first of
+ * LC_ALL, LC_MESSAGES and LANG that is set and not empty: "kk_KZ.UTF-8"
+ * (or "kk") gives "kk", "ru_RU.UTF-8" "ru", anything else "en". Returns 0
+ * with *ret a static string, or -EINVAL for another --lang.
+ */
+int cli_lang(const char *arg, const char **ret);
+
+/*
+ * GET base_url + path, a JSON document expected. Returns 0 with *ret (the
+ * caller's) and *ret_status 200; 1 with *ret_status set (and *ret NULL)
+ * when the server answered another status; -EPROTO when a 200 answer is
+ * not a JSON object, or http_get()'s error (err says which).
+ */
+int cli_get_json(const char *base_url, const char *path, int timeout_ms, json_t **ret,
+                 int *ret_status, struct tally_err *err);
+
+/*
+ * s as one URL path segment into buf (cap bytes, NUL included): letters,
+ * digits and "-._~" as they are, every other byte as %XX. Cut short when
+ * buf is too small.
+ */
+void cli_path_escape(const char *s, char *buf, size_t cap);
 
 #endif

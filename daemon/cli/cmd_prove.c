@@ -19,6 +19,13 @@
  * aggregator's answer against it. With --trusted-keys the leaf's own
  * signature is checked too; with --log-key the head must be signed by that
  * key.
+ *
+ * In an election of several contests a precinct has one counted result per
+ * contest it votes in: --contest names which (required with --counted
+ * there). The aggregator's answer is then read from the precinct
+ * document's entry for that contest ("contests": [{"id", "leaf_index"}],
+ * or an object keyed by contest id), or from its top-level leaf_index
+ * when it has no such entries.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -44,10 +51,11 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: tallyctl prove --url URL --precinct ID [--trusted-keys DIR] "
-	           "[--log-key PEM]\n"
+	fprintf(f, "usage: tallyctl prove --url URL --precinct ID [--contest ID] "
+	           "[--trusted-keys DIR]\n"
+	           "                      [--log-key PEM]\n"
 	           "       tallyctl prove --url URL --precinct ID --counted --election FILE\n"
-	           "                      --trusted-keys DIR [--log-key PEM]\n"
+	           "                      --trusted-keys DIR [--contest ID] [--log-key PEM]\n"
 	           "\n"
 	           "Checks that the leaf the aggregator names as precinct ID's counted result is\n"
 	           "in its public log under the current signed tree head, and prints that result\n"
@@ -55,8 +63,9 @@ static void usage(FILE *f)
 	           "with --counted, the whole log under the signed head is fetched, verified and\n"
 	           "replayed as `tallyctl verify` does, and the leaf the rules count for the\n"
 	           "precinct is named and held against the aggregator's (\"COUNTED\").\n"
-	           "Exit 0 if the proof holds, 1 if it does not (or the precinct has no counted\n"
-	           "result), 2 on usage or network errors.\n");
+	           "In an election of several contests, --contest names the contest (required\n"
+	           "with --counted). Exit 0 if the proof holds, 1 if it does not (or the precinct\n"
+	           "has no counted result), 2 on usage or network errors.\n");
 }
 
 static int unbase64(const char *s, uint8_t **ret, size_t *ret_len)
@@ -133,6 +142,8 @@ static void print_result(const struct tally_result *r)
 {
 	printf("  election             %s\n", r->election_id);
 	printf("  region               %s\n", r->region_id);
+	if (r->contest_id[0] != '\0')
+		printf("  contest              %s\n", r->contest_id);
 	printf("  precinct             %" PRIu32 "\n", r->precinct_id);
 	printf("  revision             %" PRIu32 "\n", r->revision);
 	printf("  voters_registered    %" PRIu32 "\n", r->voters_registered);
@@ -166,6 +177,38 @@ static int feed_entry(void *arg, json_t *v)
 	return audit_add_entry(arg, v);
 }
 
+/*
+ * The leaf the aggregator's precinct document names as counted: for a
+ * contest, its entry in "contests" (an array of {"id" or "contest",
+ * "leaf_index"}, or an object keyed by contest id) when the document has
+ * one, else the top-level "leaf_index". -1 when it names none.
+ */
+static int64_t named_leaf(json_t *pj, const char *contest)
+{
+	json_t *list = json_object_get(pj, "contests"), *li = NULL;
+
+	if (contest != NULL && json_is_array(list)) {
+		size_t i;
+		json_t *v;
+
+		json_array_foreach(list, i, v)
+		{
+			const char *id = json_string_value(json_object_get(v, "id"));
+
+			if (id == NULL)
+				id = json_string_value(json_object_get(v, "contest"));
+			if (id != NULL && strcmp(id, contest) == 0)
+				li = json_object_get(v, "leaf_index");
+		}
+	} else if (contest != NULL && json_is_object(list)) {
+		li = json_object_get(json_object_get(list, contest), "leaf_index");
+	} else {
+		li = json_object_get(pj, "leaf_index");
+	}
+	return json_is_integer(li) && json_integer_value(li) >= 0 ? (int64_t)json_integer_value(li)
+	                                                          : -1;
+}
+
 /* Decodes leaf i of the audited log. 0 or -EBADMSG (s is cleared by the caller). */
 static int audited_leaf(const struct audit *a, uint64_t i, struct tally_signed_result *s,
                         struct tally_result *r)
@@ -195,19 +238,28 @@ static void print_audited_leaf(const struct audit *a, uint64_t i)
 /*
  * What the leaf the aggregator named is, next to the counted one: "leaf 7
  * (revision 1, superseded by revision 2)", "leaf 9 (revision 2, a
- * conflicting copy, not counted)", "leaf 4, which holds precinct 12".
+ * conflicting copy, not counted)", "leaf 4, which holds precinct 12", "leaf 2,
+ * which holds contest 'party-list',".
  */
-static void describe_named(const struct audit *a, uint64_t i, uint32_t pid,
-                           const struct audit_counted *c, char *buf, size_t cap)
+static void describe_named(const struct audit *a, const struct tally_election *e, uint64_t i,
+                           uint32_t pid, const char *contest, const struct audit_counted *c,
+                           char *buf, size_t cap)
 {
 	struct tally_signed_result s = {0};
 	struct tally_result r;
+	const char *leaf_contest = NULL;
 
-	if (audited_leaf(a, i, &s, &r) < 0)
+	if (audited_leaf(a, i, &s, &r) < 0) {
 		snprintf(buf, cap, "leaf %" PRIu64, i);
-	else if (r.precinct_id != pid)
+		goto out;
+	}
+	leaf_contest =
+	    r.contest_id[0] != '\0' || e->n_contests != 1 ? r.contest_id : e->contests[0].id;
+	if (r.precinct_id != pid)
 		snprintf(buf, cap, "leaf %" PRIu64 ", which holds precinct %" PRIu32, i,
 		         r.precinct_id);
+	else if (strcmp(leaf_contest, contest) != 0)
+		snprintf(buf, cap, "leaf %" PRIu64 ", which holds contest '%s',", i, leaf_contest);
 	else if (c->leaf_index >= 0 && r.revision < c->revision)
 		snprintf(buf, cap,
 		         "leaf %" PRIu64 " (revision %" PRIu32 ", superseded by revision %" PRIu32
@@ -219,7 +271,35 @@ static void describe_named(const struct audit *a, uint64_t i, uint32_t pid,
 		         i, r.revision);
 	else
 		snprintf(buf, cap, "leaf %" PRIu64 " (revision %" PRIu32 ")", i, r.revision);
+out:
 	tally_signed_result_clear(&s);
+}
+
+/*
+ * The contest a precinct's result is asked for: --contest, or the only
+ * contest of an election of one. NULL (with the reason printed) when the
+ * election has several and none was named, or names no such contest.
+ */
+static const char *resolve_contest(const struct tally_election *e, const char *contest)
+{
+	if (contest == NULL && e->n_contests == 1)
+		return e->contests[0].id;
+	if (contest == NULL) {
+		fprintf(stderr,
+		        "tallyctl prove: election '%s' has %zu contests: name one with "
+		        "--contest (",
+		        e->election_id, e->n_contests);
+		for (size_t i = 0; i < e->n_contests; i++)
+			fprintf(stderr, "%s%s", i ? ", " : "", e->contests[i].id);
+		fprintf(stderr, ")\n");
+		return NULL;
+	}
+	if (tally_election_contest_index(e, contest) < 0) {
+		fprintf(stderr, "tallyctl prove: election '%s' has no contest '%s'\n",
+		        e->election_id, contest);
+		return NULL;
+	}
+	return contest;
 }
 
 /*
@@ -227,8 +307,9 @@ static void describe_named(const struct audit *a, uint64_t i, uint32_t pid,
  * does; the precinct's counted leaf is read from that audit's replay and
  * held against the leaf the aggregator names. 0 proven, 1 not, 2 errors.
  */
-static int prove_counted(const char *url, uint32_t pid, const char *election_path,
-                         const struct tally_keyring *kr, const struct tally_public_key *pin)
+static int prove_counted(const char *url, uint32_t pid, const char *contest_arg,
+                         const char *election_path, const struct tally_keyring *kr,
+                         const struct tally_public_key *pin)
 {
 	long threads = sysconf(_SC_NPROCESSORS_ONLN);
 	struct tally_election *e = NULL;
@@ -236,8 +317,9 @@ static int prove_counted(const char *url, uint32_t pid, const char *election_pat
 	struct audit_counted c;
 	struct bundle_sink sink;
 	struct audit *a = NULL;
-	json_t *pj = NULL, *li;
-	char q[64], root[HEX_HASH], named_text[160];
+	json_t *pj = NULL;
+	char q[64], root[HEX_HASH], named_text[200], in[TALLY_ID_MAX + 16] = "";
+	const char *contest;
 	int64_t named = -1;
 	uint64_t size;
 	size_t n;
@@ -247,6 +329,12 @@ static int prove_counted(const char *url, uint32_t pid, const char *election_pat
 		fprintf(stderr, "tallyctl prove: %s\n", err.msg);
 		goto out;
 	}
+	contest = resolve_contest(e, contest_arg);
+	if (contest == NULL)
+		goto out;
+	/* The legacy referendum's texts stay as they were. */
+	if (!tally_election_is_legacy(e))
+		snprintf(in, sizeof(in), " in contest '%s'", contest);
 	if (audit_new(e, kr, &a) < 0) {
 		fprintf(stderr, "tallyctl prove: out of memory\n");
 		goto out;
@@ -274,7 +362,12 @@ static int prove_counted(const char *url, uint32_t pid, const char *election_pat
 		          n, n == 1 ? "y" : "ies");
 		goto out;
 	}
-	if (audit_counted(a, pid, &c) < 0) {
+	r = audit_counted(a, pid, contest, &c);
+	if (r == -ENXIO) {
+		rc = fail("precinct %" PRIu32 " does not vote in contest '%s'", pid, contest);
+		goto out;
+	}
+	if (r < 0) {
 		rc = fail("precinct %" PRIu32 " is not in election '%s'", pid, e->election_id);
 		goto out;
 	}
@@ -285,55 +378,54 @@ static int prove_counted(const char *url, uint32_t pid, const char *election_pat
 		fprintf(stderr, "tallyctl prove: %s\n", err.msg);
 		goto out;
 	}
-	li = json_object_get(pj, "leaf_index");
-	if (json_is_integer(li) && json_integer_value(li) >= 0)
-		named = (int64_t)json_integer_value(li);
+	named = named_leaf(pj, tally_election_is_legacy(e) ? NULL : contest);
 	size = audit_tree_size(a);
 	tally_hex(audit_root(a), TALLY_HASH_BYTES, root);
 	if (named >= 0 && (uint64_t)named >= size) {
 		rc = fail("the aggregator names leaf %" PRId64 " for precinct %" PRIu32
-		          ", which is not yet under the signed head of size %" PRIu64
+		          "%s, which is not yet under the signed head of size %" PRIu64
 		          "; heads follow within a second, try again",
-		          named, pid, size);
+		          named, pid, in, size);
 		goto out;
 	}
 	if (named >= 0)
-		describe_named(a, (uint64_t)named, pid, &c, named_text, sizeof(named_text));
+		describe_named(a, e, (uint64_t)named, pid, contest, &c, named_text,
+		               sizeof(named_text));
 	if (c.leaf_index < 0) {
 		if (named >= 0)
 			rc = fail(
 			    "the aggregator names %s as precinct %" PRIu32
-			    "'s counted result, but replaying the %" PRIu64
+			    "'s counted result%s, but replaying the %" PRIu64
 			    " leaves under the signed tree head (root %s) counts no result for it",
-			    named_text, pid, size, root);
+			    named_text, pid, in, size, root);
 		else
 			rc = fail("replaying the %" PRIu64 " leaves under the signed tree head "
-			          "(root %s) counts no result for precinct %" PRIu32,
-			          size, root, pid);
+			          "(root %s) counts no result for precinct %" PRIu32 "%s",
+			          size, root, pid, in);
 		goto out;
 	}
 	if (named != c.leaf_index) {
 		if (named >= 0)
 			rc =
 			    fail("the aggregator names %s as precinct %" PRIu32
-			         "'s counted result, but replaying the %" PRIu64
+			         "'s counted result%s, but replaying the %" PRIu64
 			         " leaves under the signed tree head (root %s) counts leaf %" PRId64
 			         " (revision %" PRIu32 ")",
-			         named_text, pid, size, root, c.leaf_index, c.revision);
+			         named_text, pid, in, size, root, c.leaf_index, c.revision);
 		else
 			rc =
 			    fail("the aggregator names no counted result for precinct %" PRIu32
-			         ", but replaying the %" PRIu64
+			         "%s, but replaying the %" PRIu64
 			         " leaves under the signed tree head (root %s) counts leaf %" PRId64
 			         " (revision %" PRIu32 ")",
-			         pid, size, root, c.leaf_index, c.revision);
+			         pid, in, size, root, c.leaf_index, c.revision);
 		printf("  what the rules count, leaf %" PRId64 ":\n", c.leaf_index);
 		print_audited_leaf(a, (uint64_t)c.leaf_index);
 		goto out;
 	}
 	printf("COUNTED: leaf %" PRId64 " (revision %" PRIu32 ") is precinct %" PRIu32
-	       "'s counted result:\n",
-	       c.leaf_index, c.revision, pid);
+	       "'s counted result%s:\n",
+	       c.leaf_index, c.revision, pid, in);
 	printf("  replaying all %" PRIu64 " leaves under the signed tree head of size %" PRIu64
 	       ", root %s,\n"
 	       "  signed by log key %s, counts it: every leaf is signed by its region's\n"
@@ -362,11 +454,12 @@ int cmd_prove(int argc, char **argv)
 	    {"log-key", required_argument, NULL, 'l'},
 	    {"counted", no_argument, NULL, 'c'},
 	    {"election", required_argument, NULL, 'e'},
+	    {"contest", required_argument, NULL, 'C'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *url = NULL, *precinct = NULL, *keys_dir = NULL, *log_key_path = NULL;
-	const char *election_path = NULL;
+	const char *election_path = NULL, *contest = NULL;
 	bool counted = false;
 	json_t *pj = NULL, *sth = NULL, *key = NULL, *page = NULL, *proof = NULL;
 	uint8_t(*path)[TALLY_HASH_BYTES] = NULL;
@@ -379,7 +472,7 @@ int cmd_prove(int argc, char **argv)
 	uint8_t *leaf = NULL, lh[TALLY_HASH_BYTES];
 	char q[160], root[HEX_HASH], *end;
 	size_t leaf_len = 0, n, i;
-	json_t *li, *h, *arr;
+	json_t *h, *arr;
 	unsigned long pid;
 	uint64_t index;
 	int opt, rc = 2;
@@ -404,6 +497,9 @@ int cmd_prove(int argc, char **argv)
 			break;
 		case 'e':
 			election_path = optarg;
+			break;
+		case 'C':
+			contest = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -443,7 +539,7 @@ int cmd_prove(int argc, char **argv)
 		goto out;
 	}
 	if (counted) {
-		rc = prove_counted(url, (uint32_t)pid, election_path, kr,
+		rc = prove_counted(url, (uint32_t)pid, contest, election_path, kr,
 		                   log_key_path ? &pin : NULL);
 		goto out;
 	}
@@ -455,12 +551,15 @@ int cmd_prove(int argc, char **argv)
 		fprintf(stderr, "tallyctl prove: %s\n", err.msg);
 		goto out;
 	}
-	li = json_object_get(pj, "leaf_index");
-	if (!json_is_integer(li) || json_integer_value(li) < 0) {
-		rc = fail("precinct %lu has no counted result in the log", pid);
+	if (named_leaf(pj, contest) < 0) {
+		if (contest != NULL)
+			rc = fail("precinct %lu has no counted result in contest '%s' in the log",
+			          pid, contest);
+		else
+			rc = fail("precinct %lu has no counted result in the log", pid);
 		goto out;
 	}
-	index = (uint64_t)json_integer_value(li);
+	index = (uint64_t)named_leaf(pj, contest);
 	rc = check_head(sth, key, log_key_path ? &pin : NULL, &head);
 	if (rc != 0)
 		goto out;
@@ -523,6 +622,12 @@ int cmd_prove(int argc, char **argv)
 		          r.precinct_id, pid);
 		goto out;
 	}
+	/* An empty contest_id passes validation only in an election of one contest. */
+	if (contest != NULL && r.contest_id[0] != '\0' && strcmp(r.contest_id, contest) != 0) {
+		rc = fail("leaf %" PRIu64 " holds contest '%s', not '%s'", index, r.contest_id,
+		          contest);
+		goto out;
+	}
 	if (kr != NULL) {
 		const struct tally_trusted_key *tk = tally_keyring_find(kr, s.key_id);
 
@@ -542,8 +647,14 @@ int cmd_prove(int argc, char **argv)
 		}
 	}
 	tally_hex(head.root_hash, TALLY_HASH_BYTES, root);
-	printf("INCLUDED: leaf %" PRIu64 " of the log holds precinct %lu, revision %" PRIu32 ",\n",
-	       index, pid, r.revision);
+	if (contest != NULL)
+		printf("INCLUDED: leaf %" PRIu64 " of the log holds precinct %lu in contest '%s', "
+		       "revision %" PRIu32 ",\n",
+		       index, pid, contest, r.revision);
+	else
+		printf("INCLUDED: leaf %" PRIu64 " of the log holds precinct %lu, revision %" PRIu32
+		       ",\n",
+		       index, pid, r.revision);
 	printf("  under the signed tree head of size %" PRIu64 ", root %s,\n", head.tree_size,
 	       root);
 	printf("  signed by log key %s at %" PRIu64 " ms since the epoch.\n",

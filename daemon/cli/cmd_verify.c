@@ -34,9 +34,11 @@ static void usage(FILE *f)
 	           "Checks the signed tree head, the Merkle root over every entry, each leaf's\n"
 	           "signature by its region's trusted key and its control relations, replays\n"
 	           "reconciliation in log order and compares every published figure with the\n"
-	           "recomputed one. With --url (or --state), also checks that the head seen last\n"
-	           "time is a prefix of the current log. Exit 0 if everything holds, 1 if not\n"
-	           "(each discrepancy is printed), 2 on usage or I/O errors.\n"
+	           "recomputed one. In a general election it does so for every contest, and\n"
+	           "recomputes each contest's decision and each party list's seats (with an\n"
+	           "allocation of its own). With --url (or --state), also checks that the head\n"
+	           "seen last time is a prefix of the current log. Exit 0 if everything holds,\n"
+	           "1 if not (each discrepancy is printed), 2 on usage or I/O errors.\n"
 	           "\n"
 	           "  --state FILE    where the last verified head is kept (default with --url:\n"
 	           "                  ~/.cache/tally/verify-<election>.json)\n"
@@ -364,6 +366,10 @@ int cmd_verify(int argc, char **argv)
 	       "relations;\n"
 	       "    replayed totals match every published figure and the head's totals hash\n",
 	       e->election_id, audit_tree_size(a), root, audit_log_key_id(a));
+	if (!tally_election_is_legacy(e))
+		printf("    every contest's decision, recomputed over the replay, matches the "
+		       "published one;\n"
+		       "    each party list's seats match the verifier's own allocation\n");
 	if (prior.have)
 		printf("    consistent with the head of size %" PRIu64 " verified before\n",
 		       prior.tree_size);

@@ -6,6 +6,13 @@
  * the reconnect loop, which resumes with Last-Event-ID so the aggregator
  * answers with the current state at once. Ctrl-C ends it (the default
  * SIGINT action: nothing here needs cleaning up).
+ *
+ * An aggregator that publishes the election's shape (GET /v1/election) and
+ * counts several contests sends the totals of every contest in each event:
+ * the summary of every contest is drawn from it and GET /v1/contests, or
+ * with --contest that contest's figures are fetched (GET
+ * /v1/contests/{id}) each time an event says the count moved. One that
+ * answers 404 there, or counts one contest, gets today's table.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,14 +26,20 @@
 
 #include "cli.h"
 #include "http_client.h"
+#include "tally/result.h"
 #include "totals_table.h"
 
 /* An event bigger than this is a broken or hostile server. */
 #define EVENT_MAX   (16u * 1024 * 1024)
 #define RETRY_MAX_S 30
+#define TIMEOUT_MS  15000
 
 struct watch {
 	const char *url;
+	const char *contest; /* --contest, or NULL */
+	const char *lang;
+	json_t *election; /* GET /v1/election once known; NULL from an aggregator without it */
+	bool shape_known; /* /v1/election was asked */
 	bool tty;
 	long remaining; /* updates left before exiting; -1 = forever */
 	char last_id[64];
@@ -41,10 +54,14 @@ struct watch {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: tallyctl watch --url URL [--count N]\n"
-	        "  --url URL   the aggregator's publication address, e.g. http://127.0.0.1:8080\n"
-	        "  --count N   exit after N updates (default: until Ctrl-C)\n");
+	fprintf(f, "usage: tallyctl watch --url URL [--contest ID] [--lang kk|ru|en] [--count N]\n"
+	           "  --url URL       the aggregator's publication address, e.g. "
+	           "http://127.0.0.1:8080\n"
+	           "  --contest ID    follow one contest of a general election (without it, a\n"
+	           "                  summary of every contest)\n"
+	           "  --lang LANG     names in kk, ru or en (default: from LC_ALL, LC_MESSAGES or\n"
+	           "                  LANG; English otherwise); the table's own words are English\n"
+	           "  --count N       exit after N updates (default: until Ctrl-C)\n");
 }
 
 static int append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
@@ -67,6 +84,101 @@ static int append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
 	return 0;
 }
 
+/* Whether the election's contests are drawn (several, or --contest), not today's table. */
+static bool contests_view(const struct watch *w)
+{
+	return w->election != NULL &&
+	       (w->contest != NULL ||
+	        json_array_size(json_object_get(w->election, "contests")) > 1);
+}
+
+/* GET path as JSON; on failure NULL, with a line saying why in the output. */
+static json_t *fetch(const struct watch *w, const char *path)
+{
+	struct tally_err err = {{0}};
+	json_t *doc = NULL;
+	int status = 0, r;
+
+	r = cli_get_json(w->url, path, TIMEOUT_MS, &doc, &status, &err);
+	if (r < 0)
+		fprintf(stdout, "(could not fetch %s: %s)\n", path, err.msg);
+	else if (r > 0)
+		fprintf(stdout, "(%s%s answered HTTP %d)\n", w->url, path, status);
+	return doc;
+}
+
+/* The contest asked for, or the summary of every contest with the event's decisions. */
+static void draw_contests(struct watch *w, json_t *event)
+{
+	json_t *doc;
+
+	if (w->contest != NULL) {
+		char path[TALLY_ID_MAX * 3 + 16] = "/v1/contests/";
+
+		cli_path_escape(w->contest, path + strlen(path), sizeof(path) - strlen(path));
+		doc = fetch(w, path);
+		if (doc != NULL &&
+		    totals_table_print_contest(w->election, doc, w->lang, stdout) < 0)
+			fprintf(stdout, "(%s has no \"contest\" or \"national\")\n", path);
+	} else {
+		doc = fetch(w, "/v1/contests");
+		if (doc != NULL &&
+		    totals_table_print_summary(w->election, doc, event, w->lang, stdout) < 0)
+			fprintf(stdout, "(/v1/contests has no \"contests\" list)\n");
+	}
+	json_decref(doc);
+}
+
+/*
+ * Asks once for the election's shape. 0 when known (a 404 means an
+ * aggregator of one referendum), 2 when --contest names no contest of it
+ * (said on stderr), or the request's negative error (err says why) to try
+ * again later.
+ */
+static int learn_shape(struct watch *w, struct tally_err *err)
+{
+	json_t *list, *c;
+	int status = 0, r;
+	size_t i;
+
+	if (w->shape_known)
+		return 0;
+	r = cli_get_json(w->url, "/v1/election", TIMEOUT_MS, &w->election, &status, err);
+	if (r < 0)
+		return r;
+	if (r > 0 && status != 404)
+		return tally_err_set(err, -EPROTO, "%s/v1/election answered HTTP %d", w->url,
+		                     status);
+	w->shape_known = true;
+	if (w->contest == NULL)
+		return 0;
+	if (w->election == NULL) {
+		if (strcmp(w->contest, "referendum") == 0)
+			return 0;
+		fprintf(stderr,
+		        "tallyctl watch: %s counts one referendum (no /v1/election); it has no "
+		        "contest '%s'\n",
+		        w->url, w->contest);
+		return 2;
+	}
+	list = json_object_get(w->election, "contests");
+	json_array_foreach(list, i, c)
+	{
+		const char *id = json_string_value(json_object_get(c, "id"));
+
+		if (id != NULL && strcmp(id, w->contest) == 0)
+			return 0;
+	}
+	fprintf(stderr, "tallyctl watch: election '%s' has no contest '%s'; its contests:",
+	        json_string_value(json_object_get(w->election, "election_id")), w->contest);
+	json_array_foreach(list, i, c)
+	{
+		fprintf(stderr, "%s %s", i ? "," : "", json_string_value(json_object_get(c, "id")));
+	}
+	fputc('\n', stderr);
+	return 2;
+}
+
 static void redraw(struct watch *w, json_t *doc)
 {
 	char when[32];
@@ -76,7 +188,9 @@ static void redraw(struct watch *w, json_t *doc)
 	strftime(when, sizeof(when), "%H:%M:%S", localtime_r(&now, &tm));
 	if (w->tty)
 		fputs("\033[H\033[2J", stdout); /* home, clear screen */
-	if (totals_table_print(doc, stdout) < 0)
+	if (contests_view(w))
+		draw_contests(w, doc);
+	else if (totals_table_print(doc, w->lang, stdout) < 0)
 		fprintf(stdout, "(event without \"national\" figures)\n");
 	fprintf(stdout, "\nWatching %s: event %s received %s. Ctrl-C to stop.\n", w->url,
 	        w->last_id[0] ? w->last_id : "-", when);
@@ -168,12 +282,12 @@ static int on_chunk(const char *data, size_t len, void *arg)
 int cmd_watch(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"url", required_argument, NULL, 'u'},
-	    {"count", required_argument, NULL, 'n'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"url", required_argument, NULL, 'u'},  {"contest", required_argument, NULL, 'c'},
+	    {"lang", required_argument, NULL, 'l'}, {"count", required_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
 	};
 	struct watch w = {.remaining = -1};
+	const char *lang_arg = NULL;
 	unsigned delay = 1;
 	int c, rc = 2;
 
@@ -182,6 +296,12 @@ int cmd_watch(int argc, char **argv)
 		switch (c) {
 		case 'u':
 			w.url = optarg;
+			break;
+		case 'c':
+			w.contest = optarg;
+			break;
+		case 'l':
+			lang_arg = optarg;
 			break;
 		case 'n': {
 			char *end;
@@ -207,6 +327,11 @@ int cmd_watch(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (cli_lang(lang_arg, &w.lang) < 0) {
+		fprintf(stderr, "tallyctl watch: --lang '%s': names come in kk, ru or en\n",
+		        lang_arg);
+		return 2;
+	}
 	w.tty = isatty(STDOUT_FILENO);
 
 	for (;;) {
@@ -215,8 +340,12 @@ int cmd_watch(int argc, char **argv)
 		char id_before[sizeof(w.last_id)];
 
 		memcpy(id_before, w.last_id, sizeof(id_before));
-		int r = http_stream(w.url, "/v1/events", w.last_id[0] ? w.last_id : NULL, on_chunk,
-		                    &w, &err);
+		int r = learn_shape(&w, &err);
+		if (r == 2)
+			break;
+		if (r == 0)
+			r = http_stream(w.url, "/v1/events", w.last_id[0] ? w.last_id : NULL,
+			                on_chunk, &w, &err);
 		if (r > 0) {
 			rc = 0; /* --count reached */
 			break;
@@ -242,5 +371,6 @@ int cmd_watch(int argc, char **argv)
 	}
 	free(w.line);
 	free(w.data);
+	json_decref(w.election);
 	return rc;
 }

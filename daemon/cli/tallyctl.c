@@ -20,12 +20,14 @@ static const struct command commands[] = {
     {"status", cmd_status, "show a node's state: --socket PATH [--json]"},
     {"resend", cmd_resend,
      "send a node's deliveries again (after a restore): --socket PATH (--since TIME | --all)"},
-    {"totals", cmd_totals, "print an aggregator's totals: --url URL [--json]"},
-    {"watch", cmd_watch, "follow an aggregator's totals live: --url URL"},
+    {"totals", cmd_totals,
+     "print an aggregator's totals: --url URL [--contest ID] [--lang L] [--json]"},
+    {"watch", cmd_watch, "follow an aggregator's totals live: --url URL [--contest ID]"},
     {"export", cmd_export, "save the public log as a bundle: --url URL --out FILE"},
     {"verify", cmd_verify,
      "check a bundle or live log: --election FILE --trusted-keys DIR (--bundle FILE | --url URL)"},
-    {"prove", cmd_prove, "check a precinct's inclusion proof: --url URL --precinct ID"},
+    {"prove", cmd_prove,
+     "check a precinct's inclusion proof: --url URL --precinct ID [--contest ID]"},
 };
 
 static void usage(FILE *f)

@@ -7,7 +7,13 @@ tampering with an exported bundle is caught and named by `tallyctl verify`.
 Also the log API's answers to bad requests. And `tallyctl prove` against a
 lying aggregator that names a superseded revision or a conflicting copy as a
 precinct's counted result: plain prove says only that the leaf is included,
-and prove --counted, replaying the log, refuses to call it counted."""
+and prove --counted, replaying the log, refuses to call it counted. And a
+general election (a party list, a district's candidates, a referendum in
+one region) fed contest by contest: verify recomputes every contest's
+totals, decision and seats, and names the figure or seat a lying front
+changes; prove --counted --contest names a contest's counted leaf. That
+scenario is SKIPPED, saying so, by an aggregator without the contests API
+(GET /v1/contests answering 404)."""
 import base64
 import http.client
 import http.server
@@ -20,8 +26,8 @@ import threading
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from scenario import (TALLYCTL_BIN, Failure, Peer, Signer, log, make_result, pb,  # noqa: E402
-                      read_protocols, run_main, scenario, wait_until)
+from scenario import (TALLYCTL_BIN, Failure, Peer, Signer, Skip, log, make_pki,  # noqa: E402
+                      make_result, pb, read_protocols, run_main, scenario, wait_until)
 
 
 def tallyctl(*args, timeout=300):
@@ -257,9 +263,10 @@ def log_verify(c, rng):
 class LyingFront:
     """An HTTP front for a real aggregator that passes every request through
     but rewrites the unsigned leaf_index of the precincts in `lies`: an
-    aggregator pointing a precinct at a leaf it does not count."""
+    aggregator pointing a precinct at a leaf it does not count. With
+    `rewrite(path, doc)`, every JSON answer of 200 goes through it too."""
 
-    def __init__(self, target_port, lies):
+    def __init__(self, target_port, lies, rewrite=None):
         front = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -274,6 +281,8 @@ class LyingFront:
                     doc = json.loads(body)
                     doc["leaf_index"] = front.lies[int(m.group(1))]
                     body = json.dumps(doc).encode()
+                if rewrite is not None and r.status == 200:
+                    body = json.dumps(rewrite(self.path, json.loads(body))).encode()
                 self.send_response(r.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -409,5 +418,196 @@ def prove_lying_aggregator(c, rng):
                "prove --counted of an unknown precinct")
 
 
+# A general election: two regions of four precincts; district D1 across
+# both; a national party list, the district's candidates, a referendum in
+# KZ-11 alone.
+GENERAL = {
+    "election_id": "general-verify-2027",
+    "title": {"kk": "Біріккен сайлау", "ru": "Единые выборы", "en": "General election"},
+    "regions": [{"id": "KZ-10", "name": "Abai", "precincts": [[1, 1500], [2, 1400], [3, 1300],
+                                                              [4, 1200]]},
+                {"id": "KZ-11", "name": "Akmola", "precincts": [[5, 1100], [6, 1000],
+                                                                [7, 900], [8, 800]]}],
+    "districts": [{"id": "D1", "name": "District 1", "precincts": [1, 2, 5]}],
+    "parties": [{"id": "amanat", "name": "AMANAT"}, {"id": "auyl", "name": "Auyl"},
+                {"id": "respublica", "name": "Respublica"}],
+    "contests": [
+        {"id": "party-list", "kind": "party_list", "seats": 10,
+         "options": [{"id": "amanat", "party": "amanat"}, {"id": "auyl", "party": "auyl"},
+                     {"id": "respublica", "party": "respublica"},
+                     {"id": "against", "name": "Against all", "against_all": True}],
+         "rules": {"threshold_pct": 5, "method": "hare"}},
+        {"id": "smd-1", "kind": "candidate", "scope": {"district": "D1"},
+         "options": [{"id": "c-a", "name": "A"}, {"id": "c-b", "name": "B"},
+                     {"id": "against", "name": "Against all", "against_all": True}],
+         "rules": {"win": "plurality"}},
+        {"id": "referendum", "kind": "referendum", "scope": {"regions": ["KZ-11"]},
+         "options": [{"id": "yes", "name": "Yes"}, {"id": "no", "name": "No"}],
+         "rules": {"min_turnout_pct": 50}}]}
+# Each contest's share of a precinct's valid votes, option by option.
+GENERAL_WEIGHTS = {"party-list": [50, 25, 15, 10], "smd-1": [55, 35, 10], "referendum": [60, 40]}
+
+
+def general_result(region, precinct, registered, contest, revision=1, shift=0):
+    """A protocol of `contest` at `precinct` that adds up."""
+    m = pb()
+    cast = registered * 6 // 10 + 3 * precinct
+    invalid, nc = 5 + precinct % 3, 2
+    valid = cast - invalid - nc
+    weights = GENERAL_WEIGHTS[contest]
+    counts = [valid * w // sum(weights) for w in weights]
+    counts[0] += valid - sum(counts) - shift
+    counts[1] += shift
+    r = m.PrecinctResult(election_id=GENERAL["election_id"], region_id=region,
+                         precinct_id=precinct, contest_id=contest, revision=revision,
+                         voters_registered=registered, ballots_received=cast + 7,
+                         ballots_issued=cast + 4, ballots_cancelled=3, ballots_cast=cast,
+                         ballots_invalid=invalid, ballots_not_counted=nc,
+                         recorded_at_ms=1773500000000 + precinct)
+    for c in GENERAL["contests"]:
+        if c["id"] == contest:
+            for o, n in zip(c["options"], counts):
+                r.votes.add(option_id=o["id"], count=n)
+    return r
+
+
+def general_contests_of(precinct, region):
+    out = ["party-list"]
+    if precinct in GENERAL["districts"][0]["precincts"]:
+        out.append("smd-1")
+    if region == "KZ-11":
+        out.append("referendum")
+    return out
+
+
+@scenario("general-verify")
+def general_verify(c, rng):
+    c.election_path = os.path.join(c.tmp, "election.json")
+    with open(c.election_path, "w") as f:
+        json.dump(GENERAL, f)
+    c.election = GENERAL
+    c.pki = os.path.join(c.tmp, "pki")
+    make_pki(c.election_path, c.regions(), c.pki)
+    agg = c.add_aggregator()
+    try:
+        agg.start()
+    except Failure as e:
+        raise Skip("this build's aggregator does not start with a general election (%s)" % e)
+    status, _ = agg.get("/v1/contests")
+    if status == 404:
+        raise Skip("this build's aggregator has no contests API (GET /v1/contests: 404): "
+                   "`tallyctl verify` of a general election needs its /v1/totals of several "
+                   "contests")
+    url = "http://127.0.0.1:%d" % agg.http_port
+    trusted = os.path.join(c.pki, "aggregator", "trusted")
+    log_pub = os.path.join(agg.state_dir, "log.pub.pem")
+    common = ["--election", c.election_path, "--trusted-keys", trusted, "--log-key", log_pub]
+    want = pb()
+
+    # Every precinct's protocol of every contest it votes in, then a
+    # correction of precinct 2's party list and a conflicting copy of
+    # precinct 5's district result.
+    sent = 0
+    for region in GENERAL["regions"]:
+        rid = region["id"]
+        peer = Peer(agg.listen_port, cert_dir=os.path.join(c.pki, "regions", rid))
+        peer.hello(rid)
+        signer = Signer(os.path.join(c.pki, "regions", rid, "sign.key"))
+        work = [(pid, reg, contest, 1, 0, want.OUTCOME_ACCEPTED)
+                for pid, reg in region["precincts"] for contest in general_contests_of(pid, rid)]
+        if rid == "KZ-10":
+            work.append((2, 1400, "party-list", 2, 7, want.OUTCOME_ACCEPTED))
+        else:
+            work.append((5, 1100, "smd-1", 1, 3, want.OUTCOME_CONFLICT))
+        for pid, reg, contest, rev, shift, outcome in work:
+            payload = general_result(rid, pid, reg, contest, rev, shift).SerializeToString()
+            peer.submit(signer.sign(payload))
+            kind, _, got, reason = peer.answer()
+            if kind != "ack" or got != outcome:
+                raise Failure("precinct %d contest %s revision %d answered %s %s %s" %
+                              (pid, contest, rev, kind, got, reason))
+            sent += 1
+        peer.close()
+    wait_until(lambda: agg.get_json("/v1/log/sth")["tree_size"] == sent, 10,
+               "a tree head over the %d leaves" % sent)
+    log("%d leaves of three contests in the log" % sent)
+
+    bundle = os.path.join(c.tmp, "record.json")
+    expect_rc(0, tallyctl("export", "--url", url, "--out", bundle), "export")
+    out = expect_rc(0, tallyctl("verify", *common, "--bundle", bundle), "verify --bundle")
+    if "OK: election 'general-verify-2027', tree size %d" % sent not in out or \
+            "every contest's decision, recomputed over the replay, matches" not in out:
+        raise Failure("verify said:\n" + out)
+    expect_rc(0, tallyctl("verify", *common, "--url", url, "--state",
+                          os.path.join(c.tmp, "state.json")), "verify --url")
+
+    # The seats and a figure as the aggregator published them.
+    with open(bundle) as f:
+        totals = json.load(f)["totals"]
+    entry = [x for x in totals["contests"] if x["id"] == "party-list"][0]
+    seats = entry["decision"]["seats"]["amanat"]
+    votes = entry["national"]["votes"]["amanat"]
+
+    def lie(what):
+        def rewrite(path, doc):
+            if path.split("?")[0] in ("/v1/totals", "/v1/log/totals"):
+                for x in doc.get("contests", []):
+                    if x["id"] == "party-list":
+                        if what == "seats":
+                            x["decision"]["seats"]["amanat"] += 1
+                        else:
+                            x["national"]["votes"]["amanat"] += 1
+            return doc
+        return rewrite
+
+    for what, line in [("seats", "DISCREPANCY: contest party-list: seats of 'amanat': "
+                                 "published %d, recomputed %d" % (seats + 1, seats)),
+                       ("votes", "DISCREPANCY: contest party-list: totals "
+                                 "national.votes.amanat: published %d, recomputed from the "
+                                 "log %d" % (votes + 1, votes))]:
+        front = LyingFront(agg.http_port, {}, lie(what))
+        try:
+            out = expect_rc(1, tallyctl("verify", *common, "--url", front.url, "--state",
+                                        os.path.join(c.tmp, "front-state.json")),
+                            "verify through a front lying about the %s" % what)
+        finally:
+            front.close()
+        if out.split("\n")[:2] != [line, "FAILED: 1 discrepancy in the record of election "
+                                         "'general-verify-2027' (tree size %d, %d entries)" %
+                                   (sent, sent)]:
+            raise Failure("verify through a front lying about the %s said:\n%s\nwant:\n%s" %
+                          (what, out, line))
+        log("verify names the lie about the %s" % what)
+
+    # A precinct's counted result in one contest; an election of several
+    # contests needs --contest.
+    with open(bundle) as f:
+        entries = json.load(f)["entries"]
+    counted = None
+    for e in entries:
+        sr = pb().SignedResult()
+        sr.ParseFromString(base64.b64decode(e["leaf"]))
+        r = pb().PrecinctResult()
+        r.ParseFromString(sr.payload)
+        if r.precinct_id == 2 and r.contest_id == "party-list" and r.revision == 2:
+            counted = e["leaf_index"]
+    prove = ["prove", "--url", url, "--precinct", "2", "--counted", *common]
+    out = expect_rc(0, tallyctl(*prove, "--contest", "party-list"),
+                    "prove --counted --contest party-list")
+    if ("COUNTED: leaf %d (revision 2) is precinct 2's counted result in contest "
+            "'party-list':" % counted) not in out:
+        raise Failure("prove --counted --contest party-list said:\n" + out)
+    rc, out, err = tallyctl(*prove)
+    if rc != 2 or "has 3 contests: name one with --contest (party-list, smd-1, referendum)" \
+            not in err:
+        raise Failure("prove --counted without --contest: exit %d, %r" % (rc, err))
+    rc, out, err = tallyctl("prove", "--url", url, "--precinct", "7", "--counted", *common,
+                            "--contest", "smd-1")
+    if rc != 1 or "NOT PROVEN: precinct 7 does not vote in contest 'smd-1'" not in out:
+        raise Failure("prove --counted of a precinct outside the contest: exit %d\n%s" %
+                      (rc, out))
+
+
 if __name__ == "__main__":
-    sys.exit(run_main(sys.argv[1:] or ["log-verify", "prove-lying-aggregator"]))
+    sys.exit(run_main(sys.argv[1:] or ["log-verify", "prove-lying-aggregator",
+                                       "general-verify"]))

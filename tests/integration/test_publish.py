@@ -5,9 +5,10 @@ reconnect gets the current state at once; rejections and conflicts reach
 the stream; watchers beyond the cap get 503; /metrics parses as Prometheus
 text with exact counter values; the NIST SP 1500-100 export validates
 against NIST's schema, carries the exact counts and says partial, then
-complete; the live page's files come with a strict Content-Security-Policy;
-tallyctl totals and watch print the same figures.
-`test_publish.py export` runs the export checks alone."""
+complete; so do the documents of a general election that
+tests/unit/test_export_nist.c builds; the live page's files come with a
+strict Content-Security-Policy; tallyctl totals and watch print the same
+figures. `test_publish.py export` runs the export checks alone."""
 import json
 import os
 import subprocess
@@ -24,6 +25,8 @@ import tallyclient as tc  # noqa: E402
 SCHEMA = os.path.join(harness.SOURCE, "tests", "data", "nist",
                       "NIST_V2_election_results_reporting.json")
 TALLYCTL = os.path.join(harness.BUILD, "daemon", "cli", "tallyctl")
+# The unit tests of the export, which also write a general election's documents.
+EXPORT_UNIT = os.path.join(harness.BUILD, "tests", "test_export_nist")
 failures = []
 
 
@@ -288,6 +291,44 @@ def find(arr, key, value):
     return [x for x in arr if x.get(key) == value]
 
 
+# Where the standard's objects refer to others by @id, and to which types
+# (the schema's "refTypes", which a JSON schema validator does not check).
+REFS = {
+    "ElectionScopeId": ("ElectionResults.ReportingUnit",),
+    "ElectionDistrictId": ("ElectionResults.ReportingUnit",),
+    "GpUnitId": ("ElectionResults.ReportingUnit",),
+    "ComposingGpUnitIds": ("ElectionResults.ReportingUnit",),
+    "PartyId": ("ElectionResults.Party",),
+    "PartyIds": ("ElectionResults.Party",),
+    "CandidateIds": ("ElectionResults.Candidate",),
+}
+
+
+def reference_errors(doc):
+    """Duplicate @ids, and references to no object or one of the wrong type."""
+    types, errs, refs = {}, [], []
+
+    def walk(x):
+        if isinstance(x, dict):
+            if "@id" in x:
+                if x["@id"] in types:
+                    errs.append("duplicate @id %r" % x["@id"])
+                types[x["@id"]] = x.get("@type")
+            for k, v in x.items():
+                if k in REFS:
+                    for r in (v if isinstance(v, list) else [v]):
+                        refs.append((k, r))
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+    walk(doc)
+    for k, r in refs:
+        if types.get(r) not in REFS[k]:
+            errs.append("%s %r refers to %s" % (k, r, types.get(r, "nothing")))
+    return errs
+
+
 def check_export(agg, feed, el, status_want, label):
     with open(SCHEMA) as f:
         schema = json.load(f)
@@ -299,6 +340,7 @@ def check_export(agg, feed, el, status_want, label):
     doc = json.loads(body)
     errs = validate(doc, schema)
     eq(errs, [], "%s: the export validates against the NIST SP 1500-100 v2 schema" % label)
+    eq(reference_errors(doc), [], "%s: every @id is unique and every reference resolves" % label)
     eq(doc["Status"], status_want, "%s: Status" % label)
     sm = feed.sums()
     contest = doc["Election"][0]["Contest"][0]
@@ -353,6 +395,93 @@ def test_export(agg, feed, el):
        "summary: country and regions only")
     st, _, _ = agg.get("/v1/export/nist-1500-100.json?format=xml")
     eq(st, 400, "an unknown format is 400")
+
+
+def vote_counts(doc, contest, selection, type_="total"):
+    c = find(doc["Election"][0]["Contest"], "@id", contest)[0]
+    s = find(c["ContestSelection"], "@id", selection)[0]
+    return {v["GpUnitId"]: v["Count"] for v in s.get("VoteCounts", []) if v["Type"] == type_}
+
+
+def test_general_export(w):
+    """A general election's documents (a party list, a race in a district
+    across a region line, a president, an akim of one region, a referendum)
+    against the schema. The aggregator cannot be fed a general election
+    before it counts contests, so the documents come from
+    tests/unit/test_export_nist.c, which builds them from a definition
+    loaded by the real loader and totals applied as the aggregator applies
+    them, asserts their counts exactly, and writes them where
+    TALLY_NIST_OUT says: partial, summary, complete."""
+    out = os.path.join(w.dir, "nist-general")
+    os.makedirs(out, exist_ok=True)
+    if not os.path.exists(EXPORT_UNIT):
+        check(False, "%s is built (configure with -DTALLY_TESTS=ON)" % EXPORT_UNIT)
+        return
+    env = dict(os.environ, TALLY_NIST_OUT=out)
+    p = subprocess.run([EXPORT_UNIT, "--jobs", "1", "--filter",
+                        "export_nist/general_documents_for_the_schema"],
+                       env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    eq(p.returncode, 0, "the unit test writing the general election's documents passes")
+    names = ["general-partial.json", "general-summary.json", "general-complete.json"]
+    eq(sorted(os.listdir(out)), sorted(names), "partial, summary and complete documents written")
+    if sorted(os.listdir(out)) != sorted(names):
+        print(p.stdout.decode(errors="replace")[-2000:])
+        return
+    with open(SCHEMA) as f:
+        schema = json.load(f)
+    docs = []
+    for name, label in zip(names, ("partial", "summary", "complete")):
+        with open(os.path.join(out, name)) as f:
+            doc = json.load(f)
+        docs.append(doc)
+        eq(validate(doc, schema), [],
+           "general election, %s: validates against the NIST SP 1500-100 v2 schema" % label)
+        eq(reference_errors(doc), [],
+           "general election, %s: every @id is unique and every reference resolves" % label)
+    partial, summary, complete = docs
+    bad = json.loads(json.dumps(complete))
+    bad["Election"][0]["Candidate"][1]["@id"] = bad["Election"][0]["Candidate"][0]["@id"]
+    bad["Election"][0]["Contest"][0]["ElectionDistrictId"] = "party-amanat"
+    eq(len(reference_errors(bad)), 3,
+       "the reference check does catch a duplicate @id, a lost CandidateId and a wrong type")
+    eq((partial["Status"], summary["Format"], complete["Status"]),
+       ("unofficial-partial", "summary-contest", "unofficial-complete"), "general: statuses")
+    el = complete["Election"][0]
+    eq([(c["@type"].split(".")[1], c["@id"], c["ElectionDistrictId"]) for c in el["Contest"]],
+       [("PartyContest", "pc-mazhilis", "ru-country"),
+        ("CandidateContest", "cc-otk-07", "ru-district/OTK-07"),
+        ("CandidateContest", "cc-president", "ru-country"),
+        ("CandidateContest", "cc-akim", "ru-scope/akim"),
+        ("BallotMeasureContest", "bmc-referendum", "ru-country")],
+       "general: a contest of the right kind per contest, in its scope's unit")
+    seats = {s: vote_counts(complete, "pc-mazhilis", "ps-mazhilis/" + s, "seats")
+             for s in ("amanat", "ak-zhol", "respublica", "people")}
+    eq(seats, {"amanat": {"ru-country": 5}, "ak-zhol": {"ru-country": 3},
+               "respublica": {"ru-country": 1}, "people": {"ru-country": 1}},
+       "general: the party list's seats as VoteCounts of type seats")
+    eq(vote_counts(partial, "pc-mazhilis", "ps-mazhilis/amanat", "seats"), {},
+       "general: no seats while they could still change")
+    eq(vote_counts(complete, "cc-otk-07", "cs-otk-07/c-2"),
+       {"ru-district/OTK-07": 460, "ru-KZ-71": 150, "ru-KZ-11": 310, "ru-p3": 150, "ru-p101": 310},
+       "general: the district race's counts per unit, across the region line")
+    against = find(find(el["Contest"], "@id", "cc-otk-07")[0]["ContestSelection"],
+                   "@id", "bms-otk-07/against-all")[0]
+    eq((against["@type"], [(x["OtherType"], x["Value"]) for x in against["ExternalIdentifier"]]),
+       ("ElectionResults.BallotMeasureSelection",
+        [("tally-option-id", "against-all"), ("against-all", "true")]),
+       "general: against-all is a BallotMeasureSelection marked against-all")
+    eq({c["@id"]: c.get("PostElectionStatus") for c in el["Candidate"]},
+       {"cand-otk-07/c-1": "defeated", "cand-otk-07/c-2": "winner",
+        "cand-president/p-1": "advanced-to-runoff", "cand-president/p-2": "advanced-to-runoff",
+        "cand-president/p-3": "defeated", "cand-akim/k-1": "winner", "cand-akim/k-2": "defeated"},
+       "general: candidates' PostElectionStatus once final")
+    units = {u["@id"]: u for u in complete["GpUnit"]}
+    d = units["ru-district/OTK-07"]
+    eq((d["Type"], d["OtherType"], d["ComposingGpUnitIds"]),
+       ("other", "electoral-district", ["ru-p3", "ru-p101"]), "general: the district's unit")
+    eq(sorted(u["@id"] for u in summary["GpUnit"]),
+       ["ru-KZ-11", "ru-KZ-71", "ru-country", "ru-district/OTK-07", "ru-scope/akim"],
+       "general summary: no precinct units")
 
 
 def test_page(agg):
@@ -528,6 +657,7 @@ def main():
         agg.check_sanitizers()
         test_watcher_cap(w)
         test_big_export(w)
+        test_general_export(w)
     if failures:
         print("%d check(s) failed" % len(failures))
         sys.exit(1)
@@ -549,6 +679,7 @@ def export_only():
         feed.close()
         eq(agg.stop(), 0, "aggregator exits 0 on SIGTERM")
         agg.check_sanitizers()
+        test_general_export(w)
     if failures:
         print("%d check(s) failed" % len(failures))
         sys.exit(1)

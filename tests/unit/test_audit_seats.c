@@ -2,7 +2,9 @@
  * test_audit_seats.c: the verifier's own seat count (cli/audit_seats.h) on
  * the published allocations, on the rules' corner cases, and held against
  * the daemon's tally_seats_allocate() over random contests: two
- * implementations written apart must agree on every seat, vacancy and tie.
+ * implementations written apart must agree on every seat, vacancy and tie;
+ * and held against decision.c's party-list decisions, as `tallyctl verify`
+ * holds them.
  *
  * The random test starts from a fixed seed, printed with every failure;
  * TALLY_SEATS_SEED=<n> runs it from another.
@@ -13,6 +15,8 @@
 #include <string.h>
 
 #include "cli/audit_seats.h"
+#include "tally/decision.h"
+#include "tally/election.h"
 #include "tally/seats.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -236,4 +240,120 @@ Test(audit_seats, agrees_with_the_daemon_on_random_contests)
 			cr_assert_eq(o.lot[i], r.tied[i], "seed %llu round %d",
 			             (unsigned long long)seed, round);
 	}
+}
+
+/* ---- against decision.c ------------------------------------------------- */
+
+/*
+ * What `tallyctl verify` does with every party list: decision.c's seats
+ * (what the aggregator publishes) against the verifier's own count over
+ * the same figures, the threshold's base being the rules' threshold_of
+ * (valid ballots or ballots cast); a list whose turnout rule surely
+ * failed seats nobody. Random contests, figures and unreported voters.
+ */
+Test(audit_seats, agrees_with_the_decisions_on_random_contests)
+{
+	const char *env = getenv("TALLY_SEATS_SEED");
+	uint64_t seed = env != NULL ? strtoull(env, NULL, 0) : 6122023;
+	size_t failed = 0, final = 0, ties = 0;
+
+	rng_state = seed;
+	for (int round = 0; round < 10000; round++) {
+		struct tally_contest_option opts[TALLY_MAX_OPTIONS];
+		struct tally_election e;
+		struct tally_contest c;
+		struct tally_figures f;
+		struct tally_decision_result d;
+		struct audit_seats_contest own;
+		struct audit_seats_outcome o;
+		uint64_t sum = 0;
+		bool any_list = false;
+
+		memset(&e, 0, sizeof(e));
+		memset(&c, 0, sizeof(c));
+		memset(&f, 0, sizeof(f));
+		memset(opts, 0, sizeof(opts));
+		memset(&own, 0, sizeof(own));
+		c.kind = TALLY_CONTEST_PARTY_LIST;
+		c.n_options = 1 + below(below(4) == 0 ? TALLY_MAX_OPTIONS : 8);
+		c.options = opts;
+		c.seats = 1 + (uint32_t)below(round % 25 == 0 ? 500 : 40);
+		c.has_rules = true;
+		c.rules.threshold_ppm = below(2) ? 0 : (uint32_t)below(150001);
+		c.rules.threshold_of = (enum tally_denominator)below(2);
+		c.rules.method = (enum tally_seat_method)below(3);
+		c.rules.tie = (enum tally_tie_rule)below(2);
+		c.rules.overflow = (enum tally_overflow)below(2);
+		c.rules.has_min_turnout = below(3) == 0;
+		c.rules.min_turnout_ppm = (uint32_t)below(700001);
+		for (size_t i = 0; i < c.n_options; i++) {
+			snprintf(opts[i].id, sizeof(opts[i].id), "l%zu", i);
+			opts[i].party = -1;
+			/* Some against all, never every option. */
+			opts[i].against_all = i > 0 && !any_list ? false : below(10) == 0;
+			any_list = any_list || !opts[i].against_all;
+			opts[i].list_length = below(3) == 0 ? (uint32_t)below(8) : 0;
+			/* Round figures often, so that lists tie. */
+			f.votes[i] = below(2) ? below(6) * 100 : below(1000000);
+			sum += f.votes[i];
+		}
+		e.n_contests = 1;
+		e.contests = &c;
+		f.precincts_total = 10;
+		f.precincts_reported = (uint32_t)below(11);
+		f.ballots_not_counted = below(1000);
+		f.ballots_invalid = below(1000);
+		f.ballots_cast = sum + f.ballots_not_counted + f.ballots_invalid;
+		f.voters_registered = f.ballots_cast + below(2 * f.ballots_cast + 1);
+		struct tally_decision_input in = {
+		    .e = &e,
+		    .c = &c,
+		    .national = &f,
+		    .unreported_registered = f.precincts_reported == 10 ? 0 : below(sum + 1),
+		};
+		cr_assert_eq(tally_decide(&in, &d), 0, "seed %llu round %d",
+		             (unsigned long long)seed, round);
+
+		own.n_lists = c.n_options;
+		for (size_t i = 0; i < c.n_options; i++)
+			own.lists[i] = (struct audit_seats_list){f.votes[i], opts[i].list_length,
+			                                         opts[i].against_all};
+		own.seats = c.seats;
+		own.threshold_ppm = c.rules.threshold_ppm;
+		own.threshold_base = tally_figures_denominator(&f, c.rules.threshold_of);
+		own.method = c.rules.method;
+		own.tie = c.rules.tie;
+		own.overflow = c.rules.overflow;
+		compute(&own, &o);
+		if (d.status == TALLY_STATUS_FAILED) {
+			/* Final and failed: nobody is seated. */
+			cr_assert(d.final);
+			memset(&o, 0, sizeof(o));
+			o.vacant = c.seats;
+			failed++;
+		}
+		final += d.final;
+		ties += o.lot_seats > 0;
+		for (size_t i = 0; i < c.n_options; i++) {
+			cr_assert_eq(o.passed[i], d.seats.passed[i], "seed %llu round %d list %zu",
+			             (unsigned long long)seed, round, i);
+			cr_assert_eq(o.won[i], d.seats.seats[i],
+			             "seed %llu round %d list %zu: verifier %u, decision %u",
+			             (unsigned long long)seed, round, i, o.won[i],
+			             d.seats.seats[i]);
+		}
+		cr_assert_eq(o.vacant, d.seats.vacant, "seed %llu round %d",
+		             (unsigned long long)seed, round);
+		cr_assert_eq(o.lot_seats, d.tie_seats, "seed %llu round %d",
+		             (unsigned long long)seed, round);
+		cr_assert_eq(o.n_lot, d.n_tied, "seed %llu round %d", (unsigned long long)seed,
+		             round);
+		for (size_t i = 0; i < o.n_lot; i++)
+			cr_assert_eq(o.lot[i], d.tied[i], "seed %llu round %d",
+			             (unsigned long long)seed, round);
+	}
+	/* The rounds reach every branch the verifier takes. */
+	cr_assert_gt(failed, 100, "%zu failed", failed);
+	cr_assert_gt(final, 1000, "%zu final", final);
+	cr_assert_gt(ties, 20, "%zu ties", ties);
 }

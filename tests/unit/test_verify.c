@@ -4,12 +4,19 @@
  * bundle passes with no discrepancy, and each defect is caught and named:
  * which leaf, which precinct, which figure, which key; and the replay names
  * each precinct's counted leaf (what `tallyctl prove --counted` reads).
+ * General elections too: every contest's figures, decisions and seats, and
+ * `tallyctl prove --counted --contest` against a canned publication port.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -292,20 +299,20 @@ Test(verify, the_replay_names_each_precincts_counted_leaf)
 
 	fx_make(&f, &o);
 	cr_assert_eq(audit_new(f.e, NULL, &a), 0);
-	cr_assert_eq(audit_counted(a, 1, &c), -EAGAIN, "nothing is counted before the run");
+	cr_assert_eq(audit_counted(a, 1, NULL, &c), -EAGAIN, "nothing is counted before the run");
 	audit_free(a);
 
 	a = run(&f, f.log_pub, 2);
 	cr_assert_eq(audit_count(a), 0);
-	cr_assert_eq(audit_counted(a, 1, &c), 0);
+	cr_assert_eq(audit_counted(a, 1, NULL, &c), 0);
 	cr_assert_eq(c.leaf_index, 20);
 	cr_assert_eq(c.revision, 3);
 	cr_assert_eq(c.conflicts, 1);
-	cr_assert_eq(audit_counted(a, 6, &c), 0);
+	cr_assert_eq(audit_counted(a, 6, NULL, &c), 0);
 	cr_assert_eq(c.leaf_index, 15);
 	cr_assert_eq(c.revision, 2);
 	cr_assert_eq(c.conflicts, 0);
-	cr_assert_eq(audit_counted(a, 11, &c), -ENOENT);
+	cr_assert_eq(audit_counted(a, 11, NULL, &c), -ENOENT);
 
 	cr_assert_eq(audit_leaf(a, 20, &leaf, &len), 0);
 	cr_assert_eq(tally_codec_decode_signed(leaf, len, &s), 0);
@@ -432,5 +439,458 @@ Test(verify, bench_large_bundle, .timeout = 3600)
 	                     r0.ru_stime.tv_usec) /
 	                1e6);
 	audit_free(a);
+	fx_clean(&f);
+}
+
+/* ---- general elections ------------------------------------------------ */
+
+/* Asserts the discrepancies are exactly `want`, in order. */
+static void expect_exactly(const struct audit *a, const char *const *want, size_t n)
+{
+	if (audit_count(a) != n)
+		dump(a);
+	cr_assert_eq(audit_count(a), n, "%zu discrepancies, want %zu", audit_count(a), n);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_str_eq(audit_at(a, i), want[i]);
+}
+
+static struct audit *run_general(struct fx *f, const struct fx_general_opts *o)
+{
+	fx_make_general(f, o);
+	return run(f, f->log_pub, 2);
+}
+
+/* Runs `tallyctl verify` with argv, its standard output into buf. */
+static int verify_command(int argc, char **argv, const char *out, char *buf, size_t cap)
+{
+	FILE *saved = stdout, *f;
+	size_t n;
+	int rc;
+
+	fflush(stdout);
+	cr_assert_not_null(stdout = fopen(out, "w"));
+	rc = cmd_verify(argc, argv);
+	fclose(stdout);
+	stdout = saved;
+	cr_assert_not_null(f = fopen(out, "r"));
+	n = fread(buf, 1, cap - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return rc;
+}
+
+/* `tallyctl verify` over a general bundle: 0 and OK when honest, 1 with the line when not. */
+Test(verify, general_election_command_says_what_it_checked)
+{
+	struct fx f;
+	struct fx_general_opts o = {0};
+	char out[160], buf[4096];
+
+	fx_make_general(&f, &o);
+	snprintf(out, sizeof(out), "%s/out.txt", f.dir);
+	{
+		char *argv[] = {"verify",   "--election", f.election,  "--trusted-keys", f.keys,
+		                "--bundle", f.bundle,     "--log-key", f.log_pub,        NULL};
+		cr_assert_eq(verify_command(9, argv, out, buf, sizeof(buf)), 0, "%s", buf);
+	}
+	cr_assert_not_null(strstr(buf, "OK: election 'general-2024', tree size 23, root "), "%s",
+	                   buf);
+	cr_assert_not_null(strstr(buf,
+	                          "\n    every contest's decision, recomputed over the replay, "
+	                          "matches the published one;\n"
+	                          "    each party list's seats match the verifier's own "
+	                          "allocation\n"),
+	                   "%s", buf);
+	fx_clean(&f);
+	o.wrong_elected = true;
+	fx_make_general(&f, &o);
+	snprintf(out, sizeof(out), "%s/out.txt", f.dir);
+	{
+		char *argv[] = {"verify", "--election", f.election, "--trusted-keys",
+		                f.keys,   "--bundle",   f.bundle,   NULL};
+		cr_assert_eq(verify_command(7, argv, out, buf, sizeof(buf)), 1);
+	}
+	cr_assert_str_eq(buf, "DISCREPANCY: contest smd-1: elected: published 'c1-b', recomputed "
+	                      "'c1-a'\n"
+	                      "FAILED: 1 discrepancy in the record of election 'general-2024' "
+	                      "(tree size 23, 23 entries)\n");
+	fx_clean(&f);
+}
+
+/* The published decision of a contest in f's bundle, as a status string. */
+static char *published_status(struct fx *f, const char *contest)
+{
+	json_t *b = json_load_file(f->bundle, 0, NULL), *v;
+	size_t i;
+	char *s = NULL;
+
+	cr_assert_not_null(b);
+	json_array_foreach(json_object_get(json_object_get(b, "totals"), "contests"), i, v)
+	{
+		if (strcmp(json_string_value(json_object_get(v, "id")), contest) == 0)
+			s = strdup(json_string_value(
+			    json_object_get(json_object_get(v, "decision"), "status")));
+	}
+	json_decref(b);
+	cr_assert_not_null(s, "no decision of %s in the bundle", contest);
+	return s;
+}
+
+Test(verify, general_election_honest_bundle_passes)
+{
+	struct fx f;
+	struct fx_general_opts o = {0};
+	struct audit *a = run_general(&f, &o);
+	char *st;
+
+	expect_exactly(a, NULL, 0);
+	cr_assert(audit_head_ok(a));
+	cr_assert_eq(audit_tree_size(a), 23);
+	st = published_status(&f, "party-list");
+	cr_assert_str_eq(st, "final");
+	free(st);
+	audit_free(a);
+	fx_clean(&f);
+
+	/* Precinct 10 never reports: the party list's seats are provisional,
+	 * the referendum undetermined, and they still check. */
+	o.skip_precinct = 10;
+	a = run_general(&f, &o);
+	expect_exactly(a, NULL, 0);
+	cr_assert_eq(audit_tree_size(a), 21);
+	st = published_status(&f, "party-list");
+	cr_assert_str_eq(st, "provisional");
+	free(st);
+	st = published_status(&f, "referendum");
+	cr_assert_str_eq(st, "undetermined");
+	free(st);
+	audit_free(a);
+	fx_clean(&f);
+}
+
+Test(verify, general_election_figure_off_by_one_is_named_by_contest)
+{
+	static const char *const want[] = {
+	    "contest party-list: totals national.votes.amanat: published 3157, recomputed from "
+	    "the log 3156"};
+	struct fx f;
+	struct fx_general_opts o = {.off_by_one = true};
+	struct audit *a = run_general(&f, &o);
+
+	expect_exactly(a, want, 1);
+	audit_free(a);
+	fx_clean(&f);
+}
+
+/*
+ * Hare over the valid votes 3156, 1581 and 942 (against all, 626, does
+ * not pass) for 10 seats: quotas 5.56, 2.78, 1.66, so 5, 2, 1 and the two
+ * largest remainders to auyl and respublica: 5, 3, 2.
+ */
+Test(verify, general_election_wrong_seats_are_named_once)
+{
+	static const char *const want[] = {
+	    "contest party-list: seats of 'amanat': published 6, recomputed 5"};
+	struct fx f;
+	struct fx_general_opts o = {.wrong_seats = true};
+	struct audit *a = run_general(&f, &o);
+
+	expect_exactly(a, want, 1);
+	audit_free(a);
+	fx_clean(&f);
+}
+
+Test(verify, general_election_wrong_elected_candidate_is_named)
+{
+	static const char *const want[] = {"contest smd-1: elected: published 'c1-b', recomputed "
+	                                   "'c1-a'"};
+	struct fx f;
+	struct fx_general_opts o = {.wrong_elected = true};
+	struct audit *a = run_general(&f, &o);
+
+	expect_exactly(a, want, 1);
+	audit_free(a);
+	fx_clean(&f);
+}
+
+Test(verify, general_election_leaf_for_a_precinct_not_in_its_contest_is_named)
+{
+	static const char *const want[] = {
+	    "leaf 23 (precinct 8, region 'R2', contest 'smd-1', revision 1): fails precinct in "
+	    "contest (NOT_IN_CONTEST): precinct 8 does not vote in contest \"smd-1\""};
+	struct fx f;
+	struct fx_general_opts o = {.not_in_contest = true};
+	struct audit *a = run_general(&f, &o);
+
+	expect_exactly(a, want, 1);
+	audit_free(a);
+	fx_clean(&f);
+}
+
+Test(verify, general_election_every_lie_at_once_in_check_order)
+{
+	static const char *const want[] = {
+	    "leaf 23 (precinct 8, region 'R2', contest 'smd-1', revision 1): fails precinct in "
+	    "contest (NOT_IN_CONTEST): precinct 8 does not vote in contest \"smd-1\"",
+	    "contest party-list: totals national.votes.amanat: published 3157, recomputed from "
+	    "the log 3156",
+	    "contest party-list: seats of 'amanat': published 6, recomputed 5",
+	    "contest smd-1: elected: published 'c1-b', recomputed 'c1-a'"};
+	struct fx f;
+	struct fx_general_opts o = {
+	    .off_by_one = true, .wrong_seats = true, .wrong_elected = true, .not_in_contest = true};
+	struct audit *a = run_general(&f, &o);
+
+	expect_exactly(a, want, 4);
+	audit_free(a);
+	fx_clean(&f);
+}
+
+Test(verify, general_election_head_commits_to_the_v2_digest)
+{
+	struct fx f;
+	struct fx_general_opts o = {.bad_totals_hash = true};
+	struct audit *a = run_general(&f, &o);
+
+	cr_assert_eq(audit_count(a), 1);
+	expect(a, "tree head's totals_hash", "does not match the totals replayed from the log");
+	audit_free(a);
+	fx_clean(&f);
+}
+
+/* A definition with "contests" of one contest publishes today's document, decision included. */
+Test(verify, election_of_one_contest_checks_its_decision_in_the_document)
+{
+	static const char *const want[] = {
+	    "contest party-list: seats of 'amanat': published 6, recomputed 5"};
+	struct fx f;
+	struct fx_general_opts o = {.single_contest = true};
+	struct audit *a = run_general(&f, &o);
+
+	expect_exactly(a, NULL, 0);
+	cr_assert_eq(audit_tree_size(a), 11);
+	audit_free(a);
+	fx_clean(&f);
+	o.wrong_seats = true;
+	a = run_general(&f, &o);
+	expect_exactly(a, want, 1);
+	audit_free(a);
+	fx_clean(&f);
+}
+
+/* Leaves 0..22: precinct 1's party list and smd-1 are leaves 0 and 1,
+ * precinct 2's leaves 2 and 3 (its smd-1 copy is leaf 22), precinct 3's
+ * party list is leaf 4 at revision 1 and leaf 21 at revision 2. */
+Test(verify, general_election_replay_counts_per_contest)
+{
+	struct fx f;
+	struct fx_general_opts o = {0};
+	struct audit_counted c;
+	struct audit *a = run_general(&f, &o);
+
+	cr_assert_eq(audit_count(a), 0);
+	cr_assert_eq(audit_counted(a, 2, "smd-1", &c), 0);
+	cr_assert_eq(c.leaf_index, 3);
+	cr_assert_eq(c.revision, 1);
+	cr_assert_eq(c.conflicts, 1);
+	cr_assert_eq(audit_counted(a, 3, "party-list", &c), 0);
+	cr_assert_eq(c.leaf_index, 21);
+	cr_assert_eq(c.revision, 2);
+	cr_assert_eq(c.conflicts, 0);
+	cr_assert_eq(audit_counted(a, 8, "referendum", &c), 0);
+	cr_assert_eq(c.revision, 1);
+	cr_assert_eq(audit_counted(a, 8, "smd-1", &c), -ENXIO);
+	cr_assert_eq(audit_counted(a, 8, NULL, &c), -EINVAL, "several contests: name one");
+	cr_assert_eq(audit_counted(a, 8, "", &c), -EINVAL);
+	cr_assert_eq(audit_counted(a, 8, "senate", &c), -EINVAL);
+	cr_assert_eq(audit_counted(a, 11, "smd-1", &c), -ENOENT);
+	audit_free(a);
+	fx_clean(&f);
+}
+
+/* ---- prove --counted --contest ---------------------------------------- */
+
+/*
+ * An aggregator's publication port in a thread, serving a bundle's parts
+ * (the head, /v1/log/totals, the key, entries from any start) and one
+ * precinct document, each request on its own connection.
+ */
+struct agg_mock {
+	int lfd, port;
+	json_t *bundle;
+	json_t *precinct; /* the /v1/precincts/{id} answer, whatever the id */
+	pthread_t thread;
+};
+
+static void mock_answer(int fd, int status, json_t *doc)
+{
+	char *body = json_dumps(doc, JSON_COMPACT), head[160];
+	size_t len = strlen(body);
+	int n = snprintf(head, sizeof(head),
+	                 "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: "
+	                 "%zu\r\nConnection: close\r\n\r\n",
+	                 status, len);
+
+	cr_assert(send(fd, head, (size_t)n, MSG_NOSIGNAL) == n);
+	cr_assert(send(fd, body, len, MSG_NOSIGNAL) == (ssize_t)len);
+	free(body);
+}
+
+static void *mock_serve(void *arg)
+{
+	struct agg_mock *m = arg;
+	int fd;
+
+	while ((fd = accept(m->lfd, NULL, NULL)) >= 0) {
+		char req[2048] = "", path[512] = "";
+		size_t got = 0;
+		unsigned long start = 0;
+
+		while (got < sizeof(req) - 1 && strstr(req, "\r\n\r\n") == NULL) {
+			ssize_t n = recv(fd, req + got, sizeof(req) - 1 - got, 0);
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+			req[got] = '\0';
+		}
+		sscanf(req, "GET %511s", path);
+		if (strcmp(path, "/v1/log/sth") == 0) {
+			mock_answer(fd, 200, json_object_get(m->bundle, "tree_head"));
+		} else if (strcmp(path, "/v1/log/totals") == 0) {
+			mock_answer(fd, 200, json_object_get(m->bundle, "totals"));
+		} else if (strcmp(path, "/v1/log/key") == 0) {
+			mock_answer(fd, 200, json_object_get(m->bundle, "log_key"));
+		} else if (sscanf(path, "/v1/log/entries?start=%lu", &start) == 1) {
+			json_t *all = json_object_get(m->bundle, "entries"), *page = json_array();
+			for (size_t i = start; i < json_array_size(all); i++)
+				json_array_append(page, json_array_get(all, i));
+			json_t *doc = json_pack("{s:o}", "entries", page);
+			mock_answer(fd, 200, doc);
+			json_decref(doc);
+		} else if (strncmp(path, "/v1/precincts/", 14) == 0) {
+			mock_answer(fd, 200, m->precinct);
+		} else {
+			json_t *doc = json_pack("{s:s}", "error", "no such resource");
+			mock_answer(fd, 404, doc);
+			json_decref(doc);
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+static void mock_start(struct agg_mock *m, const char *bundle)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+
+	memset(m, 0, sizeof(*m));
+	cr_assert_not_null(m->bundle = json_load_file(bundle, 0, NULL));
+	m->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(m->lfd >= 0);
+	cr_assert_eq(bind(m->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(listen(m->lfd, 16), 0);
+	cr_assert_eq(getsockname(m->lfd, (struct sockaddr *)&a, &len), 0);
+	m->port = ntohs(a.sin_port);
+	cr_assert_eq(pthread_create(&m->thread, NULL, mock_serve, m), 0);
+}
+
+static void mock_stop(struct agg_mock *m)
+{
+	shutdown(m->lfd, SHUT_RDWR);
+	close(m->lfd);
+	pthread_join(m->thread, NULL);
+	json_decref(m->bundle);
+	json_decref(m->precinct);
+}
+
+/* `tallyctl prove --counted` against m for precinct p (contest, or none); stdout into buf. */
+static int prove_counted(struct fx *f, struct agg_mock *m, const char *p, const char *contest,
+                         char *buf, size_t cap)
+{
+	char url[64], out[160];
+	char *argv[16] = {"prove",          "--url",     url,          "--precinct",
+	                  (char *)p,        "--counted", "--election", f->election,
+	                  "--trusted-keys", f->keys,     "--log-key",  f->log_pub};
+	int argc = 12, rc;
+	FILE *saved = stdout, *o;
+	size_t n;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", m->port);
+	snprintf(out, sizeof(out), "%s/prove.txt", f->dir);
+	if (contest != NULL) {
+		argv[argc++] = "--contest";
+		argv[argc++] = (char *)contest;
+	}
+	fflush(stdout);
+	cr_assert_not_null(stdout = fopen(out, "w"));
+	rc = cmd_prove(argc, argv);
+	fclose(stdout);
+	stdout = saved;
+	cr_assert_not_null(o = fopen(out, "r"));
+	n = fread(buf, 1, cap - 1, o);
+	buf[n] = '\0';
+	fclose(o);
+	return rc;
+}
+
+/* The leaves as in general_election_replay_counts_per_contest. */
+Test(verify, prove_counted_names_the_contests_leaf)
+{
+	struct fx f;
+	struct fx_general_opts o = {0};
+	struct agg_mock m;
+	char buf[8192], want[512], root[65];
+	const char *hex;
+
+	fx_make_general(&f, &o);
+	mock_start(&m, f.bundle);
+	hex =
+	    json_string_value(json_object_get(json_object_get(m.bundle, "tree_head"), "root_hash"));
+	snprintf(root, sizeof(root), "%s", hex);
+
+	/* The aggregator names each contest's leaf: precinct 3's party list is leaf 21. */
+	m.precinct =
+	    json_pack("{s:i, s:[{s:s, s:i}, {s:s, s:i}]}", "leaf_index", 21, "contests", "id",
+	              "party-list", "leaf_index", 21, "id", "smd-1", "leaf_index", 5);
+	cr_assert_eq(prove_counted(&f, &m, "3", "party-list", buf, sizeof(buf)), 0, "%s", buf);
+	cr_assert_not_null(strstr(buf, "COUNTED: leaf 21 (revision 2) is precinct 3's counted "
+	                               "result in contest 'party-list':\n"),
+	                   "%s", buf);
+	cr_assert_not_null(strstr(buf, "  contest              party-list\n"), "%s", buf);
+	cr_assert_eq(prove_counted(&f, &m, "3", "smd-1", buf, sizeof(buf)), 0, "%s", buf);
+	cr_assert_not_null(strstr(buf, "COUNTED: leaf 5 (revision 1) is precinct 3's counted "
+	                               "result in contest 'smd-1':\n"),
+	                   "%s", buf);
+
+	/* A lie: precinct 2's conflicting copy (leaf 22) named for smd-1 (leaf 3). */
+	json_decref(m.precinct);
+	m.precinct = json_pack("{s:i, s:{s:{s:i}, s:{s:i}}}", "leaf_index", 2, "contests",
+	                       "party-list", "leaf_index", 2, "smd-1", "leaf_index", 22);
+	cr_assert_eq(prove_counted(&f, &m, "2", "smd-1", buf, sizeof(buf)), 1, "%s", buf);
+	snprintf(want, sizeof(want),
+	         "NOT PROVEN: the aggregator names leaf 22 (revision 1, a conflicting copy, not "
+	         "counted) as precinct 2's counted result in contest 'smd-1', but replaying the "
+	         "23 leaves under the signed tree head (root %s) counts leaf 3 (revision 1)\n",
+	         root);
+	cr_assert(strncmp(buf, want, strlen(want)) == 0, "%s\nwant\n%s", buf, want);
+
+	/* Only a top-level leaf_index: another contest's leaf is named as such. */
+	json_decref(m.precinct);
+	m.precinct = json_pack("{s:i}", "leaf_index", 2);
+	cr_assert_eq(prove_counted(&f, &m, "2", "smd-1", buf, sizeof(buf)), 1, "%s", buf);
+	snprintf(want, sizeof(want),
+	         "NOT PROVEN: the aggregator names leaf 2, which holds contest 'party-list', as "
+	         "precinct 2's counted result in contest 'smd-1', but replaying the 23 leaves "
+	         "under the signed tree head (root %s) counts leaf 3 (revision 1)\n",
+	         root);
+	cr_assert(strncmp(buf, want, strlen(want)) == 0, "%s\nwant\n%s", buf, want);
+
+	/* Several contests: one must be named, and the precinct must vote in it. */
+	cr_assert_eq(prove_counted(&f, &m, "2", NULL, buf, sizeof(buf)), 2, "%s", buf);
+	cr_assert_eq(prove_counted(&f, &m, "2", "senate", buf, sizeof(buf)), 2, "%s", buf);
+	cr_assert_eq(prove_counted(&f, &m, "8", "smd-1", buf, sizeof(buf)), 1, "%s", buf);
+	cr_assert_str_eq(buf, "NOT PROVEN: precinct 8 does not vote in contest 'smd-1'\n");
+	mock_stop(&m);
 	fx_clean(&f);
 }
