@@ -537,10 +537,14 @@ static void load_build(const struct opts *o, struct load *L)
 			die("cannot start a signing thread");
 	for (unsigned i = 0; i < nt; i++)
 		pthread_join(th[i], NULL);
-	for (size_t i = 0; i < L->n_regions; i++)
+	size_t bytes = 0;
+	for (size_t i = 0; i < L->n_regions; i++) {
 		L->total += L->r[i].n;
-	printf("regions %zu\nresults %zu\npresign_seconds %.3f\n", L->n_regions, L->total,
-	       (double)(now_ns() - t0) / 1e9);
+		bytes += L->r[i].payload_off[L->r[i].n];
+	}
+	printf("regions %zu\nresults %zu\npresign_seconds %.3f\npayload_bytes_mean %.1f\n",
+	       L->n_regions, L->total, (double)(now_ns() - t0) / 1e9,
+	       L->total ? (double)bytes / (double)L->total : 0.0);
 	fflush(stdout);
 }
 
