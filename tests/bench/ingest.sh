@@ -160,6 +160,7 @@ if [ -n "$CDIR" ] && [ "${BENCH_READERS:-1}" != 0 ]; then
 	interval=${BENCH_READ_INTERVAL:-0.1}
 	agg_config "$CDIR" "$CDIR/state-read" "$(bench_store_conf contests_read)"
 	agg_start "$CDIR" "$log"
+	: >"$CDIR/read-api.out"
 	"$CLIENT" contests-latency --http "127.0.0.1:$AGG_HTTP" --election "$CDIR/election.json" \
 		--sequence "$c_results" --interval "$interval" --timeout "$c_timeout" \
 		>"$CDIR/read-api.out" 2>>"$log" &
