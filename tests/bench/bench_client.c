@@ -577,6 +577,30 @@ static double process_cpu_s(void)
 }
 
 /*
+ * CPU seconds the whole machine has spent busy (every state of the "cpu"
+ * line of /proc/stat but idle and iowait) and in all, since boot; 0 when
+ * it cannot be read. Over the ingest, busy less the aggregator's and this
+ * process's CPU is what other work on a shared machine took.
+ */
+static void machine_cpu_s(double *ret_busy, double *ret_all)
+{
+	unsigned long long v[10] = {0};
+	FILE *f = fopen("/proc/stat", "r");
+	*ret_busy = *ret_all = 0;
+	if (!f)
+		return;
+	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+	               &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
+	fclose(f);
+	if (n < 8)
+		return;
+	double hz = (double)sysconf(_SC_CLK_TCK);
+	/* user nice system idle iowait irq softirq steal (guest is in user) */
+	*ret_all = (double)(v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7]) / hz;
+	*ret_busy = *ret_all - (double)(v[3] + v[4]) / hz;
+}
+
+/*
  * The floor: one thread verifying the pre-signed payloads with
  * tally_sign_verify(), round robin over the regions, for `seconds`.
  * Returns verifies per wall-clock second; *ret_per_cpu_s gets them per
@@ -1057,7 +1081,8 @@ static int cmd_ingest(const struct opts *o)
 		       cpu_before);
 		fflush(stdout);
 	}
-	double client_cpu0 = process_cpu_s();
+	double client_cpu0 = process_cpu_s(), busy0, all0, busy1, all1;
+	machine_cpu_s(&busy0, &all0);
 
 	struct conn *c = xcalloc(L.n_regions, sizeof(*c));
 	for (size_t i = 0; i < L.n_regions; i++) {
@@ -1102,6 +1127,7 @@ static int cmd_ingest(const struct opts *o)
 	}
 	pthread_barrier_destroy(&ready);
 	double client_cpu = process_cpu_s() - client_cpu0;
+	machine_cpu_s(&busy1, &all1);
 
 	uint32_t *lat = xcalloc(L.total, sizeof(uint32_t));
 	size_t n_lat = 0;
@@ -1128,6 +1154,8 @@ static int cmd_ingest(const struct opts *o)
 			       tally_reject_code_str((enum tally_reject_code)k), rejects[k]);
 	printf("seconds %.3f\nacked_per_s %.1f\n", secs, rate);
 	printf("client_cpu_seconds %.3f\n", client_cpu);
+	printf("machine_busy_cpu_seconds %.2f\nmachine_cpu_seconds %.2f\n", busy1 - busy0,
+	       all1 - all0);
 	printf("latency_ms_p50 %.3f\nlatency_ms_p90 %.3f\nlatency_ms_p99 %.3f\n"
 	       "latency_ms_max %.3f\n",
 	       pct_ms(lat, n_lat, 0.50), pct_ms(lat, n_lat, 0.90), pct_ms(lat, n_lat, 0.99),
