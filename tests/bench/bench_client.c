@@ -4,21 +4,33 @@
  * (election, codec, frame, sign, tls, validate), so what it measures is the
  * aggregator and not a test client's overhead:
  *
- *   ingest       synthesizes one result per precinct of the election (each
- *                passing every control relation), signs them all with the
- *                regions' keys BEFORE the clock starts, then drives the
- *                aggregator over mutual TLS from one connection per region,
- *                pipelined with a window, optionally paced to a total rate;
- *                one client thread (--client-threads) drives all the
- *                connections from an epoll loop; prints acknowledged
- *                results/s and the ack latency percentiles (--latency-log
- *                writes every answer's send time and latency). With --floor-seconds it also
- * measures the raw Ed25519 verify rate of one core over the same payloads, in the same process,
- * before and after the ingest. verify       only that floor: one thread doing tally_sign_verify().
+ *   ingest       synthesizes one result per (precinct, contest) the
+ *                precinct votes in (one per precinct in an election of one
+ *                contest), each passing every control relation, signs them
+ *                all with the regions' keys BEFORE the clock starts, then
+ *                drives the aggregator over mutual TLS from one connection
+ *                per region, pipelined with a window, optionally paced to a
+ *                total rate; one client thread (--client-threads) drives
+ *                all the connections from an epoll loop; prints
+ *                acknowledged results/s and the ack latency percentiles
+ *                (--latency-log writes every answer's send time and
+ *                latency). With --floor-seconds it also measures the raw
+ *                Ed25519 verify rate of one core over the same payloads, in
+ *                the same process, before and after the ingest.
+ *   verify       only that floor: one thread doing tally_sign_verify().
  *   wait-totals  polls GET /v1/totals until "sequence" reaches a value;
  *                prints the wall-clock time it did (restart timing).
  *   watch        holds N Server-Sent Events watchers on /v1/events, reading
  *                and discarding, until SIGTERM or --seconds.
+ *   contests-latency
+ *                a reader of the contests API: GET /v1/contests/{id} for
+ *                every contest of the election in turn, one round every
+ *                --interval seconds, timing each answer; counts only the
+ *                answers whose "sequence" shows an ingest under way (above
+ *                0 and below --sequence), stops once it reaches --sequence,
+ *                at SIGTERM or after --timeout. A 404 on the first request
+ *                means the aggregator has no contests API: it says so
+ *                ("contests_api unavailable") and exits 0.
  *
  * Output is one "name value" pair per line on stdout, for scripts. The exit
  * status is non-zero when a result went unanswered, a connection failed or
@@ -27,6 +39,7 @@
  * It owns nothing in the daemons; it only links tally_common.
  */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <netdb.h>
@@ -113,6 +126,7 @@ struct opts {
 	uint32_t revision;
 	uint64_t limit;          /* results over all regions, 0 = one per precinct */
 	const char *latency_log; /* one line per answer: sent ms since start, latency ms */
+	double interval;         /* contests-latency: seconds from one round to the next */
 };
 
 static void usage(void)
@@ -125,8 +139,10 @@ static void usage(void)
 	        "        [--latency-log FILE] [--client-threads N]\n"
 	        "  %s verify --election FILE --pki DIR [--seconds S] [--regions A,B]\n"
 	        "  %s wait-totals --http HOST:PORT --sequence N [--timeout S]\n"
-	        "  %s watch --http HOST:PORT --watchers N [--seconds S] [--timeout S]\n",
-	        prog, prog, prog, prog);
+	        "  %s watch --http HOST:PORT --watchers N [--seconds S] [--timeout S]\n"
+	        "  %s contests-latency --http HOST:PORT --election FILE [--sequence N]\n"
+	        "        [--interval S] [--timeout S]\n",
+	        prog, prog, prog, prog, prog);
 	exit(2);
 }
 
@@ -148,6 +164,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	o->threads = 2;
 	o->conn_threads = 1;
 	o->revision = 1;
+	o->interval = 0.1;
 	for (int i = 2; i < argc; i++) {
 		const char *k = argv[i];
 		if (i + 1 >= argc)
@@ -187,6 +204,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			o->limit = (uint64_t)num(k, v);
 		else if (!strcmp(k, "--latency-log"))
 			o->latency_log = v;
+		else if (!strcmp(k, "--interval"))
+			o->interval = num(k, v);
 		else
 			die("unknown option '%s'", k);
 	}
@@ -247,12 +266,17 @@ static int send_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-/* ---- the load: one pre-signed Submit frame per precinct ---------------- */
+/* ---- the load: one pre-signed Submit frame per (precinct, contest) ----- */
 
-/* One region's results, framed and signed. Owned by struct load. */
+/*
+ * One region's results, framed and signed: its precincts in order, each
+ * precinct's contests in definition order, the first n of them. Owned by
+ * struct load.
+ */
 struct region_load {
 	const struct tally_region *region;
 	struct tally_public_key pub;
+	size_t avail; /* one per (precinct, contest) its precincts vote in */
 	size_t n;
 	uint8_t *frames;   /* framed Submit messages back to back */
 	size_t *frame_off; /* n + 1 offsets into frames */
@@ -281,16 +305,21 @@ static uint32_t mix(uint32_t x)
 }
 
 /*
- * A plausible protocol for precinct p that satisfies every control
- * relation: received = issued + cancelled, cast <= issued <= registered,
- * cast = invalid + not_counted + sum(votes).
+ * A plausible protocol of precinct p for contest k that satisfies every
+ * control relation: received = issued + cancelled, cast <= issued <=
+ * registered, cast = invalid + not_counted + sum(votes), every option of
+ * the contest once. In an election of one contest contest_id stays empty
+ * and the figures are those of contest 0, as before contests existed.
  */
-static void synthesize(const struct tally_election *e, const struct tally_region *reg,
+static void synthesize(const struct tally_election *e, size_t k, const struct tally_region *reg,
                        const struct tally_precinct *p, uint32_t revision, struct tally_result *r)
 {
-	uint32_t h = mix(p->id * 2654435761u + revision);
+	const struct tally_contest *c = &e->contests[k];
+	uint32_t h = mix(p->id * 2654435761u + revision + (uint32_t)k * 0x9e3779b9u);
 	memset(r, 0, sizeof(*r));
 	snprintf(r->election_id, sizeof(r->election_id), "%s", e->election_id);
+	if (e->n_contests > 1)
+		snprintf(r->contest_id, sizeof(r->contest_id), "%s", c->id);
 	snprintf(r->region_id, sizeof(r->region_id), "%s", reg->id);
 	r->precinct_id = p->id;
 	r->revision = revision;
@@ -303,37 +332,80 @@ static void synthesize(const struct tally_election *e, const struct tally_region
 	r->ballots_invalid = r->ballots_cast / 100;
 	r->ballots_not_counted = r->ballots_cast - r->ballots_invalid > 0 ? (h >> 16) % 2 : 0;
 	uint32_t valid = r->ballots_cast - r->ballots_invalid - r->ballots_not_counted;
-	r->n_votes = e->n_options;
-	for (size_t i = 0; i < e->n_options; i++) {
+	r->n_votes = c->n_options;
+	for (size_t i = 0; i < c->n_options; i++) {
 		uint32_t share;
-		if (i + 1 == e->n_options)
+		if (i + 1 == c->n_options)
 			share = valid;
 		else
 			share =
 			    (uint32_t)((uint64_t)valid * (30 + mix(h + (uint32_t)i) % 40) / 100);
 		snprintf(r->votes[i].option_id, sizeof(r->votes[i].option_id), "%s",
-		         e->options[i].id);
+		         c->options[i].id);
 		r->votes[i].count = share;
 		valid -= share;
 	}
 	r->recorded_at_ms = 1700000000000ull + p->id;
 }
 
-/* Appends len bytes to a growing buffer. */
-static void append(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *p, size_t n)
+/* A buffer that grows by doubling. */
+struct growing {
+	uint8_t *buf;
+	size_t len, cap;
+};
+
+static void append(struct growing *g, const uint8_t *p, size_t n)
 {
-	if (*len + n > *cap) {
-		size_t c = *cap ? *cap : 65536;
-		while (c < *len + n)
+	if (g->len + n > g->cap) {
+		size_t c = g->cap ? g->cap : 65536;
+		while (c < g->len + n)
 			c *= 2;
-		uint8_t *q = realloc(*buf, c);
+		uint8_t *q = realloc(g->buf, c);
 		if (!q)
 			die("out of memory growing a buffer to %zu bytes", c);
-		*buf = q;
-		*cap = c;
+		g->buf = q;
+		g->cap = c;
 	}
-	memcpy(*buf + *len, p, n);
-	*len += n;
+	memcpy(g->buf + g->len, p, n);
+	g->len += n;
+}
+
+/*
+ * Validates r, signs it with key as the connection's i-th Submit and
+ * appends its frame to f, its payload to pl and its signature to sig.
+ */
+static void sign_one(const struct tally_election *e, const struct tally_signing_key *key,
+                     const struct tally_result *r, size_t i, uint8_t sig[TALLY_SIG_BYTES],
+                     struct growing *f, struct growing *pl)
+{
+	struct tally_verdict v;
+	uint8_t *payload, *body;
+	size_t payload_len, body_len;
+	if (tally_validate_result(e, r, &v) < 0)
+		die("synthesized precinct %" PRIu32 " contest '%s' fails '%s': %s", r->precinct_id,
+		    r->contest_id, v.relation, v.reason);
+	if (tally_codec_encode_result(r, &payload, &payload_len) < 0)
+		die("encoding precinct %" PRIu32 " failed", r->precinct_id);
+
+	struct tally_msg m;
+	memset(&m, 0, sizeof(m));
+	m.type = TALLY_MSG_SUBMIT;
+	m.seq = i + 1;
+	m.result.payload = payload;
+	m.result.payload_len = payload_len;
+	m.result.signature_len = TALLY_SIG_BYTES;
+	tally_sign_sign(key, payload, payload_len, m.result.signature);
+	memcpy(sig, m.result.signature, TALLY_SIG_BYTES);
+	memcpy(m.result.key_id, key->pub.key_id, sizeof(m.result.key_id));
+	if (tally_codec_encode_msg(&m, &body, &body_len) < 0)
+		die("encoding the Submit of precinct %" PRIu32 " failed", r->precinct_id);
+	uint8_t hdr[TALLY_FRAME_HEADER_BYTES];
+	tally_frame_header((uint32_t)body_len, hdr);
+	append(f, hdr, sizeof(hdr));
+	append(f, body, body_len);
+	append(pl, payload, payload_len);
+	free(body);
+	free(payload);
 }
 
 static void sign_region(struct load *L, struct region_load *rl)
@@ -353,47 +425,29 @@ static void sign_region(struct load *L, struct region_load *rl)
 		die("%s does not hold the public half of region %s's sign.key", path,
 		    rl->region->id);
 
-	size_t flen = 0, fcap = 0, plen = 0, pcap = 0;
+	struct growing f = {0}, pl = {0};
 	rl->frame_off = xcalloc(rl->n + 1, sizeof(size_t));
 	rl->payload_off = xcalloc(rl->n + 1, sizeof(size_t));
 	rl->sigs = xcalloc(rl->n, sizeof(rl->sigs[0]));
-	for (size_t i = 0; i < rl->n; i++) {
-		const struct tally_precinct *p = &e->precincts[rl->region->precincts[i]];
-		struct tally_result r;
-		struct tally_verdict v;
-		uint8_t *payload, *body;
-		size_t payload_len, body_len;
-		synthesize(e, rl->region, p, o->revision, &r);
-		if (tally_validate_result(e, &r, &v) < 0)
-			die("synthesized precinct %" PRIu32 " fails '%s': %s", p->id, v.relation,
-			    v.reason);
-		if (tally_codec_encode_result(&r, &payload, &payload_len) < 0)
-			die("encoding precinct %" PRIu32 " failed", p->id);
-
-		struct tally_msg m;
-		memset(&m, 0, sizeof(m));
-		m.type = TALLY_MSG_SUBMIT;
-		m.seq = i + 1;
-		m.result.payload = payload;
-		m.result.payload_len = payload_len;
-		m.result.signature_len = TALLY_SIG_BYTES;
-		tally_sign_sign(&key, payload, payload_len, m.result.signature);
-		memcpy(rl->sigs[i], m.result.signature, TALLY_SIG_BYTES);
-		memcpy(m.result.key_id, key.pub.key_id, sizeof(m.result.key_id));
-		if (tally_codec_encode_msg(&m, &body, &body_len) < 0)
-			die("encoding the Submit of precinct %" PRIu32 " failed", p->id);
-		uint8_t hdr[TALLY_FRAME_HEADER_BYTES];
-		tally_frame_header((uint32_t)body_len, hdr);
-		rl->frame_off[i] = flen;
-		append(&rl->frames, &flen, &fcap, hdr, sizeof(hdr));
-		append(&rl->frames, &flen, &fcap, body, body_len);
-		rl->payload_off[i] = plen;
-		append(&rl->payloads, &plen, &pcap, payload, payload_len);
-		free(body);
-		free(payload);
+	size_t i = 0;
+	for (size_t j = 0; j < rl->region->n_precincts && i < rl->n; j++) {
+		size_t pi = rl->region->precincts[j];
+		for (size_t k = 0; k < e->n_contests && i < rl->n; k++) {
+			if (tally_election_slot(e, k, pi) < 0)
+				continue;
+			struct tally_result r;
+			synthesize(e, k, rl->region, &e->precincts[pi], o->revision, &r);
+			rl->frame_off[i] = f.len;
+			rl->payload_off[i] = pl.len;
+			sign_one(e, &key, &r, i, rl->sigs[i], &f, &pl);
+			i++;
+		}
 	}
-	rl->frame_off[rl->n] = flen;
-	rl->payload_off[rl->n] = plen;
+	assert(i == rl->n);
+	rl->frames = f.buf;
+	rl->payloads = pl.buf;
+	rl->frame_off[rl->n] = f.len;
+	rl->payload_off[rl->n] = pl.len;
 	tally_sign_key_wipe(&key);
 }
 
@@ -441,22 +495,30 @@ static void load_build(const struct opts *o, struct load *L)
 		const struct tally_region *reg = &L->e->regions[i];
 		if (reg->n_precincts == 0 || !region_selected(o->regions, reg->id))
 			continue;
-		L->r[L->n_regions++].region = reg;
+		struct region_load *rl = &L->r[L->n_regions];
+		rl->region = reg;
+		for (size_t j = 0; j < reg->n_precincts; j++)
+			for (size_t k = 0; k < L->e->n_contests; k++)
+				if (tally_election_slot(L->e, k, reg->precincts[j]) >= 0)
+					rl->avail++;
+		if (rl->avail)
+			L->n_regions++;
 	}
 	if (L->n_regions == 0)
 		die("no region of %s selected", o->election);
-	/* --limit takes each region's first precincts, in proportion (floors,
+	printf("contests %zu\n", L->e->n_contests);
+	/* --limit takes each region's first results, in proportion (floors,
 	 * then the remainder one by one), exactly `limit` in all. */
 	size_t all = 0, taken = 0;
 	for (size_t i = 0; i < L->n_regions; i++)
-		all += L->r[i].region->n_precincts;
+		all += L->r[i].avail;
 	size_t want = o->limit && o->limit < all ? (size_t)o->limit : all;
 	for (size_t i = 0; i < L->n_regions; i++) {
-		L->r[i].n = (size_t)((uint64_t)L->r[i].region->n_precincts * want / all);
+		L->r[i].n = (size_t)((uint64_t)L->r[i].avail * want / all);
 		taken += L->r[i].n;
 	}
 	for (size_t i = 0; taken < want; i = (i + 1) % L->n_regions)
-		if (L->r[i].n < L->r[i].region->n_precincts) {
+		if (L->r[i].n < L->r[i].avail) {
 			L->r[i].n++;
 			taken++;
 		}
@@ -475,10 +537,14 @@ static void load_build(const struct opts *o, struct load *L)
 			die("cannot start a signing thread");
 	for (unsigned i = 0; i < nt; i++)
 		pthread_join(th[i], NULL);
-	for (size_t i = 0; i < L->n_regions; i++)
+	size_t bytes = 0;
+	for (size_t i = 0; i < L->n_regions; i++) {
 		L->total += L->r[i].n;
-	printf("regions %zu\nresults %zu\npresign_seconds %.3f\n", L->n_regions, L->total,
-	       (double)(now_ns() - t0) / 1e9);
+		bytes += L->r[i].payload_off[L->r[i].n];
+	}
+	printf("regions %zu\nresults %zu\npresign_seconds %.3f\npayload_bytes_mean %.1f\n",
+	       L->n_regions, L->total, (double)(now_ns() - t0) / 1e9,
+	       L->total ? (double)bytes / (double)L->total : 0.0);
 	fflush(stdout);
 }
 
@@ -508,6 +574,30 @@ static double process_cpu_s(void)
 	getrusage(RUSAGE_SELF, &ru);
 	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/*
+ * CPU seconds the whole machine has spent busy (every state of the "cpu"
+ * line of /proc/stat but idle and iowait) and in all, since boot; 0 when
+ * it cannot be read. Over the ingest, busy less the aggregator's and this
+ * process's CPU is what other work on a shared machine took.
+ */
+static void machine_cpu_s(double *ret_busy, double *ret_all)
+{
+	unsigned long long v[10] = {0};
+	FILE *f = fopen("/proc/stat", "r");
+	*ret_busy = *ret_all = 0;
+	if (!f)
+		return;
+	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+	               &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
+	fclose(f);
+	if (n < 8)
+		return;
+	double hz = (double)sysconf(_SC_CLK_TCK);
+	/* user nice system idle iowait irq softirq steal (guest is in user) */
+	*ret_all = (double)(v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7]) / hz;
+	*ret_busy = *ret_all - (double)(v[3] + v[4]) / hz;
 }
 
 /*
@@ -991,7 +1081,8 @@ static int cmd_ingest(const struct opts *o)
 		       cpu_before);
 		fflush(stdout);
 	}
-	double client_cpu0 = process_cpu_s();
+	double client_cpu0 = process_cpu_s(), busy0, all0, busy1, all1;
+	machine_cpu_s(&busy0, &all0);
 
 	struct conn *c = xcalloc(L.n_regions, sizeof(*c));
 	for (size_t i = 0; i < L.n_regions; i++) {
@@ -1036,6 +1127,7 @@ static int cmd_ingest(const struct opts *o)
 	}
 	pthread_barrier_destroy(&ready);
 	double client_cpu = process_cpu_s() - client_cpu0;
+	machine_cpu_s(&busy1, &all1);
 
 	uint32_t *lat = xcalloc(L.total, sizeof(uint32_t));
 	size_t n_lat = 0;
@@ -1062,6 +1154,8 @@ static int cmd_ingest(const struct opts *o)
 			       tally_reject_code_str((enum tally_reject_code)k), rejects[k]);
 	printf("seconds %.3f\nacked_per_s %.1f\n", secs, rate);
 	printf("client_cpu_seconds %.3f\n", client_cpu);
+	printf("machine_busy_cpu_seconds %.2f\nmachine_cpu_seconds %.2f\n", busy1 - busy0,
+	       all1 - all0);
 	printf("latency_ms_p50 %.3f\nlatency_ms_p90 %.3f\nlatency_ms_p99 %.3f\n"
 	       "latency_ms_max %.3f\n",
 	       pct_ms(lat, n_lat, 0.50), pct_ms(lat, n_lat, 0.90), pct_ms(lat, n_lat, 0.99),
@@ -1101,8 +1195,13 @@ static int cmd_verify(const struct opts *o)
 
 /* ---- HTTP: totals polling and event-stream watchers --------------------- */
 
-/* One GET with Connection: close; the body (NUL-terminated) into buf. */
-static int http_get(const char *endpoint, const char *path, char *buf, size_t cap)
+/*
+ * One GET with Connection: close, read to the end. The answer (status
+ * line, headers and body, NUL-terminated) goes into buf, cut at cap - 1
+ * bytes; the rest is read and dropped. Returns the HTTP status, or a
+ * negative errno when the exchange failed.
+ */
+static int http_get_status(const char *endpoint, const char *path, char *buf, size_t cap)
 {
 	int fd = tcp_connect(endpoint);
 	if (fd < 0)
@@ -1112,19 +1211,37 @@ static int http_get(const char *endpoint, const char *path, char *buf, size_t ca
 	                 "GET %s HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n", path);
 	int r = send_all(fd, (const uint8_t *)req, (size_t)n);
 	size_t len = 0;
-	while (r == 0 && len + 1 < cap) {
-		ssize_t k = recv(fd, buf + len, cap - 1 - len, 0);
+	char drop[65536];
+	while (r == 0) {
+		bool full = len + 1 >= cap;
+		ssize_t k =
+		    full ? recv(fd, drop, sizeof(drop), 0) : recv(fd, buf + len, cap - 1 - len, 0);
 		if (k < 0 && errno == EINTR)
 			continue;
+		if (k < 0)
+			r = -errno;
 		if (k <= 0)
 			break;
-		len += (size_t)k;
+		if (!full)
+			len += (size_t)k;
 	}
 	close(fd);
 	buf[len] = '\0';
 	if (r < 0)
 		return r;
-	return strncmp(buf, "HTTP/1.1 200", 12) == 0 ? 0 : -EAGAIN;
+	unsigned status;
+	if (sscanf(buf, "HTTP/1.%*1[01] %3u", &status) != 1)
+		return -EPROTO;
+	return (int)status;
+}
+
+/* One GET; 0 when it answered 200, the body in buf. */
+static int http_get(const char *endpoint, const char *path, char *buf, size_t cap)
+{
+	int r = http_get_status(endpoint, path, buf, cap);
+	if (r < 0)
+		return r;
+	return r == 200 ? 0 : -EAGAIN;
 }
 
 static int cmd_wait_totals(const struct opts *o)
@@ -1265,6 +1382,142 @@ static int cmd_watch(const struct opts *o)
 	return streaming == o->watchers ? 0 : 1;
 }
 
+/* ---- contests-latency: a reader of /v1/contests/{id} during ingest ------ */
+
+/* One contest's answer times, in microseconds, as they came. */
+struct contest_probe {
+	const char *id;
+	uint32_t *us;
+	size_t n, cap;
+};
+
+static void probe_add(struct contest_probe *p, uint32_t us)
+{
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 1024;
+		p->us = realloc(p->us, p->cap * sizeof(p->us[0]));
+		if (!p->us)
+			die("out of memory keeping %zu answer times", p->cap);
+	}
+	p->us[p->n++] = us;
+}
+
+/* The document's top-level "sequence", or -1 without one. */
+static int64_t body_sequence(const char *answer)
+{
+	const char *body = strstr(answer, "\r\n\r\n");
+	const char *p = body ? strstr(body, "\"sequence\":") : NULL;
+	if (!p)
+		return -1;
+	return (int64_t)strtoll(p + 11, NULL, 10);
+}
+
+static void sleep_until(uint64_t t)
+{
+	uint64_t now = now_ns();
+	if (t <= now)
+		return;
+	struct timespec ts = {(time_t)((t - now) / 1000000000u), (long)((t - now) % 1000000000u)};
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Rounds of GET /v1/contests/{id}, one per contest in definition order,
+ * a round every o->interval seconds (back to back when a round takes
+ * longer). An answer counts when its sequence shows ingest under way:
+ * above 0, and below o->sequence when one is given. Connect to last byte,
+ * over a new connection each time, as a reader behind no cache would.
+ */
+static int cmd_contests_latency(const struct opts *o)
+{
+	if (!o->http || !o->election)
+		usage();
+	struct tally_election *e;
+	struct tally_err err = {{0}};
+	if (tally_election_load(o->election, &e, &err) < 0)
+		die("%s", err.msg);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	struct contest_probe *pr = xcalloc(e->n_contests, sizeof(*pr));
+	for (size_t k = 0; k < e->n_contests; k++)
+		pr[k].id = e->contests[k].id;
+	static char buf[4 << 20];
+	uint64_t t0 = now_ns(), deadline = t0 + (uint64_t)(o->timeout * 1e9);
+	uint64_t requests = 0, errors = 0, last_seq = 0, t_first = 0, t_last = 0;
+	bool available = false, done = false;
+	int rc = 0;
+	for (uint64_t round = 0; !g_stop && !done && now_ns() < deadline; round++) {
+		sleep_until(t0 + (uint64_t)((double)round * o->interval * 1e9));
+		for (size_t k = 0; k < e->n_contests && !g_stop && !done; k++) {
+			char path[128];
+			snprintf(path, sizeof(path), "/v1/contests/%s", pr[k].id);
+			uint64_t t = now_ns();
+			int status = http_get_status(o->http, path, buf, sizeof(buf));
+			uint64_t us = (now_ns() - t) / 1000u;
+			requests++;
+			if (status == 404 && !available) {
+				printf("contests_api unavailable\ncontests_api_status 404 %s\n",
+				       path);
+				goto out;
+			}
+			int64_t seq = status == 200 ? body_sequence(buf) : -1;
+			if (seq < 0) {
+				if (errors++ < 3)
+					fprintf(stderr, "%s: GET %s: %s%d\n", prog, path,
+					        status < 0 ? "error " : "status ", status);
+				continue;
+			}
+			if (!available) {
+				printf("contests_api available\n");
+				fflush(stdout);
+				available = true;
+			}
+			last_seq = (uint64_t)seq;
+			if (o->sequence && last_seq >= o->sequence) {
+				done = true;
+				break;
+			}
+			if (seq > 0) {
+				probe_add(&pr[k], us > UINT32_MAX ? UINT32_MAX : (uint32_t)us);
+				if (!t_first)
+					t_first = t;
+				t_last = now_ns();
+			}
+		}
+	}
+	size_t all_n = 0;
+	for (size_t k = 0; k < e->n_contests; k++)
+		all_n += pr[k].n;
+	uint32_t *all = xcalloc(all_n, sizeof(uint32_t));
+	all_n = 0;
+	for (size_t k = 0; k < e->n_contests; k++) {
+		qsort(pr[k].us, pr[k].n, sizeof(uint32_t), cmp_u32);
+		memcpy(all + all_n, pr[k].us, pr[k].n * sizeof(uint32_t));
+		all_n += pr[k].n;
+		printf("contest %s samples %zu p50_ms %.3f p99_ms %.3f max_ms %.3f\n", pr[k].id,
+		       pr[k].n, pct_ms(pr[k].us, pr[k].n, 0.50), pct_ms(pr[k].us, pr[k].n, 0.99),
+		       pr[k].n ? pr[k].us[pr[k].n - 1] / 1000.0 : 0.0);
+	}
+	qsort(all, all_n, sizeof(uint32_t), cmp_u32);
+	printf("contests_requests %" PRIu64 "\ncontests_errors %" PRIu64 "\n"
+	       "contests_samples %zu\ncontests_sample_seconds %.3f\n"
+	       "contests_last_sequence %" PRIu64 "\nreached %s\n",
+	       requests, errors, all_n, t_last > t_first ? (double)(t_last - t_first) / 1e9 : 0.0,
+	       last_seq, done ? "yes" : "no");
+	printf("contests_latency_ms_p50 %.3f\ncontests_latency_ms_p99 %.3f\n"
+	       "contests_latency_ms_max %.3f\n",
+	       pct_ms(all, all_n, 0.50), pct_ms(all, all_n, 0.99),
+	       all_n ? all[all_n - 1] / 1000.0 : 0.0);
+	free(all);
+	rc = errors ? 1 : 0;
+out:
+	for (size_t k = 0; k < e->n_contests; k++)
+		free(pr[k].us);
+	free(pr);
+	tally_election_free(e);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -1279,5 +1532,7 @@ int main(int argc, char **argv)
 		return cmd_wait_totals(&o);
 	if (!strcmp(argv[1], "watch"))
 		return cmd_watch(&o);
+	if (!strcmp(argv[1], "contests-latency"))
+		return cmd_contests_latency(&o);
 	usage();
 }

@@ -20,18 +20,47 @@
 #   it also prints CPU time per result: the aggregator's (all threads,
 #   /proc/PID/stat) next to one verify's (thread CPU clock), as cpu_ratio.
 #
+# BENCH_CONTESTS=K (default 1: none of what follows runs, the output is as
+# above) adds a general election of K contests on the same regions and
+# precincts (election.py generate --contests K: a party list, a national
+# candidate contest and K - 2 district contests; each precinct votes in
+# min(K, 3) of them), kept in build/bench/ingest-<N>-c<K>/:
+#   2c. Right after pass 1, the same full-speed pass on it on an empty
+#      store: one result per (precinct, contest), its own verify floor over
+#      its own payloads (longer, with other options), its own ratio, CPU per
+#      result and peak RSS.
+#   4c. After pass 2, that pass again on a fresh store with a reader of the
+#      contests API beside it (bench_client contests-latency: GET
+#      /v1/contests/{id} for every contest in turn, a round every
+#      BENCH_READ_INTERVAL seconds, default 0.1), timed only while ingest
+#      runs: p50/p99/max. A pass of its own, so that 2c's ratio does not pay
+#      for the reader. An aggregator without that API answers 404: the pass
+#      stops there and says "endpoint not available". BENCH_READERS=0 skips
+#      it.
+#   Their figures come before the last line, ending with
+#   `contests_ratio_delta -1.2%`: the K-contest ratio against the
+#   single-contest one of the same run (the target: not below -5 %). The
+#   last line stays the single-contest `ratio X.XX`. The K-contest pass
+#   lasts about three times as long, so other work on a shared machine
+#   weighs on it differently: `contests_cpu_share` says how many cores the
+#   aggregator got in each pass and how much of the machine other
+#   processes took, and the cpu_ratio of both passes is compared too.
+#
 # Environment: BENCH_PRECINCTS (override the size), BENCH_WINDOW (Submits in
 # flight per connection, default 128), BENCH_FLOOR_SECONDS (default 3),
 # BENCH_PERF=1 (record a perf profile of the aggregator during pass 1 into
 # the work folder: perf report -i build/bench/ingest-N/perf.data),
 # BENCH_STORE=postgresql (the store in a PostgreSQL server started in the
-# work folder, fsync on; default sqlite).
+# work folder, fsync on; default sqlite), BENCH_CONTESTS, BENCH_READERS,
+# BENCH_READ_INTERVAL (above).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 precincts=1000000
 [ "${1:-}" = "--quick" ] && precincts=10000
 precincts=${BENCH_PRECINCTS:-$precincts}
+contests=${BENCH_CONTESTS:-1}
+[[ $contests =~ ^[1-9][0-9]*$ ]] || die "BENCH_CONTESTS must be a whole number >= 1, not '$contests'"
 regions=20
 window=${BENCH_WINDOW:-128}
 floor=${BENCH_FLOOR_SECONDS:-3}
@@ -40,9 +69,16 @@ timeout=$((precincts / 200 + 300))
 bench_build
 BENCH_DIR=$BUILD/ingest-$precincts
 bench_election "$BENCH_DIR" "$regions" "$precincts"
+CDIR=
+if [ "$contests" -gt 1 ]; then
+	CDIR=$BUILD/ingest-$precincts-c$contests
+	bench_election "$CDIR" "$regions" "$precincts" "$contests"
+	rm -rf "$CDIR/state-full" "$CDIR/state-read"
+fi
 cd "$BENCH_DIR"
 rm -rf state-full state-half
-trap 'agg_stop; bench_pg_stop' EXIT
+READ_PID=
+trap 'read_stop 0; agg_stop; bench_pg_stop' EXIT
 bench_pg_start "$BENCH_DIR"
 log=$BENCH_DIR/aggregator.log
 : >"$log"
@@ -72,6 +108,30 @@ seq=$(totals_field '["sequence"]')
 [ "$(field acked full.out)" = "$precincts" ] || die "pass 1 acked $(field acked full.out) of $precincts"
 agg_stop
 
+# ---- pass 2c: K contests, full speed ------------------------------------
+if [ -n "$CDIR" ]; then
+	c_load=$(cut -d' ' -f1-3 /proc/loadavg)
+	c_timeout=$((timeout * 3))
+	agg_config "$CDIR" "$CDIR/state-full" "$(bench_store_conf contests_full)"
+	agg_start "$CDIR" "$log"
+	say "pass 2c: $contests contests on the same $precincts precincts, full speed (load $c_load)"
+	cpu0=$(proc_cpu_s "$AGG_PID")
+	"$CLIENT" ingest --election "$CDIR/election.json" --pki "$CDIR/pki" \
+		--connect "127.0.0.1:$AGG_PORT" --window "$window" --floor-seconds "$floor" \
+		--timeout "$c_timeout" >"$CDIR/full.out" ||
+		die "bench_client failed in pass 2c (see $CDIR/full.out, $log)"
+	c_rss=$(peak_rss_mb "$AGG_PID")
+	c_agg_cpu=$(awk -v a="$cpu0" -v b="$(proc_cpu_s "$AGG_PID")" 'BEGIN { printf "%.2f", b - a }')
+	c_commits=$(metrics_summary)
+	c_results=$(field results "$CDIR/full.out")
+	seq=$(totals_field '["sequence"]')
+	[ "$seq" = "$c_results" ] || die "/v1/totals sequence $seq after pass 2c, expected $c_results"
+	[ "$(field acked "$CDIR/full.out")" = "$c_results" ] ||
+		die "pass 2c acked $(field acked "$CDIR/full.out") of $c_results"
+	agg_stop
+	rm -rf "$CDIR/state-full"
+fi
+
 # ---- restart on the full store ------------------------------------------
 agg_config "$BENCH_DIR" "$BENCH_DIR/state-full" "$(bench_store_conf state_full)"
 t0=$(date +%s.%N)
@@ -98,6 +158,53 @@ commits_half=$(metrics_summary)
 agg_stop
 rm -rf state-half
 
+# ---- pass 4c: K contests, full speed, a reader of the contests API ------
+read_line="not measured (BENCH_READERS=0)"
+if [ -n "$CDIR" ] && [ "${BENCH_READERS:-1}" != 0 ]; then
+	interval=${BENCH_READ_INTERVAL:-0.1}
+	agg_config "$CDIR" "$CDIR/state-read" "$(bench_store_conf contests_read)"
+	agg_start "$CDIR" "$log"
+	: >"$CDIR/read-api.out"
+	"$CLIENT" contests-latency --http "127.0.0.1:$AGG_HTTP" --election "$CDIR/election.json" \
+		--sequence "$c_results" --interval "$interval" --timeout "$c_timeout" \
+		>"$CDIR/read-api.out" 2>>"$log" &
+	READ_PID=$!
+	# Its first answer says whether the API is there (bounded: 60 s).
+	for _ in $(seq 1 600); do
+		grep -q '^contests_api ' "$CDIR/read-api.out" && break
+		kill -0 "$READ_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	api=$(field contests_api "$CDIR/read-api.out" || echo none)
+	if [ "$api" = available ]; then
+		say "pass 4c: $c_results results, full speed, GET /v1/contests/{id} of $contests contests every $interval s"
+		"$CLIENT" ingest --election "$CDIR/election.json" --pki "$CDIR/pki" \
+			--connect "127.0.0.1:$AGG_PORT" --window "$window" --timeout "$c_timeout" \
+			>"$CDIR/read.out" || die "bench_client failed in pass 4c (see $CDIR/read.out, $log)"
+		read_stop 30
+		read_line=$(awk -v r="$(field acked_per_s "$CDIR/read.out")" -v i="$interval" -v k="$contests" '
+			$1 == "contests_samples" { n = $2 }
+			$1 == "contests_sample_seconds" { s = $2 }
+			$1 == "contests_errors" { e = $2 }
+			$1 == "contests_latency_ms_p50" { p50 = $2 }
+			$1 == "contests_latency_ms_p99" { p99 = $2 }
+			$1 == "contests_latency_ms_max" { mx = $2 }
+			END {
+				printf "p50 %s p99 %s max %s: %d answers in %.1f s, %d errors, while ingest ran at %s results/s (a round of %d every %s s)",
+					p50, p99, mx, n, s, e, r, k, i
+			}' "$CDIR/read-api.out")
+	elif [ "$api" = unavailable ]; then
+		read_stop 5
+		read_line="endpoint not available ($(awk '$1 == "contests_api_status" { print $2 " on " $3 }' "$CDIR/read-api.out")); not measured"
+		say "contests API: $read_line"
+	else
+		read_stop 0
+		die "the contests reader got no answer from the aggregator (see $CDIR/read-api.out, $log)"
+	fi
+	agg_stop
+	rm -rf "$CDIR/state-read"
+fi
+
 verify=$(field verify_per_s full.out)
 ratio=$(field ratio full.out)
 cat <<EOF
@@ -120,5 +227,44 @@ half_commits   $commits_half
 election_load  $(field election_load_seconds full.out) s (tally_election_load in the client, same file)
 peak_rss_mb    $rss
 restart_s      $restart_s (peak RSS after restart ${rss_restart} MB; store ${db_mb} MB)
-ratio $ratio
 EOF
+if [ -n "$CDIR" ]; then
+	c=$CDIR/full.out
+	cat <<EOF
+contests       $contests ($c_results results over the same $precincts precincts; payload $(field payload_bytes_mean "$c") bytes, single contest $(field payload_bytes_mean full.out))
+contests_load  $c_load (load average at the start of pass 2c)
+contests_presign_s $(field presign_seconds "$c")
+contests_ingest_s  $(field seconds "$c")
+contests_acked_per_s $(field acked_per_s "$c")
+contests_verify_per_s $(field verify_per_s "$c") (one core over its own payloads; before $(field verify_per_s_before "$c"), after $(field verify_per_s_after "$c"); per CPU second $(field verify_per_cpu_s "$c"))
+contests_full_p50_ms $(field latency_ms_p50 "$c")
+contests_full_p99_ms $(field latency_ms_p99 "$c")
+contests_commits $c_commits
+contests_peak_rss_mb $c_rss
+contests_api_ms $read_line
+EOF
+	# Ratios from the unrounded rates; cpu_ratio likewise per result. The
+	# cores the aggregator got and what other processes took over each
+	# ingest (the machine's busy CPU less the aggregator's and the client's)
+	# say how much of a difference is the machine's.
+	awk -v n="$precincts" -v m="$c_results" \
+		-v a1="$max_rate" -v v1="$verify" -v ak="$(field acked_per_s "$c")" -v vk="$(field verify_per_s "$c")" \
+		-v c1="$agg_cpu" -v ck="$c_agg_cpu" \
+		-v u1="$(field verify_per_cpu_s full.out)" -v uk="$(field verify_per_cpu_s "$c")" \
+		-v s1="$(field seconds full.out)" -v sk="$(field seconds "$c")" \
+		-v k1="$(field client_cpu_seconds full.out)" -v kk="$(field client_cpu_seconds "$c")" \
+		-v b1="$(field machine_busy_cpu_seconds full.out)" -v bk="$(field machine_busy_cpu_seconds "$c")" \
+		-v m1="$(field machine_cpu_seconds full.out)" -v mk="$(field machine_cpu_seconds "$c")" 'BEGIN {
+		r1 = a1 / v1; rk = ak / vk
+		q1 = (1 / u1) / (c1 / n); qk = (1 / uk) / (ck / m)
+		printf "contests_cpu_per_result aggregator %.1f us (%.2f CPU s in all), verify alone %.1f us: cpu_ratio %.2f (single contest %.2f, %+.1f%%)\n",
+			ck / m * 1e6, ck, 1e6 / uk, qk, q1, (qk / q1 - 1) * 100
+		printf "contests_ratio %.2f (single contest %.2f)\n", rk, r1
+		o1 = b1 - c1 - k1; ok = bk - ck - kk
+		printf "contests_cpu_share aggregator %.2f cores in pass 1, %.2f in 2c; other processes %.1f%% of the machine in pass 1, %.1f%% in 2c\n",
+			c1 / s1, ck / sk, (o1 > 0 ? o1 : 0) / m1 * 100, (ok > 0 ? ok : 0) / mk * 100
+		d = (rk / r1 - 1) * 100
+		printf "contests_ratio_delta %+.1f%% (target: not below -5%%: %s)\n", d, (d >= -5 ? "met" : "missed")
+	}'
+fi
+echo "ratio $ratio"

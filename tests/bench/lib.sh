@@ -4,7 +4,8 @@
 # reading its peak memory.
 #
 # Variables a script may set before calling these: BENCH_DIR (its work
-# folder). Set by them: AGG_PID, AGG_PORT, AGG_HTTP.
+# folder), READ_PID (a contests reader to stop). Set by them: AGG_PID,
+# AGG_PORT, AGG_HTTP.
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${TALLY_BENCH_BUILD:-$SRC/build/bench}
@@ -36,15 +37,18 @@ free_port() {
 	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# bench_election DIR REGIONS PRECINCTS: DIR/election.json and DIR/pki, kept
-# between runs (a million precincts take a while to generate).
+# bench_election DIR REGIONS PRECINCTS [CONTESTS]: DIR/election.json and
+# DIR/pki, kept between runs (a million precincts take a while to
+# generate). With CONTESTS > 1, a general election of that many contests on
+# the same regions and precincts (election.py generate --contests).
 bench_election() {
-	local dir=$1 regions=$2 precincts=$3
+	local dir=$1 regions=$2 precincts=$3 contests=${4:-1} more=()
 	mkdir -p "$dir"
+	[ "$contests" -gt 1 ] && more=(--contests "$contests")
 	if [ ! -s "$dir/election.json" ]; then
-		say "generating an election: $regions regions, $precincts precincts"
+		say "generating an election: $regions regions, $precincts precincts${more:+, $contests contests}"
 		$PY "$SRC/deploy/election.py" generate --regions "$regions" --precincts "$precincts" \
-			--out "$dir/election.json" >/dev/null || die "election.py failed"
+			"${more[@]}" --out "$dir/election.json" >/dev/null || die "election.py failed"
 	fi
 	if [ ! -s "$dir/pki/aggregator/aggregator.pem" ]; then
 		say "making the PKI"
@@ -106,6 +110,20 @@ agg_stop() {
 	fi
 	wait "$AGG_PID" 2>/dev/null || true
 	AGG_PID=
+}
+
+# read_stop SECONDS: lets the contests reader (READ_PID) finish by itself
+# for up to SECONDS, then stops it with SIGTERM (it still prints its
+# figures).
+read_stop() {
+	[ -n "${READ_PID:-}" ] || return 0
+	for _ in $(seq 1 $(($1 * 10))); do
+		kill -0 "$READ_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -TERM "$READ_PID" 2>/dev/null || true
+	wait "$READ_PID" 2>/dev/null || true
+	READ_PID=
 }
 
 # Peak resident memory of a process in MB (VmHWM).
