@@ -241,3 +241,48 @@ class Chromium:
                 pass
         self.log.close()
         shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def nist_schema_errors(doc, schema):
+    """The NIST schema's complaints about doc (draft-04, python3-jsonschema)."""
+    import jsonschema
+    v = jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())
+    return [e.message for e in v.iter_errors(doc)]
+
+
+# Where the standard's objects refer to others by @id, and to which types
+# (the schema's "refTypes", which a JSON schema validator does not check).
+REFS = {
+    "ElectionScopeId": ("ElectionResults.ReportingUnit",),
+    "ElectionDistrictId": ("ElectionResults.ReportingUnit",),
+    "GpUnitId": ("ElectionResults.ReportingUnit",),
+    "ComposingGpUnitIds": ("ElectionResults.ReportingUnit",),
+    "PartyId": ("ElectionResults.Party",),
+    "PartyIds": ("ElectionResults.Party",),
+    "CandidateIds": ("ElectionResults.Candidate",),
+}
+
+
+def nist_reference_errors(doc):
+    """Duplicate @ids, and references to no object or one of the wrong type."""
+    types, errs, refs = {}, [], []
+
+    def walk(x):
+        if isinstance(x, dict):
+            if "@id" in x:
+                if x["@id"] in types:
+                    errs.append("duplicate @id %r" % x["@id"])
+                types[x["@id"]] = x.get("@type")
+            for k, v in x.items():
+                if k in REFS:
+                    for r in (v if isinstance(v, list) else [v]):
+                        refs.append((k, r))
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+    walk(doc)
+    for k, r in refs:
+        if types.get(r) not in REFS[k]:
+            errs.append("%s %r refers to %s" % (k, r, types.get(r, "nothing")))
+    return errs

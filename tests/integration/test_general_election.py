@@ -329,6 +329,52 @@ def metrics(agg):
     return out
 
 
+NIST_SCHEMA = os.path.join(harness.SOURCE, "tests", "data", "nist",
+                           "NIST_V2_election_results_reporting.json")
+NIST_KIND = {"party_list": ("PartyContest", "pc-", "ps-"),
+             "candidate": ("CandidateContest", "cc-", "cs-"),
+             "referendum": ("BallotMeasureContest", "bmc-", "bms-")}
+
+
+def check_nist_export(agg, docs, what):
+    """The live aggregator's NIST SP 1500-100 export of the general election:
+    valid against NIST's schema, every reference resolving, one contest of
+    the right kind per contest with its national counts equal to the
+    contest's document, and the party list's final seats as VoteCounts of
+    type seats."""
+    with open(NIST_SCHEMA) as f:
+        schema = json.load(f)
+    st, hdr, body = agg.get("/v1/export/nist-1500-100.json")
+    eq(st, 200, "%s: the NIST export answers 200" % what)
+    doc = json.loads(body)
+    eq(pubkit.nist_schema_errors(doc, schema), [],
+       "%s: the NIST export validates against the NIST SP 1500-100 v2 schema" % what)
+    eq(pubkit.nist_reference_errors(doc), [],
+       "%s: every @id of the export is unique and every reference resolves" % what)
+    eq(doc.get("Status"), "unofficial-complete", "%s: the export is complete" % what)
+    contests = {c["@id"]: c for c in doc["Election"][0]["Contest"]}
+    for cid, d in docs.items():
+        kind, cprefix, sprefix = NIST_KIND[d["contest"]["kind"]]
+        c = contests.get(cprefix + cid, {})
+        eq(c.get("@type"), "ElectionResults." + kind, "%s: %s is a %s" % (what, cid, kind))
+        scope = c.get("ElectionDistrictId")
+        got = {}
+        for sel in c.get("ContestSelection", []):
+            for v in sel.get("VoteCounts", []):
+                if v["Type"] == "total" and v["GpUnitId"] == scope:
+                    got[sel["@id"].split("/", 1)[1]] = v["Count"]
+        eq(got, d["national"]["votes"], "%s: %s's counts in its scope unit %s" % (what, cid, scope))
+        if kind == "PartyContest":
+            seats = {}
+            for sel in c.get("ContestSelection", []):
+                for v in sel.get("VoteCounts", []):
+                    if v["Type"] == "seats":
+                        seats[sel["@id"].split("/", 1)[1]] = v["Count"]
+            want = {o: n for o, n in d["decision"]["seats"].items()
+                    if not any(x["id"] == o and x.get("against_all") for x in d["contest"]["options"])}
+            eq(seats, want, "%s: %s's final seats as VoteCounts of type seats" % (what, cid))
+
+
 def main():
     with harness.Workspace() as w:
         w.election_path = os.path.join(w.dir, "election.json")
@@ -505,6 +551,9 @@ def main():
         eq(tr["points"][0]["precincts_reported"], 0, "the trend starts at the empty count")
         check(all(a["t"] <= b["t"] for a, b in zip(tr["points"], tr["points"][1:])),
               "the trend's points are in time order")
+
+        # ---- the NIST export ----
+        check_nist_export(agg, docs, "all in")
 
         # ---- the SSE stream ----
         ev = sse.next("totals", timeout=10)

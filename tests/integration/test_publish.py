@@ -281,52 +281,8 @@ def test_events_and_metrics(w, agg, el, feed):
     s1.close()
 
 
-def validate(doc, schema):
-    import jsonschema
-    v = jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())
-    return [e.message for e in v.iter_errors(doc)]
-
-
 def find(arr, key, value):
     return [x for x in arr if x.get(key) == value]
-
-
-# Where the standard's objects refer to others by @id, and to which types
-# (the schema's "refTypes", which a JSON schema validator does not check).
-REFS = {
-    "ElectionScopeId": ("ElectionResults.ReportingUnit",),
-    "ElectionDistrictId": ("ElectionResults.ReportingUnit",),
-    "GpUnitId": ("ElectionResults.ReportingUnit",),
-    "ComposingGpUnitIds": ("ElectionResults.ReportingUnit",),
-    "PartyId": ("ElectionResults.Party",),
-    "PartyIds": ("ElectionResults.Party",),
-    "CandidateIds": ("ElectionResults.Candidate",),
-}
-
-
-def reference_errors(doc):
-    """Duplicate @ids, and references to no object or one of the wrong type."""
-    types, errs, refs = {}, [], []
-
-    def walk(x):
-        if isinstance(x, dict):
-            if "@id" in x:
-                if x["@id"] in types:
-                    errs.append("duplicate @id %r" % x["@id"])
-                types[x["@id"]] = x.get("@type")
-            for k, v in x.items():
-                if k in REFS:
-                    for r in (v if isinstance(v, list) else [v]):
-                        refs.append((k, r))
-                walk(v)
-        elif isinstance(x, list):
-            for v in x:
-                walk(v)
-    walk(doc)
-    for k, r in refs:
-        if types.get(r) not in REFS[k]:
-            errs.append("%s %r refers to %s" % (k, r, types.get(r, "nothing")))
-    return errs
 
 
 def check_export(agg, feed, el, status_want, label):
@@ -338,9 +294,9 @@ def check_export(agg, feed, el, status_want, label):
     eq(st, 200, "%s: export answers 200" % label)
     check(hdr.get("content-type", "").startswith("application/json"), "export is JSON")
     doc = json.loads(body)
-    errs = validate(doc, schema)
+    errs = pubkit.nist_schema_errors(doc, schema)
     eq(errs, [], "%s: the export validates against the NIST SP 1500-100 v2 schema" % label)
-    eq(reference_errors(doc), [], "%s: every @id is unique and every reference resolves" % label)
+    eq(pubkit.nist_reference_errors(doc), [], "%s: every @id is unique and every reference resolves" % label)
     eq(doc["Status"], status_want, "%s: Status" % label)
     sm = feed.sums()
     contest = doc["Election"][0]["Contest"][0]
@@ -377,7 +333,7 @@ def test_export(agg, feed, el):
     bad = json.loads(json.dumps(doc))
     bad["Status"] = "counting"
     del bad["Election"][0]["Contest"][0]["ContestSelection"][0]["VoteCounts"][0]["Count"]
-    check(len(validate(bad, schema)) == 2, "the validator does catch a bad Status and a missing Count")
+    check(len(pubkit.nist_schema_errors(bad, schema)) == 2, "the validator does catch a bad Status and a missing Count")
 
     st, hdr, _ = agg.get("/v1/export/nist-1500-100.json")
     eq(hdr.get("x-tally-sequence"), str(seq), "a cached export says its sequence")
@@ -390,7 +346,7 @@ def test_export(agg, feed, el):
 
     st, _, body = agg.get("/v1/export/nist-1500-100.json?format=summary")
     sdoc = json.loads(body)
-    eq(validate(sdoc, schema), [], "the summary export validates too")
+    eq(pubkit.nist_schema_errors(sdoc, schema), [], "the summary export validates too")
     eq((sdoc["Format"], len(sdoc["GpUnit"])), ("summary-contest", 1 + len(el["regions"])),
        "summary: country and regions only")
     st, _, _ = agg.get("/v1/export/nist-1500-100.json?format=xml")
@@ -434,15 +390,15 @@ def test_general_export(w):
         with open(os.path.join(out, name)) as f:
             doc = json.load(f)
         docs.append(doc)
-        eq(validate(doc, schema), [],
+        eq(pubkit.nist_schema_errors(doc, schema), [],
            "general election, %s: validates against the NIST SP 1500-100 v2 schema" % label)
-        eq(reference_errors(doc), [],
+        eq(pubkit.nist_reference_errors(doc), [],
            "general election, %s: every @id is unique and every reference resolves" % label)
     partial, summary, complete = docs
     bad = json.loads(json.dumps(complete))
     bad["Election"][0]["Candidate"][1]["@id"] = bad["Election"][0]["Candidate"][0]["@id"]
     bad["Election"][0]["Contest"][0]["ElectionDistrictId"] = "party-amanat"
-    eq(len(reference_errors(bad)), 3,
+    eq(len(pubkit.nist_reference_errors(bad)), 3,
        "the reference check does catch a duplicate @id, a lost CandidateId and a wrong type")
     eq((partial["Status"], summary["Format"], complete["Status"]),
        ("unofficial-partial", "summary-contest", "unofficial-complete"), "general: statuses")
