@@ -1491,14 +1491,17 @@ static int cmd_contests_latency(const struct opts *o)
 	uint32_t *all = xcalloc(all_n, sizeof(uint32_t));
 	all_n = 0;
 	for (size_t k = 0; k < e->n_contests; k++) {
-		qsort(pr[k].us, pr[k].n, sizeof(uint32_t), cmp_u32);
-		memcpy(all + all_n, pr[k].us, pr[k].n * sizeof(uint32_t));
-		all_n += pr[k].n;
+		if (pr[k].n) { /* a contest with no samples has no array at all */
+			qsort(pr[k].us, pr[k].n, sizeof(uint32_t), cmp_u32);
+			memcpy(all + all_n, pr[k].us, pr[k].n * sizeof(uint32_t));
+			all_n += pr[k].n;
+		}
 		printf("contest %s samples %zu p50_ms %.3f p99_ms %.3f max_ms %.3f\n", pr[k].id,
 		       pr[k].n, pct_ms(pr[k].us, pr[k].n, 0.50), pct_ms(pr[k].us, pr[k].n, 0.99),
 		       pr[k].n ? pr[k].us[pr[k].n - 1] / 1000.0 : 0.0);
 	}
-	qsort(all, all_n, sizeof(uint32_t), cmp_u32);
+	if (all_n)
+		qsort(all, all_n, sizeof(uint32_t), cmp_u32);
 	printf("contests_requests %" PRIu64 "\ncontests_errors %" PRIu64 "\n"
 	       "contests_samples %zu\ncontests_sample_seconds %.3f\n"
 	       "contests_last_sequence %" PRIu64 "\nreached %s\n",
