@@ -173,7 +173,10 @@ def serve(count, api):
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # demo_feed gave up on a slow answer and closed
 
         def log_message(self, *args):
             pass
@@ -183,8 +186,12 @@ def serve(count, api):
     return httpd
 
 
-def night(tmp, election, mode, api=True):
-    """One replay: fresh spool folders, the stand-in, demo_feed.py. (status, output, final document)."""
+def night(tmp, election, mode, api=True, grace=6):
+    """One replay: fresh spool folders, the stand-in, demo_feed.py. (status, output, final document).
+    A wrong count is only reported once demo_feed's grace is over, and the
+    problems it names are those of that moment: a night that must fail gets
+    a grace long enough for every protocol to be in on a loaded machine, so
+    that what it names is the wrong figure, not a precinct still on its way."""
     nodes = os.path.join(tmp, "nodes-" + mode)
     for r in election["regions"]:
         os.makedirs(os.path.join(nodes, r["id"], "spool"))
@@ -193,7 +200,7 @@ def night(tmp, election, mode, api=True):
     try:
         p = subprocess.run([PY, os.path.join(SRC, "deploy", "demo_feed.py"), "--results", os.path.join(tmp, "results"),
                             "--nodes", nodes, "--url", "http://127.0.0.1:%d" % httpd.server_address[1], "--seconds", "2",
-                            "--interval", "0.4", "--grace", "6", "--exit-when-done", "--final", final],
+                            "--interval", "0.4", "--grace", str(grace), "--exit-when-done", "--final", final],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
     finally:
         httpd.shutdown()
@@ -225,14 +232,15 @@ def main():
             expect([seats[o] for o in ("amanat", "auyl", "respublica", "aqjol", "qhp", "jsdp", "baytaq")] == [40, 8, 6, 6, 5, 4, 0],
                    "final: seats %s" % seats)
 
-        rc, out, _ = night(tmp, election, "no-threshold")
+        rc, out, _ = night(tmp, election, "no-threshold", grace=15)
         expect(rc == 1, "seats without the threshold: demo_feed exited %d" % rc)
-        expect("party-list: 'final' seats" in out and "the official ones are" in out, "seats without the threshold: not named")
+        expect("party-list: 'final' seats" in out and "the official ones are" in out,
+               "seats without the threshold: not named in\n%s" % out[-1500:])
 
-        rc, out, _ = night(tmp, election, "first-count")
+        rc, out, _ = night(tmp, election, "first-count", grace=15)
         expect(rc == 1, "corrections ignored: demo_feed exited %d" % rc)
         expect(re.search(r"demo: +party-list: votes \{", out) or re.search(r"demo: +otk-\d\d: votes \{", out),
-               "corrections ignored: the differing votes are not named")
+               "corrections ignored: the differing votes are not named in\n%s" % out[-1500:])
 
         rc, out, _ = night(tmp, election, "no-api", api=False)
         expect(rc == 3 and "has no contests API (GET /v1/contests: 404)" in out, "no contests API: exit %d, %r" % (rc, out[-200:]))
