@@ -3,9 +3,10 @@
 # tracked files (as they are in the working tree, uncommitted edits
 # included; untracked files are not copied, as a clone would not have them)
 # into an empty temporary folder, so there is no build/ inside and nothing
-# beside it (no ../shared), and from there runs what reads files outside the
-# test build:
-#   1. a scan: no tracked script, test or source names ../shared or /work/;
+# beside it (no sibling folder such as shared/), and from there runs what
+# reads files outside the test build:
+#   1. a scan: no tracked script, test or source names the sibling shared/
+#      folder or /work/;
 #   2. the NIST export checks of test_publish.py (the schema must be in the
 #      tree), against the test build's daemons;
 #   3. tests/bench/ingest.sh --quick, node.sh and publish.sh at a few hundred
@@ -74,7 +75,7 @@ echo "  copy in $copy: $(find "$copy" -type f | wc -l) files"
 hits=$(cd "$copy" && grep -rnIE --exclude='*.md' --exclude=fresh_clone.sh --exclude='NIST_*.json' \
 	-e '\.\./shared' -e "[\"']\.\.[\"'] *, *[\"']shared[\"']" -e '/work/' . || true)
 if [ -z "$hits" ]; then
-	echo "  ok: no file names ../shared or /work/"
+	echo "  ok: no file names the sibling shared/ folder or /work/"
 else
 	fail "files name paths outside the tree:"
 	echo "$hits" | head -20 | sed 's/^/    /'
