@@ -49,7 +49,8 @@
 # Environment: BENCH_PRECINCTS (override the size), BENCH_WINDOW (Submits in
 # flight per connection, default 128), BENCH_FLOOR_SECONDS (default 3),
 # BENCH_PERF=1 (record a perf profile of the aggregator during pass 1 into
-# the work folder: perf report -i build/bench/ingest-N/perf.data),
+# the work folder: perf report -i build/bench/ingest-N/perf.data; with
+# BENCH_CONTESTS=K also pass 2c, into build/bench/ingest-N-cK/perf.data),
 # BENCH_STORE=postgresql (the store in a PostgreSQL server started in the
 # work folder, fsync on; default sqlite), BENCH_CONTESTS, BENCH_READERS,
 # BENCH_READ_INTERVAL (above).
@@ -115,11 +116,18 @@ if [ -n "$CDIR" ]; then
 	agg_config "$CDIR" "$CDIR/state-full" "$(bench_store_conf contests_full)"
 	agg_start "$CDIR" "$log"
 	say "pass 2c: $contests contests on the same $precincts precincts, full speed (load $c_load)"
+	perf_pid=
+	if [ "${BENCH_PERF:-0}" = 1 ]; then
+		perf record -F 199 --call-graph dwarf,16384 -p "$AGG_PID" -o "$CDIR/perf.data" \
+			>/dev/null 2>&1 &
+		perf_pid=$!
+	fi
 	cpu0=$(proc_cpu_s "$AGG_PID")
 	"$CLIENT" ingest --election "$CDIR/election.json" --pki "$CDIR/pki" \
 		--connect "127.0.0.1:$AGG_PORT" --window "$window" --floor-seconds "$floor" \
 		--timeout "$c_timeout" >"$CDIR/full.out" ||
 		die "bench_client failed in pass 2c (see $CDIR/full.out, $log)"
+	[ -n "$perf_pid" ] && kill -INT "$perf_pid" && wait "$perf_pid" || true
 	c_rss=$(peak_rss_mb "$AGG_PID")
 	c_agg_cpu=$(awk -v a="$cpu0" -v b="$(proc_cpu_s "$AGG_PID")" 'BEGIN { printf "%.2f", b - a }')
 	c_commits=$(metrics_summary)
