@@ -69,7 +69,11 @@ def main():
         try:
             sid = c.tab()
             c.send("Page.navigate", {"url": url}, sid)
+            # data-sequence is the stream's (the header); data-view-sequence
+            # that of the figures shown, which the page fetches after the
+            # event: the two agree once the figures are in.
             c.wait(sid, "document.body.getAttribute('data-sequence') === '10' && "
+                        "document.body.getAttribute('data-view-sequence') === '10' && "
                         "document.getElementById('conn').textContent === 'Live'",
                    "the page to show sequence 10, live")
             eq(national_texts(c, sid), expect_national(feed, 10),
@@ -92,7 +96,8 @@ def main():
             ans = feed.submit(r0["id"], [feed.result(r0["id"], r0["precincts"][5], invalid=7,
                                                      not_counted=2)])
             eq(ans, [("ack", "OUTCOME_ACCEPTED")], "the new result is accepted")
-            c.wait(sid, "document.body.getAttribute('data-sequence') === '11'",
+            c.wait(sid, "document.body.getAttribute('data-sequence') === '11' && "
+                        "document.body.getAttribute('data-view-sequence') === '11'",
                    "the page to show sequence 11", timeout=10)
             took = time.monotonic() - t0
             eq(national_texts(c, sid), expect_national(feed, 11),
@@ -150,7 +155,8 @@ def main():
             try:
                 sid2 = c2.tab(mobile=True)
                 c2.send("Page.navigate", {"url": url}, sid2)
-                c2.wait(sid2, "document.body.getAttribute('data-sequence') === '12'",
+                c2.wait(sid2, "document.body.getAttribute('data-sequence') === '12' && "
+                              "document.body.getAttribute('data-view-sequence') === '12'",
                         "the phone page to load")
                 eq(c2.eval(sid2, "document.documentElement.scrollWidth"), 390,
                    "no horizontal page scroll on a phone")
