@@ -22,30 +22,6 @@ static char *dump(const json_t *doc)
 
 /* ---- a definition without contests ---- */
 
-static struct tally_result mk_result(const struct tally_election *e, size_t pi, uint32_t revision,
-                                     uint32_t registered, uint32_t cast, uint32_t invalid,
-                                     uint32_t not_counted, uint32_t yes)
-{
-	struct tally_result r;
-	memset(&r, 0, sizeof(r));
-	strcpy(r.election_id, e->election_id);
-	strcpy(r.region_id, e->regions[e->precincts[pi].region].id);
-	r.precinct_id = e->precincts[pi].id;
-	r.revision = revision;
-	r.voters_registered = registered;
-	r.ballots_cast = cast;
-	r.ballots_issued = cast;
-	r.ballots_received = cast;
-	r.ballots_invalid = invalid;
-	r.ballots_not_counted = not_counted;
-	r.n_votes = 2;
-	strcpy(r.votes[0].option_id, "yes");
-	r.votes[0].count = yes;
-	strcpy(r.votes[1].option_id, "no");
-	r.votes[1].count = cast - invalid - not_counted - yes;
-	return r;
-}
-
 static void apply(struct tally_totals *t, const struct tally_result *r, uint8_t tag)
 {
 	uint8_t h[TALLY_HASH_BYTES];

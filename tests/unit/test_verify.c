@@ -25,23 +25,6 @@
 #include "cli/cli.h"
 #include "tally/keyring.h"
 
-static int feed_head(void *arg, json_t *v)
-{
-	return audit_set_head(arg, v);
-}
-static int feed_key(void *arg, json_t *v)
-{
-	return audit_set_log_key(arg, v);
-}
-static int feed_totals(void *arg, json_t *v)
-{
-	return audit_set_totals(arg, v);
-}
-static int feed_entry(void *arg, json_t *v)
-{
-	return audit_add_entry(arg, v);
-}
-
 /* Runs the audit over f's bundle; the caller frees the result. */
 static struct audit *run(struct fx *f, const char *pin_path, int threads)
 {
@@ -57,7 +40,7 @@ static struct audit *run(struct fx *f, const char *pin_path, int threads)
 		cr_assert_eq(tally_sign_load_public(pin_path, &pin, &err), 0, "%s", err.msg);
 		audit_pin_log_key(a, &pin);
 	}
-	sink = (struct bundle_sink){feed_head, feed_key, feed_totals, feed_entry, a};
+	audit_bundle_sink(a, &sink);
 	cr_assert_eq(bundle_read(f->bundle, &sink, &err), 0, "%s", err.msg);
 	cr_assert_eq(audit_run(a, threads), 0);
 	/* The keyring is borrowed only until audit_run returns. */
