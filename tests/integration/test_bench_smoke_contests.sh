@@ -13,78 +13,9 @@
 # Counts only, never timing.
 set -euo pipefail
 
-SRC=${TALLY_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${TALLY_BUILD_DIR:-$SRC/build/benchtest}
-CLIENT=$BUILD/tests/bench/bench_client
-AGG=$BUILD/daemon/aggregator/tally-aggregator
-PY=/usr/bin/python3
-
-fail() {
-	echo "FAIL: $*" >&2
-	[ -f "${work:-}/agg.log" ] && tail -20 "$work/agg.log" >&2
-	exit 1
-}
-[ -x "$CLIENT" ] || fail "$CLIENT not built"
-[ -x "$AGG" ] || fail "$AGG not built"
-
-work=$(mktemp -d /tmp/tally-bench-contests.XXXXXX)
-agg_pid=
-fake_pid=
-cleanup() {
-	[ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null
-	[ -n "$agg_pid" ] && kill -KILL "$agg_pid" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() {
-	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-field() {
-	awk -v k="$1" '$1 == k { v = $2 } END { print v }' "$2"
-}
-expect() { # expect NAME VALUE FILE
-	local got
-	got=$(field "$1" "$3")
-	[ "$got" = "$2" ] || fail "$3: $1 is '$got', expected '$2'"
-}
-
-$PY "$SRC/deploy/election.py" generate --regions 3 --precincts 300 --contests 6 \
-	--out "$work/election.json" >/dev/null
-bash "$SRC/deploy/pki.sh" --election "$work/election.json" --out "$work/pki" >"$work/pki.log" 2>&1 ||
-	fail "pki.sh"
-port=$(free_port)
-http=$(free_port)
-while [ "$http" = "$port" ]; do http=$(free_port); done
-cat >"$work/agg.ini" <<EOF
-[aggregator]
-id = smoke
-election = $work/election.json
-state_dir = $work/state
-listen = 127.0.0.1:$port
-http_listen = 127.0.0.1:$http
-trusted_keys = $work/pki/aggregator/trusted
-[tls]
-ca = $work/pki/ca.pem
-cert = $work/pki/aggregator/aggregator.pem
-key = $work/pki/aggregator/aggregator.key
-EOF
-"$AGG" --config "$work/agg.ini" 2>"$work/agg.log" &
-agg_pid=$!
-for _ in $(seq 1 200); do
-	curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$http/healthz" && break
-	kill -0 "$agg_pid" 2>/dev/null || fail "aggregator exited"
-	sleep 0.05
-done
-
-run() { # run NAME [args]: an ingest pass into $work/NAME.out
-	local name=$1
-	shift
-	timeout 120 "$CLIENT" ingest --election "$work/election.json" --pki "$work/pki" \
-		--connect "127.0.0.1:$port" --window 16 "$@" >"$work/$name.out" ||
-		fail "bench_client ingest ($name) exited $?"
-}
+. "$(dirname "$0")/bench_smoke_lib.sh"
+smoke_init bench-contests
+smoke_aggregator --regions 3 --precincts 300 --contests 6
 
 run first --floor-seconds 0.2
 expect contests 6 "$work/first.out"
@@ -163,16 +94,16 @@ class H(http.server.BaseHTTPRequestHandler):
         pass
 http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
 EOF
-	fake_pid=$!
+	bg_pid=$!
 	for _ in $(seq 1 100); do
 		curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$fake_port/ready" && break
 		sleep 0.05
 	done
 }
 stop_fake() {
-	kill "$fake_pid"
-	wait "$fake_pid" 2>/dev/null || true
-	fake_pid=
+	kill "$bg_pid"
+	wait "$bg_pid" 2>/dev/null || true
+	bg_pid=
 }
 probe() { # probe NAME: contests-latency against the stand-in into $work/NAME.out
 	local rc=0
