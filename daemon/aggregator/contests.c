@@ -201,41 +201,6 @@ void contests_list(struct aggregator *a, struct http_request *req)
 	serve(a, req, &a->contests->listing, build_listing, 0);
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * The id of n bytes at s, percent-decoded (a browser's encodeURIComponent
- * writes ':' as %3A), into ret. 0, or -EINVAL when it does not fit or a
- * percent sign is not followed by two hex digits.
- */
-static int decode_id(const char *s, size_t n, char ret[TALLY_ID_MAX])
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (c == '%') {
-			if (i + 2 >= n || hex_digit(s[i + 1]) < 0 || hex_digit(s[i + 2]) < 0)
-				return -EINVAL;
-			c = (char)(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
-			i += 2;
-		}
-		if (o + 1 >= TALLY_ID_MAX || c == '\0')
-			return -EINVAL;
-		ret[o++] = c;
-	}
-	ret[o] = '\0';
-	return 0;
-}
-
 /* /v1/contests/{id} and /v1/contests/{id}/trend; the id may be percent-encoded. */
 void contests_get(struct aggregator *a, struct http_request *req)
 {
@@ -254,7 +219,7 @@ void contests_get(struct aggregator *a, struct http_request *req)
 		trend = true;
 	}
 	int ci = -ENOENT;
-	if (len > 0 && decode_id(id, len, cid) == 0 && cid[0])
+	if (len > 0 && http_percent_decode(id, len, cid, TALLY_ID_MAX) > 0)
 		ci = tally_election_contest_index(a->election, cid);
 	if (ci < 0) {
 		http_respond_errorf(req, 404, "no contest '%.*s' in this election",

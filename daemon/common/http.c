@@ -595,6 +595,38 @@ int http_request_query_param(const struct http_request *req, const char *name, c
 	return -ENOENT;
 }
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int http_percent_decode(const char *s, size_t n, char *ret, size_t cap)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '%') {
+			if (i + 2 >= n || hex_digit(s[i + 1]) < 0 || hex_digit(s[i + 2]) < 0)
+				return -EINVAL;
+			c = (char)(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
+			i += 2;
+		}
+		if (o + 1 >= cap || c == '\0')
+			return -EINVAL;
+		ret[o++] = c;
+	}
+	if (cap == 0)
+		return -EINVAL;
+	ret[o] = '\0';
+	return (int)o;
+}
+
 const char *http_request_header(const struct http_request *req, const char *name)
 {
 	struct http_conn *c = req->c;

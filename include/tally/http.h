@@ -111,6 +111,13 @@ const char *http_request_query(const struct http_request *req);
  */
 int http_request_query_param(const struct http_request *req, const char *name, char *ret,
                              size_t cap);
+/*
+ * The n bytes at s (a path segment or a query value) percent-decoded into
+ * ret, NUL-terminated: a browser's encodeURIComponent writes ':' as %3A.
+ * The decoded length, or -EINVAL when a '%' is not followed by two hex
+ * digits, a byte decodes to NUL, or the result does not fit in cap - 1.
+ */
+int http_percent_decode(const char *s, size_t n, char *ret, size_t cap);
 /* A header's value (case-insensitive name), or NULL. */
 const char *http_request_header(const struct http_request *req, const char *name);
 /* The peer's address as text, for logs. */
