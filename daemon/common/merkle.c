@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "tally/merkle.h"
+#include "tally/sha256.h"
 
 #define LEVELS 64
 
@@ -56,14 +57,7 @@ struct tally_merkle *tally_merkle_free(struct tally_merkle *m)
 
 void tally_merkle_leaf_hash(const uint8_t *leaf, size_t len, uint8_t ret[TALLY_HASH_BYTES])
 {
-	crypto_hash_sha256_state st;
-	static const uint8_t prefix = 0x00;
-
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, &prefix, 1);
-	if (len > 0)
-		crypto_hash_sha256_update(&st, leaf, len);
-	crypto_hash_sha256_final(&st, ret);
+	tally_sha256_prefixed(0x00, leaf, len, ret);
 }
 
 void tally_merkle_node_hash(const uint8_t left[TALLY_HASH_BYTES],
@@ -75,7 +69,7 @@ void tally_merkle_node_hash(const uint8_t left[TALLY_HASH_BYTES],
 	buf[0] = 0x01;
 	memcpy(buf + 1, left, TALLY_HASH_BYTES);
 	memcpy(buf + 1 + TALLY_HASH_BYTES, right, TALLY_HASH_BYTES);
-	crypto_hash_sha256(ret, buf, sizeof(buf));
+	tally_sha256(buf, sizeof(buf), ret);
 }
 
 /* Makes room for one more hash on l. 0 or -ENOMEM. */
@@ -174,7 +168,7 @@ static void subtree_hash(const struct tally_merkle *m, uint64_t start, uint64_t 
 	int depth = 0;
 
 	if (len == 0) {
-		crypto_hash_sha256(ret, NULL, 0);
+		tally_sha256(NULL, 0, ret);
 		return;
 	}
 	/* Walk down the right spine, remembering each complete left part. */

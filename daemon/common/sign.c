@@ -29,11 +29,6 @@ int tally_sign_init(void)
 	return sodium_init() < 0 ? -EIO : 0;
 }
 
-void tally_sha256(const uint8_t *data, size_t len, uint8_t ret[TALLY_HASH_BYTES])
-{
-	crypto_hash_sha256(ret, data, len);
-}
-
 void tally_hex(const uint8_t *data, size_t len, char *ret)
 {
 	static const char digits[] = "0123456789abcdef";

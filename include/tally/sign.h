@@ -12,6 +12,7 @@
 
 #include "tally/err.h"
 #include "tally/result.h"
+#include "tally/sha256.h" /* key ids are SHA-256 */
 
 struct tally_public_key {
 	uint8_t pk[TALLY_PK_BYTES];
@@ -58,8 +59,6 @@ int tally_sign_verify(const struct tally_public_key *k, const uint8_t *msg, size
 /* Overwrites the secret (and the rest of k) with zeros. Takes NULL. */
 void tally_sign_key_wipe(struct tally_signing_key *k);
 
-/* SHA-256 helper used for payload and totals hashes. */
-void tally_sha256(const uint8_t *data, size_t len, uint8_t ret[TALLY_HASH_BYTES]);
 /* Lowercase hex of `len` bytes into ret (2*len+1 bytes). */
 void tally_hex(const uint8_t *data, size_t len, char *ret);
 /* Parses exactly 2*len hex digits; -EINVAL otherwise. */
