@@ -3,12 +3,16 @@
  * wire bytes, checks every bound the domain structs rely on (string
  * lengths, vote count, oneof case, enum range, hash sizes), copies into a
  * fixed-size domain struct and frees the protobuf object before returning,
- * so no protobuf type escapes this file. Encoders build the protobuf
+ * so no protobuf type escapes this file. What unpacking allocates lives
+ * only that long, so it comes from a buffer on the decoder's stack (see
+ * struct arena). Encoders build the protobuf
  * object on the stack, pointing at the caller's data, and pack it.
  * Semantic checks (does this precinct exist, do the sums add up) are
  * validate.c's; here only "can this be represented" is decided.
  */
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +40,50 @@ SAME_VALUE(TALLY__V1__REJECT_CODE__REJECT_CODE_FAILED_CONTROL, TALLY_REJECT_FAIL
 SAME_VALUE(TALLY__V1__REJECT_CODE__REJECT_CODE_CONFLICT_LIMIT, TALLY_REJECT_CONFLICT_LIMIT);
 SAME_VALUE(TALLY__V1__REJECT_CODE__REJECT_CODE_UNKNOWN_CONTEST, TALLY_REJECT_UNKNOWN_CONTEST);
 SAME_VALUE(TALLY__V1__REJECT_CODE__REJECT_CODE_NOT_IN_CONTEST, TALLY_REJECT_NOT_IN_CONTEST);
+
+/*
+ * Unpacking allocates every string, bytes field and sub-message of a
+ * message: a party list's result with nine options is some twenty
+ * allocations. A decoder frees them all before it returns, so they are
+ * bumped out of a buffer on its stack instead (ARENA_BYTES holds any
+ * result of TALLY_MAX_OPTIONS options with ids of a dozen bytes); what does
+ * not fit comes from malloc and goes back to free.
+ */
+#define ARENA_BYTES 4096
+#define ARENA_ALIGN 16
+
+struct arena {
+	size_t used;
+	_Alignas(max_align_t) uint8_t buf[ARENA_BYTES];
+};
+
+static void *arena_alloc(void *data, size_t size)
+{
+	struct arena *a = data;
+	size_t need = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+
+	if (need >= size && need <= ARENA_BYTES - a->used) {
+		void *p = a->buf + a->used;
+		a->used += need;
+		return p;
+	}
+	return malloc(size);
+}
+
+static void arena_free(void *data, void *p)
+{
+	struct arena *a = data;
+	uintptr_t at = (uintptr_t)p, start = (uintptr_t)a->buf;
+
+	if (at - start >= ARENA_BYTES) /* not from the buffer (wraps below it) */
+		free(p);
+}
+
+static ProtobufCAllocator arena_allocator(struct arena *a)
+{
+	a->used = 0;
+	return (ProtobufCAllocator){.alloc = arena_alloc, .free = arena_free, .allocator_data = a};
+}
 
 const char *tally_msg_type_str(enum tally_msg_type t)
 {
@@ -179,10 +227,12 @@ int tally_codec_encode_result(const struct tally_result *r, uint8_t **ret, size_
 int tally_codec_decode_result(const uint8_t *buf, size_t len, struct tally_result *ret)
 {
 	Tally__V1__PrecinctResult *pb;
+	struct arena arena; /* not zeroed: only `used` is read before written */
+	ProtobufCAllocator alloc = arena_allocator(&arena);
 	struct tally_result r;
 	int rc = -EBADMSG;
 
-	pb = tally__v1__precinct_result__unpack(NULL, len, buf);
+	pb = tally__v1__precinct_result__unpack(&alloc, len, buf);
 	if (pb == NULL)
 		return -EBADMSG;
 
@@ -212,7 +262,7 @@ int tally_codec_decode_result(const uint8_t *buf, size_t len, struct tally_resul
 	*ret = r;
 	rc = 0;
 out:
-	tally__v1__precinct_result__free_unpacked(pb, NULL);
+	tally__v1__precinct_result__free_unpacked(pb, &alloc);
 	return rc;
 }
 
@@ -281,13 +331,15 @@ int tally_codec_encode_signed(const struct tally_signed_result *s, uint8_t **ret
 int tally_codec_decode_signed(const uint8_t *buf, size_t len, struct tally_signed_result *ret)
 {
 	Tally__V1__SignedResult *pb;
+	struct arena arena; /* not zeroed: only `used` is read before written */
+	ProtobufCAllocator alloc = arena_allocator(&arena);
 	int rc;
 
-	pb = tally__v1__signed_result__unpack(NULL, len, buf);
+	pb = tally__v1__signed_result__unpack(&alloc, len, buf);
 	if (pb == NULL)
 		return -EBADMSG;
 	rc = signed_from_pb(pb, ret);
-	tally__v1__signed_result__free_unpacked(pb, NULL);
+	tally__v1__signed_result__free_unpacked(pb, &alloc);
 	return rc;
 }
 
@@ -313,10 +365,12 @@ int tally_codec_encode_tree_head(const struct tally_tree_head *h, uint8_t **ret,
 int tally_codec_decode_tree_head(const uint8_t *buf, size_t len, struct tally_tree_head *ret)
 {
 	Tally__V1__TreeHead *pb;
+	struct arena arena; /* not zeroed: only `used` is read before written */
+	ProtobufCAllocator alloc = arena_allocator(&arena);
 	struct tally_tree_head h;
 	int rc = -EBADMSG;
 
-	pb = tally__v1__tree_head__unpack(NULL, len, buf);
+	pb = tally__v1__tree_head__unpack(&alloc, len, buf);
 	if (pb == NULL)
 		return -EBADMSG;
 	memset(&h, 0, sizeof(h));
@@ -332,7 +386,7 @@ int tally_codec_decode_tree_head(const uint8_t *buf, size_t len, struct tally_tr
 	*ret = h;
 	rc = 0;
 out:
-	tally__v1__tree_head__free_unpacked(pb, NULL);
+	tally__v1__tree_head__free_unpacked(pb, &alloc);
 	return rc;
 }
 
@@ -493,15 +547,17 @@ static int msg_from_pb(const Tally__V1__Frame *f, struct tally_msg *m)
 int tally_codec_decode_msg(const uint8_t *buf, size_t len, struct tally_msg *ret)
 {
 	Tally__V1__Frame *f;
+	struct arena arena; /* not zeroed: only `used` is read before written */
+	ProtobufCAllocator alloc = arena_allocator(&arena);
 	struct tally_msg m;
 	int rc;
 
-	f = tally__v1__frame__unpack(NULL, len, buf);
+	f = tally__v1__frame__unpack(&alloc, len, buf);
 	if (f == NULL)
 		return -EBADMSG;
 	memset(&m, 0, sizeof(m));
 	rc = msg_from_pb(f, &m);
-	tally__v1__frame__free_unpacked(f, NULL);
+	tally__v1__frame__free_unpacked(f, &alloc);
 	if (rc < 0) {
 		tally_msg_clear(&m);
 		return rc;

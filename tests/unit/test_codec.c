@@ -117,6 +117,63 @@ Test(codec, precinct_result_round_trip)
 	cr_assert_eq(back.recorded_at_ms, 1773561600123ull);
 }
 
+/*
+ * Decoders unpack into a 4 KiB buffer on their stack and spill to malloc
+ * beyond it: the largest result (every option, every id at its longest)
+ * and payloads on both sides of the buffer's size come back exact.
+ */
+Test(codec, largest_result_round_trips_past_the_decode_buffer)
+{
+	struct tally_result r = sample_result(), back;
+	uint8_t *buf;
+	size_t len;
+
+	r.n_votes = TALLY_MAX_OPTIONS;
+	for (size_t i = 0; i < TALLY_MAX_OPTIONS; i++) {
+		memset(r.votes[i].option_id, 'a' + (int)(i % 26), TALLY_ID_MAX - 1);
+		r.votes[i].option_id[TALLY_ID_MAX - 1] = '\0';
+		r.votes[i].option_id[0] = (char)('0' + i % 10);
+		r.votes[i].count = 1000 + i;
+	}
+	cr_assert_eq(tally_codec_encode_result(&r, &buf, &len), 0);
+	cr_assert_gt(len, 2048);
+	cr_assert_eq(tally_codec_decode_result(buf, len, &back), 0);
+	free(buf);
+	cr_assert_eq(back.n_votes, TALLY_MAX_OPTIONS);
+	for (size_t i = 0; i < TALLY_MAX_OPTIONS; i++) {
+		cr_assert_str_eq(back.votes[i].option_id, r.votes[i].option_id, "option %zu", i);
+		cr_assert_eq(back.votes[i].count, 1000 + i);
+	}
+	cr_assert_str_eq(back.region_id, "KZ-71");
+}
+
+Test(codec, submit_payloads_around_the_decode_buffer_round_trip)
+{
+	static const size_t sizes[] = {0, 1, 4000, 4080, 4096, 4097, 5000, 70000};
+
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		struct tally_msg m = {.type = TALLY_MSG_SUBMIT, .seq = k + 1}, back;
+		uint8_t *payload = malloc(sizes[k] + 1);
+
+		cr_assert_not_null(payload);
+		for (size_t i = 0; i < sizes[k]; i++)
+			payload[i] = (uint8_t)(i * 7 + k);
+		m.result.payload = payload;
+		m.result.payload_len = sizes[k];
+		memset(m.result.signature, 0xcc, 64);
+		m.result.signature_len = 64;
+		strcpy(m.result.key_id, "00ff");
+		round_trip(&m, &back);
+		cr_assert_eq(back.result.payload_len, sizes[k], "payload of %zu", sizes[k]);
+		cr_assert_eq(memcmp(back.result.payload, payload, sizes[k]), 0, "payload of %zu",
+		             sizes[k]);
+		cr_assert_eq(back.result.signature[63], 0xcc);
+		cr_assert_str_eq(back.result.key_id, "00ff");
+		tally_msg_clear(&back);
+		free(payload);
+	}
+}
+
 Test(codec, precinct_result_encoding_is_deterministic)
 {
 	struct tally_result r = sample_result();
