@@ -28,7 +28,10 @@
  *                --interval seconds, timing each answer; counts only the
  *                answers whose "sequence" shows an ingest under way (above
  *                0 and below --sequence), stops once it reaches --sequence,
- *                at SIGTERM or after --timeout. A 404 on the first request
+ *                at SIGTERM or after --timeout. Besides the percentiles it
+ *                counts the answers of 50 ms or more and the time the
+ *                hypervisor took from the machine's vCPUs while they were
+ *                on their way ("steal" in /proc/stat). A 404 on the first request
  *                means the aggregator has no contests API: it says so
  *                ("contests_api unavailable") and exits 0.
  *
@@ -1412,6 +1415,28 @@ static int64_t body_sequence(const char *answer)
 	return (int64_t)strtoll(p + 11, NULL, 10);
 }
 
+/*
+ * Milliseconds the hypervisor has taken from this machine's vCPUs since
+ * boot ("steal" in /proc/stat, summed over the vCPUs; 0 on bare metal or
+ * when the file cannot be read). Read around each answer, so that a slow
+ * answer says whether the machine was running at the time.
+ */
+static uint64_t steal_ms(void)
+{
+	unsigned long long v[8] = {0};
+	FILE *f = fopen("/proc/stat", "r");
+	if (!f)
+		return 0;
+	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+	               &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	long hz = sysconf(_SC_CLK_TCK);
+	return n == 8 && hz > 0 ? v[7] * 1000u / (unsigned long long)hz : 0;
+}
+
+/* The target the slow answers are counted against (issue: under 50 ms). */
+#define SLOW_ANSWER_US 50000u
+
 static void sleep_until(uint64_t t)
 {
 	uint64_t now = now_ns();
@@ -1444,6 +1469,7 @@ static int cmd_contests_latency(const struct opts *o)
 	static char buf[4 << 20];
 	uint64_t t0 = now_ns(), deadline = t0 + (uint64_t)(o->timeout * 1e9);
 	uint64_t requests = 0, errors = 0, last_seq = 0, t_first = 0, t_last = 0;
+	uint64_t slow = 0, slow_steal = 0, slowest_us = 0, slowest_steal = 0;
 	bool available = false, done = false;
 	int rc = 0;
 	for (uint64_t round = 0; !g_stop && !done && now_ns() < deadline; round++) {
@@ -1451,9 +1477,10 @@ static int cmd_contests_latency(const struct opts *o)
 		for (size_t k = 0; k < e->n_contests && !g_stop && !done; k++) {
 			char path[128];
 			snprintf(path, sizeof(path), "/v1/contests/%s", pr[k].id);
-			uint64_t t = now_ns();
+			uint64_t stolen = steal_ms(), t = now_ns();
 			int status = http_get_status(o->http, path, buf, sizeof(buf));
 			uint64_t us = (now_ns() - t) / 1000u;
+			stolen = steal_ms() - stolen;
 			requests++;
 			if (status == 404 && !available) {
 				printf("contests_api unavailable\ncontests_api_status 404 %s\n",
@@ -1479,6 +1506,14 @@ static int cmd_contests_latency(const struct opts *o)
 			}
 			if (seq > 0) {
 				probe_add(&pr[k], us > UINT32_MAX ? UINT32_MAX : (uint32_t)us);
+				if (us >= SLOW_ANSWER_US) {
+					slow++;
+					slow_steal += stolen;
+				}
+				if (us > slowest_us) {
+					slowest_us = us;
+					slowest_steal = stolen;
+				}
 				if (!t_first)
 					t_first = t;
 				t_last = now_ns();
@@ -1511,6 +1546,9 @@ static int cmd_contests_latency(const struct opts *o)
 	       "contests_latency_ms_max %.3f\n",
 	       pct_ms(all, all_n, 0.50), pct_ms(all, all_n, 0.99),
 	       all_n ? all[all_n - 1] / 1000.0 : 0.0);
+	printf("contests_slow %" PRIu64 "\ncontests_slow_steal_ms %" PRIu64 "\n"
+	       "contests_slowest_steal_ms %" PRIu64 "\n",
+	       slow, slow_steal, slowest_steal);
 	free(all);
 	rc = errors ? 1 : 0;
 out:

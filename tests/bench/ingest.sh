@@ -33,10 +33,11 @@
 #      contests API beside it (bench_client contests-latency: GET
 #      /v1/contests/{id} for every contest in turn, a round every
 #      BENCH_READ_INTERVAL seconds, default 0.1), timed only while ingest
-#      runs: p50/p99/max. A pass of its own, so that 2c's ratio does not pay
-#      for the reader. An aggregator without that API answers 404: the pass
-#      stops there and says "endpoint not available". BENCH_READERS=0 skips
-#      it.
+#      runs: p50/p99/max, how many answers took 50 ms or more and the
+#      vCPU time the hypervisor took meanwhile (steal). A pass of its own,
+#      so that 2c's ratio does not pay for the reader. An aggregator
+#      without that API answers 404: the pass stops there and says
+#      "endpoint not available". BENCH_READERS=0 skips it.
 #   Their figures come before the last line, ending with
 #   `contests_ratio_delta -1.2%`: the K-contest ratio against the
 #   single-contest one of the same run (the target: not below -5 %). The
@@ -197,9 +198,12 @@ if [ -n "$CDIR" ] && [ "${BENCH_READERS:-1}" != 0 ]; then
 			$1 == "contests_latency_ms_p50" { p50 = $2 }
 			$1 == "contests_latency_ms_p99" { p99 = $2 }
 			$1 == "contests_latency_ms_max" { mx = $2 }
+			$1 == "contests_slow" { slow = $2 }
+			$1 == "contests_slow_steal_ms" { ss = $2 }
+			$1 == "contests_slowest_steal_ms" { ms = $2 }
 			END {
-				printf "p50 %s p99 %s max %s: %d answers in %.1f s, %d errors, while ingest ran at %s results/s (a round of %d every %s s)",
-					p50, p99, mx, n, s, e, r, k, i
+				printf "p50 %s p99 %s max %s: %d answers in %.1f s, %d errors, while ingest ran at %s results/s (a round of %d every %s s); %d of 50 ms or more (the host took %d ms of vCPU time while they ran; %d ms during the slowest)",
+					p50, p99, mx, n, s, e, r, k, i, slow, ss, ms
 			}' "$CDIR/read-api.out")
 	elif [ "$api" = unavailable ]; then
 		read_stop 5
