@@ -28,6 +28,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "tally/hex.h"
 #include "tally/http.h"
 
 #define MAX_HEADERS 64
@@ -595,26 +596,16 @@ int http_request_query_param(const struct http_request *req, const char *name, c
 	return -ENOENT;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int http_percent_decode(const char *s, size_t n, char *ret, size_t cap)
 {
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 		if (c == '%') {
-			if (i + 2 >= n || hex_digit(s[i + 1]) < 0 || hex_digit(s[i + 2]) < 0)
+			if (i + 2 >= n || tally_hex_digit(s[i + 1]) < 0 ||
+			    tally_hex_digit(s[i + 2]) < 0)
 				return -EINVAL;
-			c = (char)(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
+			c = (char)(tally_hex_digit(s[i + 1]) * 16 + tally_hex_digit(s[i + 2]));
 			i += 2;
 		}
 		if (o + 1 >= cap || c == '\0')

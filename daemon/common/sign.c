@@ -29,41 +29,6 @@ int tally_sign_init(void)
 	return sodium_init() < 0 ? -EIO : 0;
 }
 
-void tally_hex(const uint8_t *data, size_t len, char *ret)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < len; i++) {
-		ret[2 * i] = digits[data[i] >> 4];
-		ret[2 * i + 1] = digits[data[i] & 0xf];
-	}
-	ret[2 * len] = '\0';
-}
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int tally_unhex(const char *hex, uint8_t *ret, size_t len)
-{
-	if (hex == NULL || strlen(hex) != 2 * len)
-		return -EINVAL;
-	for (size_t i = 0; i < len; i++) {
-		int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		ret[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
 void tally_sign_key_id(const uint8_t pk[TALLY_PK_BYTES], char ret[TALLY_KEY_ID_LEN + 1])
 {
 	uint8_t h[TALLY_HASH_BYTES];

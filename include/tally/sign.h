@@ -12,6 +12,7 @@
 
 #include "tally/err.h"
 #include "tally/result.h"
+#include "tally/hex.h"    /* key ids are printed in hex */
 #include "tally/sha256.h" /* key ids are SHA-256 */
 
 struct tally_public_key {
@@ -58,10 +59,5 @@ int tally_sign_verify(const struct tally_public_key *k, const uint8_t *msg, size
 
 /* Overwrites the secret (and the rest of k) with zeros. Takes NULL. */
 void tally_sign_key_wipe(struct tally_signing_key *k);
-
-/* Lowercase hex of `len` bytes into ret (2*len+1 bytes). */
-void tally_hex(const uint8_t *data, size_t len, char *ret);
-/* Parses exactly 2*len hex digits; -EINVAL otherwise. */
-int tally_unhex(const char *hex, uint8_t *ret, size_t len);
 
 #endif

@@ -289,26 +289,3 @@ Test(sign, missing_file_is_enoent)
 	snprintf(expected, sizeof(expected), "%s: cannot open: No such file or directory", p);
 	cr_assert_str_eq(err.msg, expected);
 }
-
-Test(sign, sha256_and_hex)
-{
-	uint8_t h[32];
-	char hex[65];
-
-	tally_sha256((const uint8_t *)"abc", 3, h);
-	tally_hex(h, 32, hex);
-	cr_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-}
-
-Test(sign, unhex)
-{
-	uint8_t b[3];
-
-	cr_assert_eq(tally_unhex("00fFa1", b, 3), 0);
-	cr_assert_eq(b[0], 0x00);
-	cr_assert_eq(b[1], 0xff);
-	cr_assert_eq(b[2], 0xa1);
-	cr_assert_eq(tally_unhex("00ff", b, 3), -EINVAL);
-	cr_assert_eq(tally_unhex("00ffa1b2", b, 3), -EINVAL);
-	cr_assert_eq(tally_unhex("00fga1", b, 3), -EINVAL);
-}
