@@ -43,7 +43,7 @@ SAME_VALUE(TALLY__V1__REJECT_CODE__REJECT_CODE_NOT_IN_CONTEST, TALLY_REJECT_NOT_
 
 /*
  * Unpacking allocates every string, bytes field and sub-message of a
- * message: a party list's result with nine options is some twenty
+ * message: a party list's result with eight options is some twenty
  * allocations. A decoder frees them all before it returns, so they are
  * bumped out of a buffer on its stack instead (ARENA_BYTES holds any
  * result of TALLY_MAX_OPTIONS options with ids of a dozen bytes); what does
