@@ -4,15 +4,19 @@
 #   smoke_init NAME            work folder /tmp/tally-NAME.XXXXXX, removed
 #                              on exit with the aggregator and $bg_pid
 #   smoke_aggregator ARGS...   election.py generate ARGS, its PKI, an
-#                              aggregator serving it ($port, $http, $agg_pid)
+#                              aggregator serving it ($port, $http, $agg_pid;
+#                              agg_config and agg_start of tests/bench/lib.sh)
 #   run NAME [ARGS...]         bench_client ingest into $work/NAME.out
 #   expect KEY VALUE FILE      the last "KEY VALUE" line of FILE says VALUE
 
 SRC=${TALLY_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+# The benchmarks' own helpers write and start the aggregator the same way
+# (agg_config, agg_start, free_port); their binaries are this build's.
+. "$SRC/tests/bench/lib.sh"
 BUILD=${TALLY_BUILD_DIR:-$SRC/build/benchtest}
 CLIENT=$BUILD/tests/bench/bench_client
 AGG=$BUILD/daemon/aggregator/tally-aggregator
-PY=/usr/bin/python3
+AGG_BIN=$AGG
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -36,9 +40,6 @@ smoke_init() {
 	trap smoke_cleanup EXIT
 }
 
-free_port() {
-	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 field() {
 	awk -v k="$1" '$1 == k { v = $2 } END { print v }' "$2"
 }
@@ -52,30 +53,9 @@ smoke_aggregator() {
 	$PY "$SRC/deploy/election.py" generate "$@" --out "$work/election.json" >/dev/null
 	bash "$SRC/deploy/pki.sh" --election "$work/election.json" --out "$work/pki" \
 		>"$work/pki.log" 2>&1 || fail "pki.sh"
-	port=$(free_port)
-	http=$(free_port)
-	while [ "$http" = "$port" ]; do http=$(free_port); done
-	cat >"$work/agg.ini" <<INI
-[aggregator]
-id = smoke
-election = $work/election.json
-state_dir = $work/state
-listen = 127.0.0.1:$port
-http_listen = 127.0.0.1:$http
-trusted_keys = $work/pki/aggregator/trusted
-[tls]
-ca = $work/pki/ca.pem
-cert = $work/pki/aggregator/aggregator.pem
-key = $work/pki/aggregator/aggregator.key
-INI
-	"$AGG" --config "$work/agg.ini" 2>"$work/agg.log" &
-	agg_pid=$!
-	for _ in $(seq 1 200); do
-		curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$http/healthz" && return 0
-		kill -0 "$agg_pid" 2>/dev/null || fail "aggregator exited"
-		sleep 0.05
-	done
-	fail "aggregator not serving /healthz after 10 s"
+	agg_config "$work" "$work/state"
+	agg_start "$work" "$work/agg.log"
+	agg_pid=$AGG_PID port=$AGG_PORT http=$AGG_HTTP
 }
 
 run() { # run NAME [args]: an ingest pass into $work/NAME.out
